@@ -1,0 +1,42 @@
+# Tong: the two commands are `make demo` and `make test`.
+GO          ?= go
+BIN         ?= bin/tong
+DATA        ?= ./tong-data
+ADDR        ?= 127.0.0.1:8080
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHTIME   ?= 1s
+
+.PHONY: all build demo test test-short lint vet fmt bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/tong
+
+# demo builds tong and runs every service on embedded SQLite in $(DATA).
+demo: build
+	./$(BIN) serve --demo --data $(DATA) --addr $(ADDR)
+
+vet:
+	$(GO) vet ./...
+
+# test runs every test, with the race detector.
+test: vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short: vet
+	$(GO) test -short -count=1 ./...
+
+fmt:
+	gofmt -w .
+
+lint: vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
+
+# bench runs the benchmarks named in docs/benchmarks.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+clean:
+	rm -rf bin

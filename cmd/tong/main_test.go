@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runTong runs the CLI in-process and returns its exit code and output.
+func runTong(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(t.Context(), args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	return code, stdout.String(), stderr.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		args      []string
+		wantInErr string
+	}{
+		{"unknown flag", nil, []string{"serve", "--bogus"}, "unknown flag: --bogus"},
+		{"unknown command", nil, []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"extra argument", nil, []string{"version", "extra"}, "unknown command"},
+		{"bad flag value", nil, []string{"--json=maybe", "version"}, "invalid argument"},
+		{"bad env value", map[string]string{"TONG_JSON": "maybe"}, []string{"version"}, "$TONG_JSON"},
+		{"bad addr", nil, []string{"serve", "--addr", "nope", "--data", "unused"}, "want host:port"},
+		{"bad log level", nil, []string{"serve", "--log-level", "loud"}, "--log-level"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runTong(t, tc.env, tc.args...)
+			if code != 2 {
+				t.Errorf("tong %v: exit %d, want 2; stderr:\n%s", tc.args, code, stderr)
+			}
+			if !strings.HasPrefix(stderr, "tong: error: ") || !strings.Contains(stderr, tc.wantInErr) {
+				t.Errorf("tong %v: stderr = %q, want tong: error: ...%s", tc.args, stderr, tc.wantInErr)
+			}
+			if !strings.Contains(stderr, "Usage:") {
+				t.Errorf("tong %v: stderr lacks the usage text", tc.args)
+			}
+		})
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"version", "--help"}} {
+		code, stdout, _ := runTong(t, nil, args...)
+		if code != 0 || !strings.Contains(stdout, "Examples:") {
+			t.Errorf("tong %v: exit %d, examples shown %v; want 0 and examples", args, code, strings.Contains(stdout, "Examples:"))
+		}
+	}
+	_, stdout, _ := runTong(t, nil, "serve", "--help")
+	if !strings.Contains(stdout, "[$TONG_ADDR]") {
+		t.Errorf("serve --help does not name TONG_ADDR:\n%s", stdout)
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	t.Parallel()
+	for _, env := range []map[string]string{nil, {"TONG_JSON": "true"}} {
+		args := []string{"version"}
+		if env == nil {
+			args = append(args, "--json")
+		}
+		code, stdout, stderr := runTong(t, env, args...)
+		var v versionInfo
+		if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.Version == "" || v.Go == "" {
+			t.Errorf("tong %v (env %v) = %d %q %q; want JSON with version and go", args, env, code, stdout, stderr)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// serveForTest starts `tong serve` in-process on a free port, configured
+// through the environment, and returns its base URL.
+func serveForTest(t *testing.T, env map[string]string, args ...string) (string, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, append([]string{"serve"}, args...), strings.NewReader(""), out, io.Discard, func(k string) string { return env[k] })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
+			if url, ok := strings.CutPrefix(strings.TrimSpace(line), "Tong is running. Open "); ok {
+				stop := sync.OnceValue(func() int { cancel(); return <-done })
+				t.Cleanup(func() { stop() })
+				return strings.TrimSuffix(url, "/"), stop
+			}
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("tong serve exited %d early: %s", code, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatalf("tong serve did not start: %s", out.String())
+	return "", nil
+}
+
+func TestServeDemo(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/healthz", 200, `"ok"`},
+		{"/readyz", 200, `"ready"`},
+		{"/", 200, "Tong"},
+		{"/metrics", 200, "tong_http_requests_total"},
+		{"/no/such/page", 404, `"not_found"`},
+	} {
+		resp, err := http.Get(base + tc.path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", tc.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("GET %s = %d %q, want %d containing %q", tc.path, resp.StatusCode, body, tc.status, tc.want)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(data, "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var demo demoFile
+	if err := json.Unmarshal(raw, &demo); err != nil || demo.URL != base {
+		t.Errorf("demo.json = %s (%v), want url %s", raw, err, base)
+	}
+	if fi, _ := os.Stat(filepath.Join(data, "demo.json")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("demo.json mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if _, err := os.Stat(filepath.Join(data, "tong.db")); err != nil {
+		t.Errorf("no database in the data directory: %v", err)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("tong serve exit = %d after shutdown, want 0", code)
+	}
+}
+
+// Two servers on one address: the second fails with exit 1 and a hint.
+func TestServeAddressInUse(t *testing.T) {
+	t.Parallel()
+	base, _ := serveForTest(t, map[string]string{"TONG_DATA": t.TempDir()}, "--addr", "127.0.0.1:0")
+	addr := strings.TrimPrefix(base, "http://")
+	code, _, stderr := runTong(t, nil, "serve", "--addr", addr, "--data", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "tong: hint:") {
+		t.Errorf("second serve on %s: exit %d stderr %q; want 1 with a hint", addr, code, stderr)
+	}
+	sc := bufio.NewScanner(strings.NewReader(stderr))
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "tong: error: listen on") {
+		t.Errorf("first stderr line = %q, want tong: error: listen on ...", sc.Text())
+	}
+}

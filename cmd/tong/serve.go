@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tongid/tong/internal/httpx"
+	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/web"
+)
+
+type serveFlags struct {
+	addr      string
+	data      string
+	publicURL string
+	demo      bool
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run every Tong service in one process",
+		Long: `Serve runs the DID registry, the issuer, the verifier and the web pages in
+one process, on one embedded SQLite database in the data directory.
+
+It stops gracefully on SIGINT or SIGTERM: it stops accepting connections,
+lets requests in flight finish, then closes the database.`,
+		Example: `  # the demo, as 'make demo' runs it
+  tong serve --demo --data ./tong-data --addr 127.0.0.1:8080
+
+  # the same through the environment
+  TONG_ADDR=127.0.0.1:9000 TONG_DATA=/var/lib/tong tong serve`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return serve(cmd.Context(), a, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	fl.StringVar(&f.data, "data", "./tong-data", "data directory (holds tong.db)")
+	fl.StringVar(&f.publicURL, "public-url", "", "URL users reach this server at (default http://ADDR)")
+	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
+	return cmd
+}
+
+// demoFile is DATA/demo.json: where scripts find the demo's URLs and tokens.
+type demoFile struct {
+	URL      string        `json:"url"`
+	Agencies []demoOrg     `json:"agencies"`
+	Counters []demoCounter `json:"counters"`
+}
+
+type demoOrg struct {
+	Name  string `json:"name"`
+	DID   string `json:"did"`
+	Token string `json:"token"`
+}
+
+type demoCounter struct {
+	Name     string   `json:"name"`
+	DID      string   `json:"did"`
+	Token    string   `json:"token"`
+	Purposes []string `json:"purposes"`
+}
+
+func serve(ctx context.Context, a *app, f *serveFlags) error {
+	logger, err := a.logger()
+	if err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(f.addr); err != nil {
+		return usagef("--addr %q: want host:port", f.addr)
+	}
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	dbPath := filepath.Join(f.data, "tong.db")
+	db, err := store.Open(ctx, dbPath, store.Options{})
+	if err != nil {
+		return withHint(err, "is another tong using "+dbPath+"? Check --data.")
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
+	}
+	defer ln.Close()
+	publicURL := f.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo})
+	if err != nil {
+		return err
+	}
+	if f.demo {
+		demo := demoFile{URL: publicURL, Agencies: []demoOrg{}, Counters: []demoCounter{}}
+		if err := writeJSONFile(filepath.Join(f.data, "demo.json"), demo); err != nil {
+			return err
+		}
+	}
+	logger.InfoContext(ctx, "serving", slog.String("addr", ln.Addr().String()), slog.String("data", f.data), slog.Bool("demo", f.demo))
+	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
+	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
+	if f.demo {
+		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
+	}
+	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
+	err = httpx.Serve(ctx, httpx.NewServer(srv.Handler(), logger), ln)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	logger.InfoContext(context.Background(), "stopped")
+	return nil
+}
+
+// writeJSONFile writes v to path atomically (temporary file, fsync, rename),
+// readable only by the owner because it may hold tokens.
+func writeJSONFile(path string, v any) error {
+	buf, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(buf, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

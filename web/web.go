@@ -1,0 +1,194 @@
+// Package web serves Tong's pages and mounts every service's HTTP API on one
+// router: the registry, the issuer, the verifier and the citizen services.
+//
+// It owns the plumbing that all of them share (request IDs, panic recovery,
+// access log, metrics, cross-origin protection for browser forms) and the
+// operational endpoints:
+//
+//   - GET /healthz: the process is up (always 200 while it serves).
+//   - GET /readyz: the database answers; 503 otherwise.
+//   - GET /metrics: Prometheus metrics, requests and latency per route.
+//
+// Pages are rendered with html/template from embedded files; there is no
+// JavaScript build step and no third-party CDN.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tongid/tong/internal/httpx"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Pinger is what /readyz asks: does the database answer?
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Mount is one service API, served under Pattern (e.g. "/registry").
+type Mount struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// Config is what New needs. DB is required; the rest has defaults.
+type Config struct {
+	DB     Pinger
+	Logger *slog.Logger
+	// Metrics receives the HTTP metrics; nil means a fresh registry.
+	Metrics *prometheus.Registry
+	// PublicURL is the URL at which users reach this server.
+	PublicURL string
+	// Demo says whether demo data was seeded; the landing page then shows
+	// the walkthrough.
+	Demo bool
+	// APIs are mounted as they are, in order.
+	APIs []Mount
+	// Pages are browser routes: they get cross-origin protection.
+	Pages []Mount
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.DB == nil {
+		return errors.New("web: Config.DB is required")
+	}
+	for _, m := range append(append([]Mount{}, c.APIs...), c.Pages...) {
+		if m.Pattern == "" || m.Pattern[0] != '/' || m.Handler == nil {
+			return errors.New("web: every mount needs a pattern starting with / and a handler")
+		}
+	}
+	return nil
+}
+
+// Server is the HTTP front of a Tong process.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	tmpl    *template.Template
+	handler http.Handler
+}
+
+// New builds the router.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+		cfg.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	tmpl, err := template.ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, tmpl: tmpl}
+	metrics, err := httpx.NewMetrics(cfg.Metrics, routePattern)
+	if err != nil {
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.Recover)
+	r.NotFound(httpx.NotFound)
+	r.MethodNotAllowed(httpx.MethodNotAllowed)
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
+	static, _ := fs.Sub(staticFS, "static")
+	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	for _, m := range cfg.APIs {
+		r.Mount(m.Pattern, m.Handler)
+	}
+
+	// Browser pages: forms are protected against cross-site requests.
+	csrf := http.NewCrossOriginProtection()
+	r.Group(func(r chi.Router) {
+		r.Use(func(next http.Handler) http.Handler { return csrf.Handler(next) })
+		r.Get("/", s.landing)
+		for _, m := range cfg.Pages {
+			r.Mount(m.Pattern, m.Handler)
+		}
+	})
+	s.handler = r
+	return s, nil
+}
+
+// Handler is the root handler to serve.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		return rc.RoutePattern()
+	}
+	return ""
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.cfg.DB.Ping(ctx); err != nil {
+		httpx.WriteError(w, r, httpx.Wrap(http.StatusServiceUnavailable, httpx.CodeUnavailable, "database does not answer", err))
+		return
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type landingData struct {
+	PublicURL string
+	Demo      bool
+}
+
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "landing.html", landingData{PublicURL: s.cfg.PublicURL, Demo: s.cfg.Demo})
+}
+
+// render executes a template into a buffer first, so a template error
+// becomes a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	_, _ = w.Write(buf.Bytes())
+}
