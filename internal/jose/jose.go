@@ -1,0 +1,410 @@
+// Package jose is Tong's strict, lean layer over JSON Web Signature (RFC
+// 7515) compact serialization and JSON Web Keys (RFC 7517), for the two
+// algorithms Tong uses: ES256 (RFC 7518 §3.4) and Ed25519 (RFC 8037, named
+// "EdDSA" there and "Ed25519" in RFC 9864).
+//
+// It exists beside lestrrat-go/jwx because verification sits on the
+// counters' hot path: [Parse] decodes one header and one payload with no
+// generic re-marshalling, and [JWS.Verify] calls crypto/ecdsa or
+// crypto/ed25519 directly, so the work beyond the signature check stays
+// small. Everything else about JOSE (x5c chains, JWE) is out of scope.
+//
+// # Strictness
+//
+//   - exactly three base64url parts without padding, at most a caller-set
+//     size;
+//   - the header is one JSON object with no duplicate member names;
+//   - "alg" must be ES256, EdDSA or Ed25519: "none" and every MAC or RSA
+//     algorithm are refused with their own codes before any key is touched;
+//   - "crit" may name only extensions the caller says it understands
+//     (RFC 7515 §4.1.11);
+//   - the key must match the algorithm (an HS256 token "signed with the
+//     public key" fails as [CodeAlgKeyMismatch] or [CodeMACAlg]).
+//
+// Signature failures are one error, [CodeInvalidSignature], with no detail.
+package jose
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// Algorithms.
+const (
+	ES256 = "ES256"
+	// EdDSA is the RFC 8037 name for Ed25519 signatures; Tong emits it
+	// because it is what deployed wallets and verifiers accept today.
+	EdDSA = "EdDSA"
+	// Ed25519 is the fully specified name from RFC 9864, accepted on input.
+	Ed25519 = "Ed25519"
+)
+
+// Code is a stable, machine-readable reason a token was refused.
+type Code string
+
+// Codes.
+const (
+	CodeMalformed        Code = "malformed_jws"
+	CodeTooLarge         Code = "too_large"
+	CodeAlgNone          Code = "alg_none"
+	CodeMACAlg           Code = "mac_alg_forbidden"
+	CodeUnsupportedAlg   Code = "unsupported_alg"
+	CodeAlgKeyMismatch   Code = "alg_key_mismatch"
+	CodeUnknownCrit      Code = "unknown_crit"
+	CodeInvalidSignature Code = "invalid_signature"
+	CodeInvalidKey       Code = "invalid_key"
+)
+
+// Error is a refusal with a stable code.
+type Error struct {
+	Code        Code
+	Description string
+	Err         error
+}
+
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return "jose: " + string(e.Code)
+	}
+	return "jose: " + string(e.Code) + ": " + e.Description
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, &Error{Code: c}) match on the code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Description == "" && t.Err == nil
+}
+
+func errf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+var errBadSignature = &Error{Code: CodeInvalidSignature, Description: "signature does not verify"}
+
+// Header is a JOSE header. Raw holds every member as it was sent, for
+// callers that need the ones not listed here.
+type Header struct {
+	Alg  string          `json:"alg"`
+	Typ  string          `json:"typ,omitempty"`
+	Kid  string          `json:"kid,omitempty"`
+	Cty  string          `json:"cty,omitempty"`
+	JWK  json.RawMessage `json:"jwk,omitempty"`
+	X5C  []string        `json:"x5c,omitempty"`
+	Crit []string        `json:"crit,omitempty"`
+	Raw  map[string]json.RawMessage
+}
+
+// JWS is a parsed compact JWS. Its signature is not checked until Verify.
+type JWS struct {
+	Header    Header
+	RawHeader []byte // decoded protected header
+	Payload   []byte // decoded payload
+	// SigningInput is BASE64URL(header) || '.' || BASE64URL(payload).
+	SigningInput string
+	Signature    []byte
+}
+
+// ParseOptions tune Parse. The zero value is the strict default.
+type ParseOptions struct {
+	// Crit lists the header parameters the caller understands and
+	// processes when they appear in "crit".
+	Crit []string
+}
+
+// Parse parses a compact JWS of at most maxSize bytes. See the package
+// doc for the checks.
+func Parse(compact string, maxSize int) (*JWS, error) {
+	return ParseWith(compact, maxSize, ParseOptions{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(compact string, maxSize int, opts ParseOptions) (*JWS, error) {
+	if len(compact) > maxSize {
+		return nil, errf(CodeTooLarge, "token is %d bytes, limit %d", len(compact), maxSize)
+	}
+	h, rest, ok1 := strings.Cut(compact, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
+		return nil, errf(CodeMalformed, "want three dot-separated parts")
+	}
+	hdr, err := b64decode(h)
+	if err != nil || len(hdr) == 0 {
+		return nil, errf(CodeMalformed, "header is not base64url")
+	}
+	payload, err := b64decode(p)
+	if err != nil {
+		return nil, errf(CodeMalformed, "payload is not base64url")
+	}
+	sig, err := b64decode(s)
+	if err != nil {
+		return nil, errf(CodeMalformed, "signature is not base64url")
+	}
+	j := &JWS{RawHeader: hdr, Payload: payload, SigningInput: compact[:len(h)+1+len(p)], Signature: sig}
+	if err := parseHeader(hdr, &j.Header); err != nil {
+		return nil, err
+	}
+	if err := checkAlg(j.Header.Alg); err != nil {
+		return nil, err
+	}
+	if j.Header.Crit != nil {
+		// Spec: RFC 7515 §4.1.11: "Producers MUST NOT use the empty list
+		// "[]" as the "crit" value. Recipients MAY consider the JWS to be
+		// invalid if the critical list contains any Header Parameter names
+		// defined by this specification".
+		if len(j.Header.Crit) == 0 {
+			return nil, errf(CodeMalformed, "empty crit")
+		}
+		for _, c := range j.Header.Crit {
+			if !contains(opts.Crit, c) {
+				return nil, errf(CodeUnknownCrit, "critical header %q is not understood", c)
+			}
+			if _, ok := j.Header.Raw[c]; !ok {
+				return nil, errf(CodeMalformed, "critical header %q is absent", c)
+			}
+		}
+	}
+	return j, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func b64decode(s string) ([]byte, error) {
+	// RawURLEncoding rejects padding and the standard alphabet; Strict
+	// rejects non-zero trailing bits, so each token has one encoding.
+	return base64.RawURLEncoding.Strict().DecodeString(s)
+}
+
+func parseHeader(raw []byte, h *Header) error {
+	if err := CheckJSON(raw, 16); err != nil {
+		return &Error{Code: CodeMalformed, Description: "header: " + err.Error(), Err: err}
+	}
+	if err := json.Unmarshal(raw, &h.Raw); err != nil || h.Raw == nil {
+		return errf(CodeMalformed, "header is not a JSON object")
+	}
+	if err := json.Unmarshal(raw, h); err != nil {
+		return errf(CodeMalformed, "header member has the wrong type")
+	}
+	if _, ok := h.Raw["alg"]; !ok {
+		return errf(CodeMalformed, "header has no alg")
+	}
+	return nil
+}
+
+func checkAlg(alg string) error {
+	switch {
+	case alg == ES256 || alg == EdDSA || alg == Ed25519:
+		return nil
+	case strings.EqualFold(alg, "none"):
+		return errf(CodeAlgNone, "alg none is never accepted")
+	case strings.HasPrefix(alg, "HS"):
+		return errf(CodeMACAlg, "MAC algorithm %q is never accepted", alg)
+	}
+	return errf(CodeUnsupportedAlg, "alg %q is not accepted (want ES256 or EdDSA)", alg)
+}
+
+// Verify checks the signature with pub, which must be a P-256 public key
+// for ES256 or an Ed25519 public key for EdDSA/Ed25519.
+func (j *JWS) Verify(pub crypto.PublicKey) error {
+	switch j.Header.Alg {
+	case ES256:
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok || k.Curve != elliptic.P256() {
+			return errf(CodeAlgKeyMismatch, "ES256 needs a P-256 key, got %T", pub)
+		}
+		if len(j.Signature) != 64 {
+			return errBadSignature
+		}
+		d := sha256.Sum256([]byte(j.SigningInput))
+		r := new(big.Int).SetBytes(j.Signature[:32])
+		s := new(big.Int).SetBytes(j.Signature[32:])
+		if !ecdsa.Verify(k, d[:], r, s) {
+			return errBadSignature
+		}
+		return nil
+	case EdDSA, Ed25519:
+		k, ok := pub.(ed25519.PublicKey)
+		if !ok || len(k) != ed25519.PublicKeySize {
+			return errf(CodeAlgKeyMismatch, "%s needs an Ed25519 key, got %T", j.Header.Alg, pub)
+		}
+		if !ed25519.Verify(k, []byte(j.SigningInput), j.Signature) {
+			return errBadSignature
+		}
+		return nil
+	}
+	return checkAlg(j.Header.Alg)
+}
+
+// AlgFor returns the JOSE algorithm Tong uses for a public key.
+func AlgFor(pub crypto.PublicKey) (string, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return ES256, nil
+		}
+	case ed25519.PublicKey:
+		return EdDSA, nil
+	}
+	return "", errf(CodeInvalidKey, "unsupported key type %T", pub)
+}
+
+// Sign makes a compact JWS over payload with s. header must hold "alg"
+// matching the key (ES256 for P-256, EdDSA or Ed25519 for Ed25519); its
+// members are emitted in sorted order.
+func Sign(s crypto.Signer, header map[string]any, payload []byte) (string, error) {
+	hdr, err := json.Marshal(header)
+	if err != nil {
+		return "", fmt.Errorf("jose: header: %w", err)
+	}
+	return SignRaw(s, hdr, payload)
+}
+
+// SignRaw is Sign with the header given as its exact JSON bytes.
+func SignRaw(s crypto.Signer, header, payload []byte) (string, error) {
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(header, &h); err != nil {
+		return "", fmt.Errorf("jose: header: %w", err)
+	}
+	want, err := AlgFor(s.Public())
+	if err != nil {
+		return "", err
+	}
+	if h.Alg != want && !(want == EdDSA && h.Alg == Ed25519) {
+		return "", errf(CodeAlgKeyMismatch, "header alg %q does not match the %s key", h.Alg, want)
+	}
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, enc.EncodedLen(len(header))+enc.EncodedLen(len(payload))+90)
+	buf = enc.AppendEncode(buf, header)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := signBytes(s, buf)
+	if err != nil {
+		return "", err
+	}
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
+}
+
+// signBytes signs the JWS signing input: ES256 as the 64-byte R || S of
+// RFC 7518 §3.4, Ed25519 as RFC 8037 §3.1.
+func signBytes(s crypto.Signer, input []byte) ([]byte, error) {
+	switch pub := s.Public().(type) {
+	case *ecdsa.PublicKey:
+		d := sha256.Sum256(input)
+		if k, ok := s.(*ecdsa.PrivateKey); ok {
+			r, ss, err := ecdsa.Sign(rand.Reader, k, d[:])
+			if err != nil {
+				return nil, err
+			}
+			out := make([]byte, 64)
+			r.FillBytes(out[:32])
+			ss.FillBytes(out[32:])
+			return out, nil
+		}
+		der, err := s.Sign(rand.Reader, d[:], crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		return derToRS(der, pub)
+	case ed25519.PublicKey:
+		return s.Sign(rand.Reader, input, crypto.Hash(0))
+	}
+	return nil, errf(CodeInvalidKey, "unsupported key type %T", s.Public())
+}
+
+// derToRS converts an ASN.1 ECDSA signature to the fixed-size R || S form.
+func derToRS(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
+	var sig struct{ R, S *big.Int }
+	if err := unmarshalASN1Sig(der, &sig.R, &sig.S); err != nil {
+		return nil, err
+	}
+	out := make([]byte, 64)
+	sig.R.FillBytes(out[:32])
+	sig.S.FillBytes(out[32:])
+	return out, nil
+}
+
+// CheckJSON checks that data is one JSON value with no duplicate object
+// member names and nesting of at most maxDepth.
+func CheckJSON(data []byte, maxDepth int) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := checkValue(dec, 0, maxDepth); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err == nil {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func checkValue(dec *json.Decoder, depth, maxDepth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	if depth >= maxDepth {
+		return fmt.Errorf("nested deeper than %d", maxDepth)
+	}
+	switch d {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return fmt.Errorf("invalid JSON: %w", err)
+			}
+			k := kt.(string)
+			if seen[k] {
+				return fmt.Errorf("duplicate member %q", k)
+			}
+			seen[k] = true
+			if err := checkValue(dec, depth+1, maxDepth); err != nil {
+				return err
+			}
+		}
+	case '[':
+		for dec.More() {
+			if err := checkValue(dec, depth+1, maxDepth); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // closing delimiter
+	return err
+}
