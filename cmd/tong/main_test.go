@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/spf13/cobra"
 	"io"
 	"net/http"
 	"os"
@@ -184,4 +185,47 @@ func TestServeAddressInUse(t *testing.T) {
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "tong: error: listen on") {
 		t.Errorf("first stderr line = %q, want tong: error: listen on ...", sc.Text())
 	}
+}
+
+func TestKeyGenerate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, alg := range []string{"ES256", "Ed25519"} {
+		out := filepath.Join(dir, alg+".jwk")
+		code, stdout, stderr := runTong(t, nil, "key", "generate", "--alg", alg, "--out", out, "--json")
+		if code != 0 {
+			t.Fatalf("key generate --alg %s = %d %s", alg, code, stderr)
+		}
+		var res keyResult
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.PublicJWK.D != "" || res.Kid == "" {
+			t.Errorf("key generate output = %s (%v); want a public JWK with a kid and no d", stdout, err)
+		}
+		if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v mode %v, want 0600", out, err, fi.Mode().Perm())
+		}
+		s, err := readPrivateJWK(out)
+		if err != nil || s.KeyID() != res.Kid {
+			t.Errorf("readPrivateJWK(%s) = %v, %v; want kid %s", out, s, err, res.Kid)
+		}
+		// It never overwrites without --force.
+		if code, _, stderr := runTong(t, nil, "key", "generate", "--out", out); code != 1 || !strings.Contains(stderr, "--force") {
+			t.Errorf("key generate over an existing file = %d %q; want 1 with a hint", code, stderr)
+		}
+	}
+	if code, _, _ := runTong(t, nil, "key", "generate", "--alg", "HS256", "--out", filepath.Join(dir, "x")); code != 2 {
+		t.Errorf("key generate --alg HS256 = %d, want 2", code)
+	}
+	if code, _, _ := runTong(t, nil, "key", "generate"); code != 2 {
+		t.Errorf("key generate without --out = %d, want 2", code)
+	}
+}
+
+// Every command that does something shows examples in --help.
+func TestEveryCommandHasExamples(t *testing.T) {
+	t.Parallel()
+	walk(newRootCmd(&app{}), func(c *cobra.Command) {
+		if c.RunE != nil && c.Example == "" {
+			t.Errorf("%q has no Example", c.CommandPath())
+		}
+	})
 }
