@@ -1,0 +1,639 @@
+package credential
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/tongid/tong/internal/jose"
+)
+
+// Limits on untrusted input.
+const (
+	// MaxTokenSize bounds a whole SD-JWT presentation.
+	MaxTokenSize = 1 << 20
+	// MaxDepth bounds JSON nesting in payloads and disclosures.
+	MaxDepth = 32
+	// MaxDisclosures bounds the disclosures in one SD-JWT.
+	MaxDisclosures = 1024
+)
+
+// HashAlg is the only _sd_alg Tong issues and accepts (RFC 9901 §4.1.1).
+const HashAlg = "sha-256"
+
+// saltBytes is the salt size: RFC 9901 §9.3 "it is RECOMMENDED to base64url
+// encode at least 128 bits of cryptographically secure random data".
+const saltBytes = 16
+
+// Path is a claim path: object member names (string), array indexes (int)
+// and, where a path selects rather than names, nil for "every element",
+// as in OpenID4VP 1.0 §7 (claims path pointers).
+type Path []any
+
+func (p Path) String() string {
+	b, _ := json.Marshal([]any(p))
+	return string(b)
+}
+
+// matches says whether pattern p (which may hold nil wildcards) selects
+// the concrete path c.
+func (p Path) matches(c Path) bool {
+	if len(p) != len(c) {
+		return false
+	}
+	for i := range p {
+		if p[i] == nil {
+			if _, ok := c[i].(int); !ok {
+				return false
+			}
+			continue
+		}
+		if !pathElemEqual(p[i], c[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixOf says whether p (possibly with wildcards) is a prefix of c.
+func (p Path) prefixOf(c Path) bool {
+	return len(p) <= len(c) && p.matches(c[:len(p)])
+}
+
+func pathElemEqual(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case float64: // paths decoded from JSON
+		y, ok := b.(int)
+		return ok && float64(y) == x
+	}
+	return false
+}
+
+// Disclosure is one SD-JWT disclosure: [salt, name, value] for an object
+// property, [salt, value] for an array element (RFC 9901 §4.2).
+type Disclosure struct {
+	// Encoded is the base64url form exactly as it appears in the SD-JWT;
+	// the digest is computed over it.
+	Encoded string
+	Salt    string
+	// Name is the claim name; empty for an array element.
+	Name  string
+	Value any
+	// Path is where the disclosed value sits in the processed claims; set
+	// by processing.
+	Path Path
+
+	digest string
+	array  bool
+}
+
+// IsArrayElement says whether d discloses an array element.
+func (d *Disclosure) IsArrayElement() bool { return d.array }
+
+// Digest is base64url(SHA-256(Encoded)) (RFC 9901 §4.2.3).
+func (d *Disclosure) Digest() string { return d.digest }
+
+func digestOf(encoded string) string {
+	sum := sha256.Sum256([]byte(encoded))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// parseDisclosure decodes one disclosure strictly.
+func parseDisclosure(enc string) (*Disclosure, error) {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(enc)
+	if err != nil || len(raw) == 0 {
+		return nil, errf(CodeMalformed, "disclosure is not base64url")
+	}
+	if err := jose.CheckJSON(raw, MaxDepth); err != nil {
+		return nil, jsonErr("disclosure", err)
+	}
+	var arr []json.RawMessage
+	if err := json.Unmarshal(raw, &arr); err != nil {
+		return nil, errf(CodeMalformed, "disclosure is not a JSON array")
+	}
+	d := &Disclosure{Encoded: enc, digest: digestOf(enc)}
+	var valRaw json.RawMessage
+	switch len(arr) {
+	case 2:
+		d.array = true
+		valRaw = arr[1]
+	case 3:
+		if err := json.Unmarshal(arr[1], &d.Name); err != nil {
+			return nil, errf(CodeMalformed, "disclosure claim name is not a string")
+		}
+		// Spec: RFC 9901 §7.1 step 3.2.2.2: "If the claim name is _sd or
+		// ..., the SD-JWT MUST be rejected."
+		if d.Name == "_sd" || d.Name == "..." {
+			return nil, errf(CodeReservedClaimName, "disclosure uses the reserved claim name %q", d.Name)
+		}
+		valRaw = arr[2]
+	default:
+		return nil, errf(CodeMalformed, "disclosure has %d elements, want 2 or 3", len(arr))
+	}
+	if err := json.Unmarshal(arr[0], &d.Salt); err != nil {
+		return nil, errf(CodeMalformed, "disclosure salt is not a string")
+	}
+	if err := unmarshalValue(valRaw, &d.Value); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func unmarshalValue(raw []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errf(CodeBadJSON, "invalid JSON value")
+	}
+	return nil
+}
+
+func jsonErr(what string, err error) *Error {
+	if strings.Contains(err.Error(), "nested deeper") {
+		return &Error{Code: CodeTooDeep, Description: what + ": " + err.Error(), Err: err}
+	}
+	return &Error{Code: CodeBadJSON, Description: what + ": " + err.Error(), Err: err}
+}
+
+// SDJWT is a parsed SD-JWT: the issuer-signed JWT, the disclosures in the
+// order presented, and the key-binding JWT if there is one. Parsing checks
+// the syntax only; signatures are checked by [Verifier].
+type SDJWT struct {
+	// JWT is the issuer-signed JWT, compact.
+	JWT         string
+	Disclosures []*Disclosure
+	// KBJWT is the key-binding JWT, or "".
+	KBJWT string
+
+	jws     *jose.JWS
+	payload map[string]any // as signed, with _sd and digests
+}
+
+// Parse splits and decodes an SD-JWT or SD-JWT+KB (RFC 9901 §4). It
+// checks the size and syntax, the header's algorithm, that the payload and
+// every disclosure are strict JSON within the depth limit, and that no
+// disclosure appears twice.
+func Parse(s string) (*SDJWT, error) {
+	if len(s) > MaxTokenSize {
+		return nil, errf(CodeTooLarge, "SD-JWT is %d bytes, limit %d", len(s), MaxTokenSize)
+	}
+	parts := strings.Split(s, "~")
+	if len(parts) < 2 {
+		return nil, errf(CodeMalformed, "no ~ separator: not an SD-JWT")
+	}
+	if len(parts)-2 > MaxDisclosures {
+		return nil, errf(CodeTooLarge, "more than %d disclosures", MaxDisclosures)
+	}
+	t := &SDJWT{JWT: parts[0], KBJWT: parts[len(parts)-1]}
+	jws, err := jose.Parse(parts[0], MaxTokenSize)
+	if err != nil {
+		return nil, fromJOSE(err, false)
+	}
+	t.jws = jws
+	if err := jose.CheckJSON(jws.Payload, MaxDepth); err != nil {
+		return nil, jsonErr("payload", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(jws.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(&t.payload); err != nil || t.payload == nil {
+		return nil, errf(CodeBadJSON, "payload is not a JSON object")
+	}
+	seen := make(map[string]bool, len(parts)-2)
+	for _, enc := range parts[1 : len(parts)-1] {
+		if enc == "" {
+			return nil, errf(CodeMalformed, "empty disclosure")
+		}
+		// Spec: RFC 9901 §7.1 step 4: "If any Disclosure was not
+		// referenced ... or the same Disclosure appears more than once,
+		// the SD-JWT MUST be rejected" (duplicates are caught here).
+		if seen[enc] {
+			return nil, errf(CodeDuplicateDisclosure, "a disclosure appears twice")
+		}
+		seen[enc] = true
+		d, err := parseDisclosure(enc)
+		if err != nil {
+			return nil, err
+		}
+		t.Disclosures = append(t.Disclosures, d)
+	}
+	return t, nil
+}
+
+// Header is the issuer JWT's protected header.
+func (t *SDJWT) Header() Header { return headerOf(t.jws) }
+
+// Payload returns the issuer-signed payload as signed (with _sd arrays and
+// digests), decoded. Callers must not modify it.
+func (t *SDJWT) Payload() map[string]any { return t.payload }
+
+// String serializes t: JWT~D1~...~Dn~[KB-JWT].
+func (t *SDJWT) String() string {
+	return t.presented() + t.KBJWT
+}
+
+// presented is the part the KB-JWT's sd_hash covers: JWT~D1~...~Dn~.
+func (t *SDJWT) presented() string {
+	var b strings.Builder
+	b.WriteString(t.JWT)
+	b.WriteByte('~')
+	for _, d := range t.Disclosures {
+		b.WriteString(d.Encoded)
+		b.WriteByte('~')
+	}
+	return b.String()
+}
+
+// Process replaces digests with the disclosed values (RFC 9901 §7.1 steps
+// 3–5) and returns the processed claims. Each disclosure's Path is set. It
+// refuses duplicate digests, unreferenced disclosures, disclosures that
+// would overwrite a claim, and disclosures of the wrong shape for where
+// their digest sits.
+func (t *SDJWT) Process() (map[string]any, error) {
+	if alg, ok := t.payload["_sd_alg"]; ok && alg != HashAlg {
+		return nil, errf(CodeHashAlg, "_sd_alg %v is not supported (want sha-256)", alg)
+	}
+	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: map[string]bool{}}
+	for _, d := range t.Disclosures {
+		if p.byDigest[d.digest] != nil {
+			return nil, errf(CodeDuplicateDisclosure, "two disclosures with one digest")
+		}
+		p.byDigest[d.digest] = d
+	}
+	out, err := p.object(t.payload, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	delete(out, "_sd_alg")
+	for _, d := range t.Disclosures {
+		if d.Path == nil {
+			return nil, errf(CodeUnreferencedDisclosure, "a disclosure is not referenced by any digest")
+		}
+	}
+	return out, nil
+}
+
+type processor struct {
+	byDigest map[string]*Disclosure
+	seen     map[string]bool
+}
+
+func (p *processor) use(digest string) (*Disclosure, error) {
+	// Spec: RFC 9901 §7.1 step 3.5: "If any digest value is encountered
+	// more than once in the Issuer-signed JWT payload (directly or
+	// recursively via other Disclosures), the SD-JWT MUST be rejected."
+	if p.seen[digest] {
+		return nil, errf(CodeDuplicateDigest, "digest %s appears twice", digest)
+	}
+	p.seen[digest] = true
+	return p.byDigest[digest], nil
+}
+
+func (p *processor) value(v any, path Path, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		return p.object(x, path, depth)
+	case []any:
+		return p.array(x, path, depth)
+	}
+	return v, nil
+}
+
+func (p *processor) object(obj map[string]any, path Path, depth int) (map[string]any, error) {
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k == "_sd" {
+			continue
+		}
+		pv, err := p.value(v, append(slices.Clip(path), k), depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = pv
+	}
+	sd, ok := obj["_sd"]
+	if !ok {
+		return out, nil
+	}
+	digests, ok := sd.([]any)
+	if !ok {
+		return nil, errf(CodeMalformed, "_sd is not an array")
+	}
+	for _, dv := range digests {
+		digest, ok := dv.(string)
+		if !ok {
+			return nil, errf(CodeMalformed, "_sd holds a non-string")
+		}
+		d, err := p.use(digest)
+		if err != nil {
+			return nil, err
+		}
+		if d == nil {
+			continue // a decoy, or a disclosure the holder withheld
+		}
+		if d.array {
+			return nil, errf(CodeDisclosureShape, "array-element disclosure referenced from _sd")
+		}
+		// Spec: RFC 9901 §7.1 step 3.2.2.3: "If the claim name already
+		// exists at the level of the _sd key, the SD-JWT MUST be rejected."
+		if _, exists := out[d.Name]; exists {
+			return nil, errf(CodeClaimExists, "disclosure for %q overwrites a claim", d.Name)
+		}
+		d.Path = append(slices.Clip(path), d.Name)
+		pv, err := p.value(d.Value, d.Path, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Name] = pv
+	}
+	return out, nil
+}
+
+func (p *processor) array(arr []any, path Path, depth int) ([]any, error) {
+	out := make([]any, 0, len(arr))
+	for _, el := range arr {
+		if m, ok := el.(map[string]any); ok && len(m) == 1 {
+			if dv, ok := m["..."]; ok {
+				digest, ok := dv.(string)
+				if !ok {
+					return nil, errf(CodeMalformed, `"..." holds a non-string`)
+				}
+				d, err := p.use(digest)
+				if err != nil {
+					return nil, err
+				}
+				if d == nil {
+					continue // decoy or withheld: the element is removed
+				}
+				if !d.array {
+					return nil, errf(CodeDisclosureShape, "object-property disclosure referenced from an array")
+				}
+				d.Path = append(slices.Clip(path), len(out))
+				pv, err := p.value(d.Value, d.Path, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, pv)
+				continue
+			}
+		}
+		pv, err := p.value(el, append(slices.Clip(path), len(out)), depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pv)
+	}
+	return out, nil
+}
+
+// Select returns a copy of t keeping only the disclosures needed to reveal
+// the claims at paths (nil elements select every array element): for each
+// path, the disclosures of its parents, of the claim itself, and of
+// everything beneath it. The KB-JWT is dropped. Process must have been
+// called. A path that selects no claim is an error (CodeInvalidPath).
+func (t *SDJWT) Select(claims map[string]any, paths []Path) (*SDJWT, error) {
+	keep := make(map[*Disclosure]bool)
+	for _, p := range paths {
+		if !pathExists(claims, p) {
+			return nil, errf(CodeInvalidPath, "no claim at %s", p)
+		}
+		for _, d := range t.Disclosures {
+			if d.Path == nil {
+				continue
+			}
+			if p.prefixOf(d.Path) || (len(d.Path) <= len(p) && Path(p[:len(d.Path)]).matches(d.Path)) {
+				keep[d] = true
+			}
+		}
+	}
+	out := &SDJWT{JWT: t.JWT, jws: t.jws, payload: t.payload}
+	for _, d := range t.Disclosures {
+		if keep[d] {
+			out.Disclosures = append(out.Disclosures, d)
+		}
+	}
+	return out, nil
+}
+
+func pathExists(v any, p Path) bool {
+	if len(p) == 0 {
+		return true
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		k, ok := p[0].(string)
+		if !ok {
+			return false
+		}
+		child, ok := x[k]
+		return ok && pathExists(child, p[1:])
+	case []any:
+		if p[0] == nil {
+			for _, el := range x {
+				if pathExists(el, p[1:]) {
+					return true
+				}
+			}
+			return false
+		}
+		i, ok := p[0].(int)
+		return ok && i >= 0 && i < len(x) && pathExists(x[i], p[1:])
+	}
+	return false
+}
+
+// IssueOptions tune SD-JWT issuance.
+type IssueOptions struct {
+	// Rand is the source of salts and decoys; nil means crypto/rand.
+	Rand io.Reader
+	// Decoys is the number of decoy digests added to each _sd array
+	// (RFC 9901 §4.2.5). Zero means DefaultDecoys; negative means none.
+	Decoys int
+}
+
+// DefaultDecoys hides how many claims each object has.
+const DefaultDecoys = 2
+
+// IssueSDJWT signs claims as an SD-JWT, making the claims at the
+// disclosable paths selectively disclosable. Paths may name object
+// members, array elements (an int, or nil for every element) and nested
+// claims; a path and its parent may both be disclosable (recursive
+// disclosure, RFC 9901 §6.3). header must hold "alg" (and usually "typ"
+// and "kid"). It returns the SD-JWT with every disclosure, ending in "~".
+func IssueSDJWT(signer crypto.Signer, header map[string]any, claims map[string]any, disclosable []Path, opts IssueOptions) (string, error) {
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Decoys == 0 {
+		opts.Decoys = DefaultDecoys
+	}
+	for _, reserved := range []string{"_sd", "_sd_alg", "..."} {
+		if _, ok := claims[reserved]; ok {
+			return "", errf(CodeReservedClaimName, "claims may not use %q", reserved)
+		}
+	}
+	for _, p := range disclosable {
+		if len(p) == 0 || !pathExists(claims, p) {
+			return "", errf(CodeInvalidPath, "disclosable path %s selects no claim", p)
+		}
+	}
+	is := issuer{rand: opts.Rand, decoys: opts.Decoys, sd: disclosable}
+	body, err := is.object(claims, nil)
+	if err != nil {
+		return "", err
+	}
+	body["_sd_alg"] = HashAlg
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return "", fmt.Errorf("credential: payload: %w", err)
+	}
+	jwt, err := jose.Sign(signer, header, payload)
+	if err != nil {
+		return "", fromJOSE(err, false)
+	}
+	var b strings.Builder
+	b.WriteString(jwt)
+	b.WriteByte('~')
+	for _, d := range is.out {
+		b.WriteString(d)
+		b.WriteByte('~')
+	}
+	return b.String(), nil
+}
+
+type issuer struct {
+	rand   io.Reader
+	decoys int
+	sd     []Path
+	out    []string
+}
+
+func (is *issuer) disclosable(p Path) bool {
+	for _, sd := range is.sd {
+		if sd.matches(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (is *issuer) salt() (string, error) {
+	b := make([]byte, saltBytes)
+	if _, err := io.ReadFull(is.rand, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (is *issuer) disclose(parts ...any) (string, error) {
+	salt, err := is.salt()
+	if err != nil {
+		return "", err
+	}
+	raw, err := json.Marshal(append([]any{salt}, parts...))
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding.EncodeToString(raw)
+	is.out = append(is.out, enc)
+	return digestOf(enc), nil
+}
+
+func (is *issuer) value(v any, path Path) (any, error) {
+	if len(path) > MaxDepth {
+		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		return is.object(x, path)
+	case []any:
+		return is.array(x, path)
+	}
+	return v, nil
+}
+
+func (is *issuer) object(obj map[string]any, path Path) (map[string]any, error) {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(map[string]any, len(obj))
+	var digests []string
+	for _, k := range keys {
+		if k == "_sd" || k == "..." {
+			return nil, errf(CodeReservedClaimName, "claims may not use %q", k)
+		}
+		p := append(slices.Clip(path), k)
+		v, err := is.value(obj[k], p)
+		if err != nil {
+			return nil, err
+		}
+		if !is.disclosable(p) {
+			out[k] = v
+			continue
+		}
+		d, err := is.disclose(k, v)
+		if err != nil {
+			return nil, err
+		}
+		digests = append(digests, d)
+	}
+	if len(digests) == 0 {
+		return out, nil
+	}
+	for range max(is.decoys, 0) {
+		d, err := is.salt() // a decoy is the digest of random bytes
+		if err != nil {
+			return nil, err
+		}
+		digests = append(digests, digestOf(d))
+	}
+	// Spec: RFC 9901 §4.2.4.1: "The Issuer MUST hide the original order
+	// of the claims in the array. To ensure this, it is RECOMMENDED to
+	// shuffle the array of hashes, e.g., by sorting them alphanumerically".
+	sort.Strings(digests)
+	sd := make([]any, len(digests))
+	for i, d := range digests {
+		sd[i] = d
+	}
+	out["_sd"] = sd
+	return out, nil
+}
+
+func (is *issuer) array(arr []any, path Path) ([]any, error) {
+	out := make([]any, len(arr))
+	for i, el := range arr {
+		p := append(slices.Clip(path), i)
+		v, err := is.value(el, p)
+		if err != nil {
+			return nil, err
+		}
+		if !is.disclosable(p) {
+			out[i] = v
+			continue
+		}
+		d, err := is.disclose(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = map[string]any{"...": d}
+	}
+	return out, nil
+}
