@@ -213,6 +213,9 @@ func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions)
 	if err != nil {
 		return r, r.fail(CheckSyntax, asError(err))
 	}
+	if err := topLevelNeverDisclosable(t); err != nil {
+		return r, r.fail(CheckSyntax, err)
+	}
 	r.pass(CheckSyntax)
 	r.Header = t.Header()
 	switch r.Header.Typ {
@@ -286,6 +289,28 @@ func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions)
 	}
 	r.pass(CheckKeyBinding)
 	return r, nil
+}
+
+// topLevelNeverDisclosable refuses a disclosure of iss, vct, cnf, ... that
+// the top-level _sd references. It runs before the issuer key is looked
+// up, because a credential with a disclosable iss has no iss to look up.
+// Spec: draft-ietf-oauth-sd-jwt-vc-18 §3.2.2.2 (see neverDisclosable).
+func topLevelNeverDisclosable(t *SDJWT) *Error {
+	sd, _ := t.payload["_sd"].([]any)
+	if len(sd) == 0 {
+		return nil
+	}
+	for _, d := range t.Disclosures {
+		if d.array || !neverDisclosable[d.Name] {
+			continue
+		}
+		for _, dg := range sd {
+			if dg == d.digest {
+				return errf(CodeNeverDisclosable, "%q was made selectively disclosable", d.Name)
+			}
+		}
+	}
+	return nil
 }
 
 func asError(err error) *Error {

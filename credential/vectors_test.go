@@ -68,7 +68,7 @@ func TestDisclosureDigests(t *testing.T) {
 	v := readVector(t, "sd-jwt/disclosure_digest_examples.json")
 	var prop struct {
 		Salt, ClaimName, Disclosure, Digest string
-		Value any
+		Value                               any
 	}
 	var raw map[string]any
 	json.Unmarshal(v["object_property"], &raw)
