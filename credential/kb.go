@@ -28,8 +28,8 @@ type Header struct {
 	// X5C is the certificate chain, when the issuer uses one (HAIP);
 	// Tong does not verify x5c yet.
 	X5C []string
-	// Raw holds every member as sent.
-	Raw map[string]json.RawMessage
+	// Raw holds every member as sent, decoded; numbers are json.Number.
+	Raw map[string]any
 }
 
 func headerOf(j *jose.JWS) Header {
@@ -58,8 +58,9 @@ type KBClaims struct {
 	Audience string
 	IssuedAt time.Time
 	SDHash   string
-	// Raw holds every claim, for extensions such as transaction data.
-	Raw map[string]json.RawMessage
+	// Raw holds every claim, for extensions such as transaction data;
+	// numbers are json.Number.
+	Raw map[string]any
 }
 
 // Present builds a presentation of the SD-JWT sdjwt that reveals only the
@@ -150,25 +151,21 @@ func verifyKB(kbjwt, presented string, holder crypto.PublicKey, pol *KBPolicy, n
 	if err := j.Verify(holder); err != nil {
 		return nil, fromJOSE(err, true)
 	}
-	var c struct {
-		Iat    json.Number `json:"iat"`
-		Aud    string      `json:"aud"`
-		Nonce  string      `json:"nonce"`
-		SDHash string      `json:"sd_hash"`
-	}
-	var raw map[string]json.RawMessage
-	if err := jose.CheckJSON(j.Payload, MaxDepth); err != nil {
-		return nil, jsonErr("KB-JWT", err)
-	}
-	if err := json.Unmarshal(j.Payload, &raw); err != nil {
-		return nil, errf(CodeKBClaims, "KB-JWT payload is not a JSON object")
-	}
-	if err := json.Unmarshal(j.Payload, &c); err != nil {
-		return nil, errf(CodeKBClaims, "KB-JWT claim of the wrong type")
-	}
-	iatSec, err := c.Iat.Int64()
+	raw, err := jose.ParseJSONObject(j.Payload, MaxDepth)
 	if err != nil {
-		return nil, errf(CodeKBClaims, "KB-JWT iat is missing or not an integer")
+		return nil, errf(CodeKBClaims, "KB-JWT payload: %v", err)
+	}
+	var c struct{ Aud, Nonce, SDHash string }
+	ok := true
+	for name, dst := range map[string]*string{"aud": &c.Aud, "nonce": &c.Nonce, "sd_hash": &c.SDHash} {
+		if v, present := raw[name]; present && ok {
+			*dst, ok = v.(string)
+		}
+	}
+	iat, isNum := raw["iat"].(json.Number)
+	iatSec, err := iat.Int64()
+	if !ok || !isNum || err != nil {
+		return nil, errf(CodeKBClaims, "KB-JWT claims of the wrong type, or no integer iat")
 	}
 	out := &KBClaims{Nonce: c.Nonce, Audience: c.Aud, IssuedAt: time.Unix(iatSec, 0), SDHash: c.SDHash, Raw: raw}
 	if c.SDHash != sdHash(presented) {

@@ -118,21 +118,21 @@ func parseDisclosure(enc string) (*Disclosure, error) {
 	if err != nil || len(raw) == 0 {
 		return nil, errf(CodeMalformed, "disclosure is not base64url")
 	}
-	if err := jose.CheckJSON(raw, MaxDepth); err != nil {
+	v, err := jose.ParseJSON(raw, MaxDepth)
+	if err != nil {
 		return nil, jsonErr("disclosure", err)
 	}
-	var arr []json.RawMessage
-	if err := json.Unmarshal(raw, &arr); err != nil {
+	arr, ok := v.([]any)
+	if !ok {
 		return nil, errf(CodeMalformed, "disclosure is not a JSON array")
 	}
 	d := &Disclosure{Encoded: enc, digest: digestOf(enc)}
-	var valRaw json.RawMessage
 	switch len(arr) {
 	case 2:
 		d.array = true
-		valRaw = arr[1]
+		d.Value = arr[1]
 	case 3:
-		if err := json.Unmarshal(arr[1], &d.Name); err != nil {
+		if d.Name, ok = arr[1].(string); !ok {
 			return nil, errf(CodeMalformed, "disclosure claim name is not a string")
 		}
 		// Spec: RFC 9901 §7.1 step 3.2.2.2: "If the claim name is _sd or
@@ -140,15 +140,12 @@ func parseDisclosure(enc string) (*Disclosure, error) {
 		if d.Name == "_sd" || d.Name == "..." {
 			return nil, errf(CodeReservedClaimName, "disclosure uses the reserved claim name %q", d.Name)
 		}
-		valRaw = arr[2]
+		d.Value = arr[2]
 	default:
 		return nil, errf(CodeMalformed, "disclosure has %d elements, want 2 or 3", len(arr))
 	}
-	if err := json.Unmarshal(arr[0], &d.Salt); err != nil {
+	if d.Salt, ok = arr[0].(string); !ok {
 		return nil, errf(CodeMalformed, "disclosure salt is not a string")
-	}
-	if err := unmarshalValue(valRaw, &d.Value); err != nil {
-		return nil, err
 	}
 	return d, nil
 }
@@ -163,7 +160,7 @@ func unmarshalValue(raw []byte, v *any) error {
 }
 
 func jsonErr(what string, err error) *Error {
-	if strings.Contains(err.Error(), "nested deeper") {
+	if jose.IsTooDeep(err) {
 		return &Error{Code: CodeTooDeep, Description: what + ": " + err.Error(), Err: err}
 	}
 	return &Error{Code: CodeBadJSON, Description: what + ": " + err.Error(), Err: err}
@@ -181,6 +178,7 @@ type SDJWT struct {
 
 	jws     *jose.JWS
 	payload map[string]any // as signed, with _sd and digests
+	raw     string         // JWT~D1~...~Dn~ as parsed, or "" when built
 }
 
 // Parse splits and decodes an SD-JWT or SD-JWT+KB (RFC 9901 §4). It
@@ -204,26 +202,15 @@ func Parse(s string) (*SDJWT, error) {
 		return nil, fromJOSE(err, false)
 	}
 	t.jws = jws
-	if err := jose.CheckJSON(jws.Payload, MaxDepth); err != nil {
+	if t.payload, err = jose.ParseJSONObject(jws.Payload, MaxDepth); err != nil {
 		return nil, jsonErr("payload", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(jws.Payload))
-	dec.UseNumber()
-	if err := dec.Decode(&t.payload); err != nil || t.payload == nil {
-		return nil, errf(CodeBadJSON, "payload is not a JSON object")
-	}
-	seen := make(map[string]bool, len(parts)-2)
+	t.raw = s[:len(s)-len(t.KBJWT)]
+	t.Disclosures = make([]*Disclosure, 0, len(parts)-2)
 	for _, enc := range parts[1 : len(parts)-1] {
 		if enc == "" {
 			return nil, errf(CodeMalformed, "empty disclosure")
 		}
-		// Spec: RFC 9901 §7.1 step 4: "If any Disclosure was not
-		// referenced ... or the same Disclosure appears more than once,
-		// the SD-JWT MUST be rejected" (duplicates are caught here).
-		if seen[enc] {
-			return nil, errf(CodeDuplicateDisclosure, "a disclosure appears twice")
-		}
-		seen[enc] = true
 		d, err := parseDisclosure(enc)
 		if err != nil {
 			return nil, err
@@ -247,6 +234,9 @@ func (t *SDJWT) String() string {
 
 // presented is the part the KB-JWT's sd_hash covers: JWT~D1~...~Dn~.
 func (t *SDJWT) presented() string {
+	if t.raw != "" {
+		return t.raw
+	}
 	var b strings.Builder
 	b.WriteString(t.JWT)
 	b.WriteByte('~')
@@ -268,8 +258,12 @@ func (t *SDJWT) Process() (map[string]any, error) {
 	}
 	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: map[string]bool{}}
 	for _, d := range t.Disclosures {
+		// Spec: RFC 9901 §7.1 step 4: "If any Disclosure was not
+		// referenced ... or the same Disclosure appears more than once,
+		// the SD-JWT MUST be rejected." Equal disclosures have equal
+		// digests, so this catches both.
 		if p.byDigest[d.digest] != nil {
-			return nil, errf(CodeDuplicateDisclosure, "two disclosures with one digest")
+			return nil, errf(CodeDuplicateDisclosure, "a disclosure appears twice")
 		}
 		p.byDigest[d.digest] = d
 	}
@@ -422,7 +416,7 @@ func (t *SDJWT) Select(claims map[string]any, paths []Path) (*SDJWT, error) {
 			}
 		}
 	}
-	out := &SDJWT{JWT: t.JWT, jws: t.jws, payload: t.payload}
+	out := &SDJWT{JWT: t.JWT, jws: t.jws, payload: t.payload} // raw is not copied: out has fewer disclosures
 	for _, d := range t.Disclosures {
 		if keep[d] {
 			out.Disclosures = append(out.Disclosures, d)

@@ -355,13 +355,12 @@ func (r *Result) registered(p map[string]any) *Error {
 		r.Status = ref
 	}
 	if cnf, ok := p["cnf"]; ok {
-		m, ok := cnf.(map[string]any)
-		jwk, ok2 := m["jwk"]
-		if !ok || !ok2 {
-			return errf(CodeClaimInvalid, "cnf has no jwk")
+		m, _ := cnf.(map[string]any)
+		jwk, ok := m["jwk"].(map[string]any)
+		if !ok {
+			return errf(CodeClaimInvalid, "cnf has no jwk object")
 		}
-		raw, _ := json.Marshal(jwk)
-		key, e := jose.ParsePublicJWK(raw)
+		key, e := jose.PublicKeyFromMap(jwk)
 		if e != nil {
 			return &Error{Code: CodeClaimInvalid, Description: "cnf.jwk: " + e.Error(), Err: e}
 		}

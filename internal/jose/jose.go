@@ -25,7 +25,6 @@
 package jose
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -113,7 +112,7 @@ type Header struct {
 	JWK  json.RawMessage `json:"jwk,omitempty"`
 	X5C  []string        `json:"x5c,omitempty"`
 	Crit []string        `json:"crit,omitempty"`
-	Raw  map[string]json.RawMessage
+	Raw  map[string]any
 }
 
 // JWS is a parsed compact JWS. Its signature is not checked until Verify.
@@ -204,19 +203,60 @@ func b64decode(s string) ([]byte, error) {
 }
 
 func parseHeader(raw []byte, h *Header) error {
-	if err := CheckJSON(raw, 16); err != nil {
+	m, err := ParseJSONObject(raw, 16)
+	if err != nil {
 		return &Error{Code: CodeMalformed, Description: "header: " + err.Error(), Err: err}
 	}
-	if err := json.Unmarshal(raw, &h.Raw); err != nil || h.Raw == nil {
-		return errf(CodeMalformed, "header is not a JSON object")
+	h.Raw = m
+	var ok bool
+	str := func(name string, dst *string) {
+		if v, present := m[name]; present && ok {
+			*dst, ok = v.(string)
+		}
 	}
-	if err := json.Unmarshal(raw, h); err != nil {
+	ok = true
+	str("alg", &h.Alg)
+	str("typ", &h.Typ)
+	str("kid", &h.Kid)
+	str("cty", &h.Cty)
+	if !ok {
 		return errf(CodeMalformed, "header member has the wrong type")
 	}
-	if _, ok := h.Raw["alg"]; !ok {
+	if _, present := m["alg"]; !present {
 		return errf(CodeMalformed, "header has no alg")
 	}
+	var err2 error
+	if h.Crit, err2 = stringList(m, "crit"); err2 != nil {
+		return err2
+	}
+	if h.X5C, err2 = stringList(m, "x5c"); err2 != nil {
+		return err2
+	}
+	if jwk, present := m["jwk"]; present {
+		if _, isObj := jwk.(map[string]any); !isObj {
+			return errf(CodeMalformed, "header jwk is not an object")
+		}
+		h.JWK, _ = json.Marshal(jwk)
+	}
 	return nil
+}
+
+func stringList(m map[string]any, name string) ([]string, error) {
+	v, present := m[name]
+	if !present {
+		return nil, nil
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, errf(CodeMalformed, "header %s is not an array", name)
+	}
+	out := make([]string, len(arr))
+	for i, e := range arr {
+		if out[i], ok = e.(string); !ok {
+			return nil, errf(CodeMalformed, "header %s holds a non-string", name)
+		}
+	}
+	return out, nil
 }
 
 func checkAlg(alg string) error {
@@ -355,56 +395,8 @@ func derToRS(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
 	return out, nil
 }
 
-// CheckJSON checks that data is one JSON value with no duplicate object
-// member names and nesting of at most maxDepth.
+// CheckJSON checks that data is one strict JSON value (see ParseJSON).
 func CheckJSON(data []byte, maxDepth int) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := checkValue(dec, 0, maxDepth); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err == nil {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
-func checkValue(dec *json.Decoder, depth, maxDepth int) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	if depth >= maxDepth {
-		return fmt.Errorf("nested deeper than %d", maxDepth)
-	}
-	switch d {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return fmt.Errorf("invalid JSON: %w", err)
-			}
-			k := kt.(string)
-			if seen[k] {
-				return fmt.Errorf("duplicate member %q", k)
-			}
-			seen[k] = true
-			if err := checkValue(dec, depth+1, maxDepth); err != nil {
-				return err
-			}
-		}
-	case '[':
-		for dec.More() {
-			if err := checkValue(dec, depth+1, maxDepth); err != nil {
-				return err
-			}
-		}
-	}
-	_, err = dec.Token() // closing delimiter
+	_, err := ParseJSON(data, maxDepth)
 	return err
 }

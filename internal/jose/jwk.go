@@ -216,3 +216,25 @@ func unmarshalASN1Sig(der []byte, r, s **big.Int) error {
 	}
 	return nil
 }
+
+// PublicKeyFromMap reads a public JWK that arrived inside a decoded JSON
+// document (a cnf claim, a JWKS entry), with the same checks as
+// ParsePublicJWK.
+func PublicKeyFromMap(m map[string]any) (crypto.PublicKey, error) {
+	var j JWK
+	for name, dst := range map[string]*string{"kty": &j.Kty, "crv": &j.Crv, "x": &j.X, "y": &j.Y} {
+		if v, ok := m[name]; ok {
+			s, ok := v.(string)
+			if !ok {
+				return nil, errf(CodeInvalidKey, "JWK member %q is not a string", name)
+			}
+			*dst = s
+		}
+	}
+	for _, private := range []string{"d", "p", "q", "dp", "dq", "qi", "k"} {
+		if _, ok := m[private]; ok {
+			return nil, errf(CodeInvalidKey, "JWK holds private or symmetric member %q", private)
+		}
+	}
+	return j.PublicKey()
+}

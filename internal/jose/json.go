@@ -1,0 +1,333 @@
+package jose
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// ParseJSON decodes one JSON value (RFC 8259) strictly, in one pass, into
+// the types encoding/json uses for `any`, except that numbers are
+// json.Number. Unlike encoding/json it refuses duplicate object member
+// names (RFC 7515 §4 and RFC 9901 both require recipients to), invalid
+// UTF-8 (instead of replacing it), nesting deeper than maxDepth, and
+// trailing data. It is the decoder for every untrusted JOSE header, JWT
+// payload and disclosure on the verification path.
+func ParseJSON(data []byte, maxDepth int) (any, error) {
+	p := jsonParser{data: data, maxDepth: maxDepth}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.i != len(p.data) {
+		return nil, p.errorf("trailing data")
+	}
+	return v, nil
+}
+
+// ParseJSONObject is ParseJSON for a value that must be an object.
+func ParseJSONObject(data []byte, maxDepth int) (map[string]any, error) {
+	v, err := ParseJSON(data, maxDepth)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("JSON value is not an object")
+	}
+	return m, nil
+}
+
+// errTooDeep is wrapped by ParseJSON errors about nesting.
+var errTooDeep = errors.New("JSON nested too deeply")
+
+// IsTooDeep reports whether a ParseJSON or CheckJSON error is about depth.
+func IsTooDeep(err error) bool { return errors.Is(err, errTooDeep) }
+
+type jsonParser struct {
+	data     []byte
+	i        int
+	maxDepth int
+}
+
+func (p *jsonParser) errorf(format string, args ...any) error {
+	return fmt.Errorf("JSON at offset %d: %s", p.i, fmt.Sprintf(format, args...))
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value(depth int) (any, error) {
+	if p.i >= len(p.data) {
+		return nil, p.errorf("unexpected end")
+	}
+	switch c := p.data[p.i]; {
+	case c == '{':
+		return p.object(depth + 1)
+	case c == '[':
+		return p.array(depth + 1)
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	}
+	return nil, p.errorf("unexpected character %q", p.data[p.i])
+}
+
+func (p *jsonParser) literal(lit string) error {
+	if len(p.data)-p.i < len(lit) || string(p.data[p.i:p.i+len(lit)]) != lit {
+		return p.errorf("invalid literal")
+	}
+	p.i += len(lit)
+	return nil
+}
+
+func (p *jsonParser) object(depth int) (any, error) {
+	if depth > p.maxDepth {
+		return nil, fmt.Errorf("%w (limit %d)", errTooDeep, p.maxDepth)
+	}
+	p.i++ // {
+	m := make(map[string]any, 8)
+	p.skipSpace()
+	if p.i < len(p.data) && p.data[p.i] == '}' {
+		p.i++
+		return m, nil
+	}
+	for {
+		p.skipSpace()
+		if p.i >= len(p.data) || p.data[p.i] != '"' {
+			return nil, p.errorf("want a member name")
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := m[k]; dup {
+			return nil, p.errorf("duplicate member %q", k)
+		}
+		p.skipSpace()
+		if p.i >= len(p.data) || p.data[p.i] != ':' {
+			return nil, p.errorf("want ':'")
+		}
+		p.i++
+		p.skipSpace()
+		v, err := p.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		p.skipSpace()
+		if p.i >= len(p.data) {
+			return nil, p.errorf("unexpected end in object")
+		}
+		switch p.data[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return m, nil
+		default:
+			return nil, p.errorf("want ',' or '}'")
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (any, error) {
+	if depth > p.maxDepth {
+		return nil, fmt.Errorf("%w (limit %d)", errTooDeep, p.maxDepth)
+	}
+	p.i++ // [
+	a := make([]any, 0, 4)
+	p.skipSpace()
+	if p.i < len(p.data) && p.data[p.i] == ']' {
+		p.i++
+		return a, nil
+	}
+	for {
+		p.skipSpace()
+		v, err := p.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		p.skipSpace()
+		if p.i >= len(p.data) {
+			return nil, p.errorf("unexpected end in array")
+		}
+		switch p.data[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return a, nil
+		default:
+			return nil, p.errorf("want ',' or ']'")
+		}
+	}
+}
+
+func (p *jsonParser) number() (any, error) {
+	start := p.i
+	d := p.data
+	if p.i < len(d) && d[p.i] == '-' {
+		p.i++
+	}
+	switch {
+	case p.i < len(d) && d[p.i] == '0':
+		p.i++
+	case p.i < len(d) && d[p.i] >= '1' && d[p.i] <= '9':
+		for p.i < len(d) && d[p.i] >= '0' && d[p.i] <= '9' {
+			p.i++
+		}
+	default:
+		return nil, p.errorf("invalid number")
+	}
+	if p.i < len(d) && d[p.i] == '.' {
+		p.i++
+		n := p.i
+		for p.i < len(d) && d[p.i] >= '0' && d[p.i] <= '9' {
+			p.i++
+		}
+		if p.i == n {
+			return nil, p.errorf("invalid number")
+		}
+	}
+	if p.i < len(d) && (d[p.i] == 'e' || d[p.i] == 'E') {
+		p.i++
+		if p.i < len(d) && (d[p.i] == '+' || d[p.i] == '-') {
+			p.i++
+		}
+		n := p.i
+		for p.i < len(d) && d[p.i] >= '0' && d[p.i] <= '9' {
+			p.i++
+		}
+		if p.i == n {
+			return nil, p.errorf("invalid number")
+		}
+	}
+	return json.Number(d[start:p.i]), nil
+}
+
+func (p *jsonParser) str() (string, error) {
+	p.i++ // opening quote
+	start := p.i
+	d := p.data
+	// Fast path: no escapes, ASCII or valid UTF-8.
+	for p.i < len(d) {
+		c := d[p.i]
+		if c == '"' {
+			s := d[start:p.i]
+			p.i++
+			if !utf8.Valid(s) {
+				return "", p.errorf("invalid UTF-8 in string")
+			}
+			return string(s), nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", p.errorf("control character in string")
+		}
+		p.i++
+	}
+	buf := make([]byte, 0, p.i-start+16)
+	buf = append(buf, d[start:p.i]...)
+	for p.i < len(d) {
+		c := d[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			if !utf8.Valid(buf) {
+				return "", p.errorf("invalid UTF-8 in string")
+			}
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.errorf("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.i++
+			continue
+		}
+		if p.i+1 >= len(d) {
+			break
+		}
+		p.i++
+		switch e := d[p.i]; e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4(p.i + 1)
+			if !ok {
+				return "", p.errorf("invalid \\u escape")
+			}
+			p.i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(-1), false
+				if p.i+2 < len(d) && d[p.i+1] == '\\' && d[p.i+2] == 'u' {
+					r2, ok = p.hex4(p.i + 3)
+				}
+				dec := utf16.DecodeRune(r, r2)
+				if !ok || dec == utf8.RuneError {
+					return "", p.errorf("unpaired surrogate")
+				}
+				p.i += 6
+				r = dec
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.errorf("invalid escape")
+		}
+		p.i++
+	}
+	return "", p.errorf("unterminated string")
+}
+
+func (p *jsonParser) hex4(at int) (rune, bool) {
+	if at+4 > len(p.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.data[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
