@@ -65,8 +65,8 @@ type Code string
 // Codes.
 const (
 	CodeMalformed    Code = "status_list_malformed"
-	CodeBits         Code = "status_list_bits"        // bits not 1, 2, 4 or 8
-	CodeTooLarge     Code = "status_list_too_large"   // over MaxEntries
+	CodeBits         Code = "status_list_bits"      // bits not 1, 2, 4 or 8
+	CodeTooLarge     Code = "status_list_too_large" // over MaxEntries
 	CodeOutOfRange   Code = "status_index_out_of_range"
 	CodeTyp          Code = "status_list_typ"
 	CodeSignature    Code = "status_list_signature"
