@@ -230,3 +230,63 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		}
 	})
 }
+
+// key generate → credential issue → credential inspect, and the failures.
+func TestCredentialIssueInspect(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	for _, k := range []string{"issuer", "holder", "other"} {
+		if code, _, stderr := runTong(t, nil, "key", "generate", "--out", p(k+".jwk")); code != 0 {
+			t.Fatalf("key generate: %s", stderr)
+		}
+	}
+	os.WriteFile(p("claims.json"), []byte(`{"given_name":"Fang","family_name":"Wang","age_equal_or_over":{"18":true},"address":{"locality":"Beijing","district":"Dongcheng"},"nationalities":["CN"]}`), 0o600)
+	code, stdout, stderr := runTong(t, nil, "credential", "issue", "--key", p("issuer.jwk"), "--iss", "https://tong.example/issuers/psb",
+		"--vct", "urn:tong:vct:citizen-identity:1", "--claims", p("claims.json"), "--holder-jwk", p("holder.jwk"),
+		"--sd", "given_name,family_name,age_equal_or_over.18", "--sd", "address,address.locality", "--sd", "nationalities.*", "--status", "7@https://tong.example/status/1")
+	if code != 0 {
+		t.Fatalf("credential issue = %d: %s", code, stderr)
+	}
+	os.WriteFile(p("cred.txt"), []byte(stdout), 0o600)
+	if n := strings.Count(strings.TrimSpace(stdout), "~"); n != 7 {
+		t.Errorf("credential has %d ~, want 7 (6 disclosures)", n)
+	}
+
+	code, stdout, stderr = runTong(t, nil, "credential", "inspect", "--issuer-jwk", p("issuer.jwk"), "--json", p("cred.txt"))
+	var res inspectResult
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil {
+		t.Fatalf("inspect = %d %s %s", code, stdout, stderr)
+	}
+	addr, _ := res.Claims["address"].(map[string]any)
+	if !res.Valid || res.Claims["given_name"] != "Fang" || addr["locality"] != "Beijing" || len(res.Disclosures) != 6 || res.Header["typ"] != "dc+sd-jwt" {
+		t.Errorf("inspect result = %+v", res)
+	}
+	for _, c := range res.Checks {
+		if !c.OK {
+			t.Errorf("check %+v failed", c)
+		}
+	}
+
+	// The wrong issuer key: exit 1, and the signature check says why.
+	code, stdout, _ = runTong(t, nil, "credential", "inspect", "--issuer-jwk", p("other.jwk"), "--json", p("cred.txt"))
+	res = inspectResult{}
+	json.Unmarshal([]byte(stdout), &res)
+	if code != 1 || res.Valid || res.Error == nil || res.Error.Code != "invalid_signature" {
+		t.Errorf("inspect with the wrong key = %d %+v; want exit 1 and invalid_signature", code, res)
+	}
+	// A KB-JWT is required when --nonce/--aud are given.
+	code, stdout, _ = runTong(t, nil, "credential", "inspect", "--issuer-jwk", p("issuer.jwk"), "--nonce", "n", "--aud", "a", p("cred.txt"))
+	if code != 1 || !strings.Contains(stdout, "kb_missing") {
+		t.Errorf("inspect without a KB-JWT = %d %q; want 1 and kb_missing", code, stdout)
+	}
+	for _, args := range [][]string{
+		{"credential", "issue", "--key", p("issuer.jwk")},
+		{"credential", "issue", "--key", p("issuer.jwk"), "--iss", "https://x", "--vct", "v", "--claims", p("claims.json"), "--status", "x"},
+		{"credential", "inspect", "--nonce", "n", p("cred.txt")},
+	} {
+		if code, _, _ := runTong(t, nil, args...); code != 2 {
+			t.Errorf("tong %v = %d, want 2", args, code)
+		}
+	}
+}

@@ -76,6 +76,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newVersionCmd(a),
 		newServeCmd(a),
 		newKeyCmd(a),
+		newCredentialCmd(a),
 	)
 	return root
 }
