@@ -1,0 +1,115 @@
+package didregistry
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/tongid/tong/did"
+)
+
+// ServiceTypeCredentialIssuer is the DID document service type whose
+// serviceEndpoint is the agency's OpenID4VCI Credential Issuer Identifier
+// (the iss of its credentials). The registry indexes it, so a verifier
+// finds the agency's DID from a credential's iss.
+const ServiceTypeCredentialIssuer = "OpenID4VCICredentialIssuer"
+
+// Entry is one operation in the log.
+type Entry struct {
+	Index int64  `json:"logIndex"`
+	Leaf  []byte `json:"-"`
+}
+
+// IssuerURLs returns the credential issuer URLs a DID document names.
+func IssuerURLs(rawDoc json.RawMessage) []string {
+	doc, err := did.ParseDocument(rawDoc)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range doc.Service {
+		isIssuer := false
+		for _, t := range s.Type {
+			isIssuer = isIssuer || t == ServiceTypeCredentialIssuer
+		}
+		if u, ok := s.ServiceEndpoint.(string); ok && isIssuer && strings.HasPrefix(u, "http") {
+			out = append(out, strings.TrimSuffix(u, "/"))
+		}
+	}
+	return out
+}
+
+// Replay validates a DID's whole chain from its genesis and returns the
+// state after each operation. It is what a client runs on the chain the
+// registry serves, so that it trusts the registry for nothing but the
+// order of operations (which the log's proofs pin down).
+func Replay(rules Rules, chain []Entry, now time.Time) ([]*State, error) {
+	var states []*State
+	var head *State
+	for _, e := range chain {
+		op, err := ParseOperation(e.Leaf)
+		if err != nil {
+			return nil, err
+		}
+		next, err := rules.Validate(head, op, e.Leaf, now)
+		if err != nil {
+			return nil, err
+		}
+		next.LogIndex = e.Index
+		states = append(states, next)
+		head = next
+	}
+	if len(states) == 0 {
+		return nil, &Error{Code: CodeNotFound, Detail: "empty chain"}
+	}
+	return states, nil
+}
+
+// ResolveStates builds a DID resolution result from the states of a
+// replayed chain, honouring versionId and versionTime. A deactivated DID
+// resolves with CodeDeactivated and a result whose metadata says so.
+func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Result, *State, error) {
+	pick := len(states) - 1
+	switch {
+	case opts.VersionID != "":
+		pick = -1
+		for i, s := range states {
+			if s.VersionID() == opts.VersionID {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			return nil, nil, &did.Error{Code: did.CodeNotFound, Detail: "no version " + opts.VersionID}
+		}
+	case !opts.VersionTime.IsZero():
+		pick = -1
+		for i, s := range states {
+			if !s.VersionTime.After(opts.VersionTime) {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			return nil, nil, &did.Error{Code: did.CodeNotFound, Detail: "the DID did not exist at " + FormatTime(opts.VersionTime)}
+		}
+	}
+	s := states[pick]
+	meta := did.DocumentMetadata{Created: states[0].Created, VersionID: s.VersionID()}
+	if pick > 0 {
+		meta.Updated = s.VersionTime
+	}
+	if pick < len(states)-1 {
+		meta.NextVersionID = states[pick+1].VersionID()
+		meta.NextUpdate = states[pick+1].VersionTime
+	}
+	res := &did.Result{DocumentMetadata: meta, ResolutionMetadata: did.ResolutionMetadata{ContentType: did.MediaTypeDIDResolution}}
+	if s.Deactivated {
+		res.DocumentMetadata.Deactivated = true
+		return res, s, &did.Error{Code: did.CodeDeactivated, Detail: id + " is deactivated"}
+	}
+	doc, err := did.ParseDocument(s.Document)
+	if err != nil {
+		return nil, nil, &did.Error{Code: did.CodeInvalidDIDDocument, Detail: err.Error(), Err: err}
+	}
+	res.Document = doc
+	return res, s, nil
+}
