@@ -24,7 +24,7 @@ const (
 	CodeInvalidDID       Code = "invalid_did"
 	CodeInvalidSCID      Code = "invalid_scid"
 	CodeInvalidSignature Code = "invalid_signature"
-	CodeUnauthorized     Code = "unauthorized_key"    // not a current update key
+	CodeUnauthorized     Code = "unauthorized_key"     // not a current update key
 	CodePreRotation      Code = "prerotation_mismatch" // keys do not match nextKeyHashes
 	CodeConflict         Code = "conflict"             // not the successor of the current head
 	CodeTime             Code = "invalid_version_time"

@@ -252,8 +252,10 @@ func (l *Log) drainClosed() {
 // hashReader reads stored hashes: this batch's, then the cache, then the
 // database through q.
 type hashReader struct {
-	ctx     context.Context
-	q       interface{ QueryRowContext(context.Context, string, ...any) *sql.Row }
+	ctx context.Context
+	q   interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}
 	overlay map[int64]tlog.Hash
 	cache   map[int64]tlog.Hash
 }
