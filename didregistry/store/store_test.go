@@ -81,17 +81,22 @@ func doc(t testing.TB, id string, key crypto.PublicKey, issuerURL string) *did.D
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &did.Document{
-		Context:             []any{did.ContextV1},
-		ID:                  id,
-		VerificationMethods: []did.VerificationMethod{{ID: id + "#key-1", Type: "Multikey", Controller: id, PublicKeyMultibase: mk}},
-		AssertionMethod:     []did.VerificationRef{{Ref: "#key-1"}},
-		Authentication:      []did.VerificationRef{{Ref: "#key-1"}},
-	}
+	d := docFor(id, mk)
 	if issuerURL != "" {
 		d.Service = []did.Service{{ID: id + "#oid4vci", Type: []string{didregistry.ServiceTypeCredentialIssuer}, ServiceEndpoint: issuerURL}}
 	}
 	return d
+}
+
+// docFor makes a DID document with one key for assertion and authentication.
+func docFor(id, multikey string) *did.Document {
+	return &did.Document{
+		Context:             []any{did.ContextV1},
+		ID:                  id,
+		VerificationMethods: []did.VerificationMethod{{ID: id + "#key-1", Type: "Multikey", Controller: id, PublicKeyMultibase: multikey}},
+		AssertionMethod:     []did.VerificationRef{{Ref: "#key-1"}},
+		Authentication:      []did.VerificationRef{{Ref: "#key-1"}},
+	}
 }
 
 func (tl *testLog) append(op *didregistry.Operation) (Receipt, error) {
@@ -414,3 +419,5 @@ func hashes[T ~[]tlog.Hash](p T) [][]byte {
 	}
 	return out
 }
+
+func noteVerifier(vkey string) (note.Verifier, error) { return note.NewVerifier(vkey) }

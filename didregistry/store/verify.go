@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/tongid/tong/didregistry"
+	istore "github.com/tongid/tong/internal/store"
+)
+
+// VerifyError names the first log index where the stored log disagrees
+// with what replaying it computes.
+type VerifyError struct {
+	Index  int64 // the leaf index, or -1 for the tree as a whole
+	Reason string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Index < 0 {
+		return "didregistry: log does not verify: " + e.Reason
+	}
+	return fmt.Sprintf("didregistry: log does not verify at index %d: %s", e.Index, e.Reason)
+}
+
+// VerifyReport summarizes a successful verification.
+type VerifyReport struct {
+	Entries     int64         `json:"entries"`
+	DIDs        int           `json:"dids"`
+	Checkpoints int64         `json:"checkpoints"`
+	Root        string        `json:"root"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+}
+
+// memHashes is a tlog.HashReader over recomputed hashes.
+type memHashes []tlog.Hash
+
+func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, id := range indexes {
+		if id < 0 || id >= int64(len(m)) {
+			return nil, fmt.Errorf("stored hash %d not computed", id)
+		}
+		out[i] = m[id]
+	}
+	return out, nil
+}
+
+// Verify replays the whole log in db from its first entry: it parses and
+// validates every operation against the DID's replayed head (signatures,
+// links, SCIDs, pre-rotation, times), recomputes every stored hash and
+// compares it with the stored one, and checks every checkpoint's root and
+// signature (with v). progress, if not nil, is called as entries are done.
+// The first disagreement is a *VerifyError naming the index.
+func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin string, v note.Verifier, progress func(done, total int64)) (*VerifyReport, error) {
+	start := time.Now()
+	r := db.Reader()
+	var total int64
+	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM registry_entries`).Scan(&total); err != nil {
+		return nil, err
+	}
+	rows, err := r.QueryContext(ctx, `SELECT idx, did, seq, entry_hash, leaf FROM registry_entries ORDER BY idx`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	hashRows, err := r.QueryContext(ctx, `SELECT id, hash FROM registry_hashes ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer hashRows.Close()
+
+	heads := map[string]*didregistry.State{}
+	computed := make(memHashes, 0, 2*total+64)
+	now := time.Now()
+	var n int64
+	for rows.Next() {
+		var idx, seq int64
+		var id, entryHash string
+		var leaf []byte
+		if err := rows.Scan(&idx, &id, &seq, &entryHash, &leaf); err != nil {
+			return nil, err
+		}
+		if idx != n {
+			return nil, &VerifyError{Index: n, Reason: fmt.Sprintf("entry %d is missing (next is %d)", n, idx)}
+		}
+		op, err := didregistry.ParseOperation(leaf)
+		if err != nil {
+			return nil, &VerifyError{Index: idx, Reason: err.Error()}
+		}
+		if op.DID != id || op.Seq != seq || didregistry.EntryHash(leaf) != entryHash {
+			return nil, &VerifyError{Index: idx, Reason: "the row's did, seq or entry hash does not match its leaf"}
+		}
+		next, err := rules.Validate(heads[op.DID], op, leaf, now)
+		if err != nil {
+			return nil, &VerifyError{Index: idx, Reason: err.Error()}
+		}
+		heads[op.DID] = next
+		hs, err := tlog.StoredHashes(idx, leaf, computed)
+		if err != nil {
+			return nil, &VerifyError{Index: idx, Reason: err.Error()}
+		}
+		for _, h := range hs {
+			id := int64(len(computed))
+			if !hashRows.Next() {
+				return nil, &VerifyError{Index: idx, Reason: fmt.Sprintf("stored hash %d is missing", id)}
+			}
+			var got int64
+			var b []byte
+			if err := hashRows.Scan(&got, &b); err != nil {
+				return nil, err
+			}
+			if got != id || len(b) != tlog.HashSize || tlog.Hash(b) != h {
+				return nil, &VerifyError{Index: idx, Reason: fmt.Sprintf("stored hash %d differs from the recomputed one", id)}
+			}
+			computed = append(computed, h)
+		}
+		n++
+		if progress != nil && (n%1024 == 0 || n == total) {
+			progress(n, total)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if hashRows.Next() {
+		return nil, &VerifyError{Index: -1, Reason: "stored hashes beyond the last entry"}
+	}
+	rep := &VerifyReport{Entries: n, DIDs: len(heads)}
+	if err := verifyCheckpoints(ctx, r, n, computed, origin, v, rep); err != nil {
+		return nil, err
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+func verifyCheckpoints(ctx context.Context, r *sql.DB, n int64, hr memHashes, origin string, v note.Verifier, rep *VerifyReport) error {
+	rows, err := r.QueryContext(ctx, `SELECT size, root, signed FROM registry_checkpoints ORDER BY size`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		var size int64
+		var root []byte
+		var signed string
+		if err := rows.Scan(&size, &root, &signed); err != nil {
+			return err
+		}
+		if size > n {
+			return &VerifyError{Index: -1, Reason: fmt.Sprintf("checkpoint of size %d is beyond the %d entries", size, n)}
+		}
+		want, err := tlog.TreeHash(size, hr)
+		if err != nil {
+			return err
+		}
+		c, err := didregistry.OpenCheckpoint([]byte(signed), origin, v)
+		if err != nil {
+			return &VerifyError{Index: size - 1, Reason: fmt.Sprintf("checkpoint of size %d: %v", size, err)}
+		}
+		if c.Size != size || c.Hash != want || len(root) != tlog.HashSize || tlog.Hash(root) != want {
+			return &VerifyError{Index: size - 1, Reason: fmt.Sprintf("checkpoint of size %d does not match the recomputed root", size)}
+		}
+		rep.Checkpoints++
+		rep.Root = want.String()
+		last = size
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if last != n {
+		return &VerifyError{Index: -1, Reason: fmt.Sprintf("the newest checkpoint has size %d, the log %d entries", last, n)}
+	}
+	return nil
+}
