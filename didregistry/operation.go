@@ -93,6 +93,12 @@ type Operation struct {
 	Accreditation *Accreditation `json:"accreditation,omitempty"`
 	Revokes       string         `json:"revokes,omitempty"`
 	Proof         *Proof         `json:"proof,omitempty"`
+
+	// checked is set by Precheck: the signing Multikey, once the
+	// stateless checks have passed.
+	checked string
+	// input caches the signing input.
+	input []byte
 }
 
 // Accreditation is the trust authority's statement that Subject may act in
@@ -129,9 +135,16 @@ func (op *Operation) Canonical() ([]byte, error) {
 
 // signingInput is the JCS form of op without its proof.
 func (op *Operation) signingInput() ([]byte, error) {
+	if op.input != nil {
+		return op.input, nil
+	}
 	c := *op
 	c.Proof = nil
-	return c.Canonical()
+	in, err := c.Canonical()
+	if err == nil && op.Proof != nil {
+		op.input = in // only a finished operation's input is stable
+	}
+	return in, err
 }
 
 // EntryHash is base58btc(multihash(sha2-256(leaf))) with the "z" multibase
@@ -169,7 +182,7 @@ func (op *Operation) Sign(s crypto.Signer) error {
 	if err != nil {
 		return err
 	}
-	op.Proof = nil
+	op.Proof, op.input, op.checked = nil, nil, ""
 	input, err := op.signingInput()
 	if err != nil {
 		return err
@@ -253,7 +266,7 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 	if err := dec.Decode(&op); err != nil {
 		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
 	}
-	canon, err := op.Canonical()
+	canon, err := jcs.Transform(leaf)
 	if err != nil || !bytes.Equal(canon, leaf) {
 		return nil, errorf(CodeInvalidOperation, "operation is not in canonical JCS form")
 	}
@@ -305,24 +318,16 @@ func checkSCID(op *Operation) error {
 	if !ok || scid == "" {
 		return errorf(CodeInvalidDID, "%q is not a did:tong", op.DID)
 	}
-	c := *op
-	c.Proof = nil
-	canon, err := c.Canonical()
+	canon, err := op.signingInput()
 	if err != nil {
 		return errorf(CodeInvalidOperation, "cannot canonicalize")
 	}
 	if bytes.Contains(canon, []byte(SCIDPlaceholder)) {
 		return errorf(CodeInvalidSCID, "the genesis already contains the SCID placeholder")
 	}
-	withPlaceholder := bytes.ReplaceAll(canon, []byte(scid), []byte(SCIDPlaceholder))
-	// Re-canonicalize: the replacement can change member order only if the
-	// SCID sits in a member name, which JCS then sorts differently.
-	var v any
-	if err := json.Unmarshal(withPlaceholder, &v); err != nil {
-		return errorf(CodeInvalidSCID, "cannot restore the placeholder")
-	}
-	raw, _ := json.Marshal(v)
-	again, err := jcs.Transform(raw)
+	// Re-canonicalize after restoring the placeholder: JCS would order
+	// members differently if the SCID sat in a member name.
+	again, err := jcs.Transform(bytes.ReplaceAll(canon, []byte(scid), []byte(SCIDPlaceholder)))
 	if err != nil || multihash(again) != scid {
 		return errorf(CodeInvalidSCID, "the SCID does not match the genesis operation")
 	}

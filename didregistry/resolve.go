@@ -1,6 +1,7 @@
 package didregistry
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ type Entry struct {
 
 // IssuerURLs returns the credential issuer URLs a DID document names.
 func IssuerURLs(rawDoc json.RawMessage) []string {
+	if !bytes.Contains(rawDoc, []byte(ServiceTypeCredentialIssuer)) {
+		return nil
+	}
 	doc, err := did.ParseDocument(rawDoc)
 	if err != nil {
 		return nil

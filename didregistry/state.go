@@ -127,17 +127,11 @@ func (r Rules) Validate(head *State, op *Operation, leaf []byte, now time.Time) 
 	if vt.After(now.Add(skew)) {
 		return nil, errorf(CodeTime, "versionTime %s is in the future", op.VersionTime)
 	}
-	if len(op.UpdateKeys) > MaxKeys || len(op.NextKeyHashes) > MaxKeys {
-		return nil, errorf(CodeInvalidOperation, "at most %d update keys and key hashes", MaxKeys)
-	}
-	for _, mk := range op.UpdateKeys {
-		if _, err := did.DecodeMultikey(mk); err != nil {
-			return nil, errorf(CodeInvalidOperation, "update key %q is not a Multikey", mk)
+	signer := op.checked
+	if signer == "" {
+		if signer, err = Precheck(op); err != nil {
+			return nil, err
 		}
-	}
-	signer, err := op.verifyProof()
-	if err != nil {
-		return nil, err
 	}
 	if head == nil {
 		return r.genesis(op, leaf, vt, signer)
@@ -182,9 +176,6 @@ func (r Rules) Validate(head *State, op *Operation, leaf []byte, now time.Time) 
 			return nil, errorf(CodeInvalidOperation, "an update must change the document or the keys")
 		}
 		if op.Document != nil {
-			if err := checkDocument(op.Document, op.DID); err != nil {
-				return nil, err
-			}
 			next.Document = op.Document
 		}
 		if len(op.UpdateKeys) == 0 {
@@ -211,15 +202,46 @@ func (r Rules) Validate(head *State, op *Operation, leaf []byte, now time.Time) 
 	return &next, nil
 }
 
+// Precheck runs the checks that need no state — the proof's signature,
+// key encodings, the document's validity, a genesis's SCID — and remembers
+// that they passed, so Validate (which the sequencer runs one operation at
+// a time) only does the checks against the head. Precheck may run
+// concurrently for different operations. It returns the signing Multikey.
+func Precheck(op *Operation) (string, error) {
+	if len(op.UpdateKeys) > MaxKeys || len(op.NextKeyHashes) > MaxKeys {
+		return "", errorf(CodeInvalidOperation, "at most %d update keys and key hashes", MaxKeys)
+	}
+	for _, mk := range op.UpdateKeys {
+		if _, err := did.DecodeMultikey(mk); err != nil {
+			return "", errorf(CodeInvalidOperation, "update key %q is not a Multikey", mk)
+		}
+	}
+	signer, err := op.verifyProof()
+	if err != nil {
+		return "", err
+	}
+	if op.Type == OpCreate {
+		if err := checkSCID(op); err != nil {
+			return "", err
+		}
+	}
+	if op.Document != nil {
+		if err := checkDocument(op.Document, op.DID); err != nil {
+			return "", err
+		}
+	} else if op.Type == OpCreate {
+		return "", errorf(CodeInvalidOperation, "a create needs a document")
+	}
+	op.checked = signer
+	return signer, nil
+}
+
 func (r Rules) genesis(op *Operation, leaf []byte, vt time.Time, signer string) (*State, error) {
 	if op.Type != OpCreate {
 		return nil, &Error{Code: CodeNotFound, Detail: op.DID + " does not exist"}
 	}
 	if op.Seq != 1 || op.Prev != "" {
 		return nil, errorf(CodeInvalidOperation, "a create has seq 1 and no prev")
-	}
-	if err := checkSCID(op); err != nil {
-		return nil, err
 	}
 	if len(op.UpdateKeys) == 0 {
 		return nil, errorf(CodeInvalidOperation, "a create needs update keys")
@@ -229,9 +251,6 @@ func (r Rules) genesis(op *Operation, leaf []byte, vt time.Time, signer string) 
 	}
 	if op.Accreditation != nil || op.Revokes != "" {
 		return nil, errorf(CodeInvalidOperation, "a create carries no accreditation")
-	}
-	if err := checkDocument(op.Document, op.DID); err != nil {
-		return nil, err
 	}
 	return &State{
 		DID: op.DID, Seq: 1, EntryHash: EntryHash(leaf), VersionTime: vt, Created: vt,

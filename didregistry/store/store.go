@@ -191,6 +191,11 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
+	// The stateless checks (signatures above all) run here, in the
+	// caller's goroutine, in parallel; the sequencer does the rest.
+	if _, err := didregistry.Precheck(op); err != nil {
+		return Receipt{}, err
+	}
 	p := &pending{ctx: ctx, leaf: leaf, op: op, res: make(chan result, 1)}
 	select {
 	case l.in <- p:
