@@ -1,0 +1,325 @@
+// Package client resolves did:tong DIDs through a registry's HTTP API
+// without trusting the registry: for every answer it checks the signed
+// checkpoint with the log's pinned key, checks that the checkpoint is
+// consistent with every checkpoint it saw before (a fork is a
+// *didregistry.ForkError carrying both), checks each operation's
+// inclusion proof against it, and replays the DID's chain itself
+// (signatures, links, SCID, pre-rotation). Issuers, wallets and verifiers
+// use it as their did.Resolver for did:tong and for accreditations.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/didregistry/httpapi"
+	"github.com/tongid/tong/didregistry/store"
+)
+
+// MaxResponse bounds any registry response.
+const MaxResponse = 8 << 20
+
+// Config configures a Client. Origin, LogKey and TrustAuthority pin the
+// registry: they come from configuration, not from the registry.
+type Config struct {
+	BaseURL        string
+	HTTPClient     *http.Client
+	Origin         string
+	LogKey         string // note verifier key: name+hash+base64
+	TrustAuthority string
+	Now            func() time.Time
+}
+
+// Client is a verifying did:tong client.
+type Client struct {
+	cfg     Config
+	base    string
+	http    *http.Client
+	tracker *didregistry.Tracker
+}
+
+var _ did.Resolver = (*Client)(nil)
+
+// New makes a client.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("didregistry/client: BaseURL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	v, err := note.NewVerifier(cfg.LogKey)
+	if err != nil {
+		return nil, fmt.Errorf("didregistry/client: LogKey: %w", err)
+	}
+	if v.Name() != cfg.Origin {
+		return nil, fmt.Errorf("didregistry/client: the log key names %q, not the origin %q", v.Name(), cfg.Origin)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Client{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), http: cfg.HTTPClient}
+	c.tracker = didregistry.NewTracker(cfg.Origin, v, c.consistency)
+	return c, nil
+}
+
+// Tracker exposes the checkpoint tracker (its Latest is the newest
+// checkpoint seen).
+func (c *Client) Tracker() *didregistry.Tracker { return c.tracker }
+
+func (c *Client) get(ctx context.Context, path string, v any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("didregistry/client: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if len(body) > MaxResponse {
+		return resp.StatusCode, errors.New("didregistry/client: response too large")
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		json.Unmarshal(body, &e)
+		return resp.StatusCode, &didregistry.Error{Code: didregistry.Code(e.Error), Detail: fmt.Sprintf("GET %s: %d %s", path, resp.StatusCode, e.Description)}
+	}
+	return resp.StatusCode, json.Unmarshal(body, v)
+}
+
+func (c *Client) consistency(old, new int64) (tlog.TreeProof, error) {
+	var resp struct {
+		Proof []string `json:"proof"`
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.get(ctx, "/log/proof/consistency?old="+strconv.FormatInt(old, 10)+"&new="+strconv.FormatInt(new, 10), &resp); err != nil {
+		return nil, err
+	}
+	return decodeHashes(resp.Proof)
+}
+
+func decodeHashes(in []string) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(in))
+	for i, s := range in {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != tlog.HashSize {
+			return nil, errors.New("didregistry/client: malformed proof hash")
+		}
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
+
+// VerifiedChain is a DID's chain after every check.
+type VerifiedChain struct {
+	DID        string
+	States     []*didregistry.State
+	Operations []*didregistry.Operation
+	Checkpoint didregistry.Checkpoint
+	Signed     []byte
+	Proofs     []httpapi.Proof
+}
+
+// Chain fetches and verifies id's whole chain.
+func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
+	var resp httpapi.ChainResponse
+	if _, err := c.get(ctx, "/dids/"+url.PathEscape(id)+"/log", &resp); err != nil {
+		return nil, err
+	}
+	if resp.DID != id || len(resp.Entries) == 0 {
+		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " has no operations"}
+	}
+	cp, err := c.tracker.Update([]byte(resp.Checkpoint))
+	if err != nil {
+		return nil, err
+	}
+	vc := &VerifiedChain{DID: id, Checkpoint: cp, Signed: []byte(resp.Checkpoint)}
+	chain := make([]didregistry.Entry, len(resp.Entries))
+	for i, e := range resp.Entries {
+		leaf := []byte(e.Operation)
+		proof, err := decodeHashes(e.InclusionProof)
+		if err != nil {
+			return nil, err
+		}
+		if err := tlog.CheckRecord(proof, cp.Size, cp.Hash, e.LogIndex, tlog.RecordHash(leaf)); err != nil {
+			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Detail: fmt.Sprintf("entry %d is not in the checkpointed log", e.LogIndex), Err: err}
+		}
+		chain[i] = didregistry.Entry{Index: e.LogIndex, Leaf: leaf}
+		vc.Proofs = append(vc.Proofs, httpapi.Proof{LogIndex: e.LogIndex, Checkpoint: resp.Checkpoint, InclusionProof: e.InclusionProof})
+		op, err := didregistry.ParseOperation(leaf)
+		if err != nil {
+			return nil, err
+		}
+		if op.DID != id {
+			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Detail: "the chain holds another DID's operation"}
+		}
+		vc.Operations = append(vc.Operations, op)
+	}
+	states, err := didregistry.Replay(didregistry.Rules{TrustAuthority: c.cfg.TrustAuthority}, chain, c.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	vc.States = states
+	return vc, nil
+}
+
+// Resolve resolves a did:tong, verifying everything (did.Resolver).
+func (c *Client) Resolve(ctx context.Context, id string, opts did.ResolveOptions) (*did.Result, error) {
+	if !strings.HasPrefix(id, didregistry.Prefix) {
+		return nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "not a did:tong"}
+	}
+	vc, err := c.Chain(ctx, id)
+	if err != nil {
+		if didregistry.CodeOf(err) == didregistry.CodeNotFound {
+			return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered", Err: err}
+		}
+		return nil, &did.Error{Code: did.CodeInternalError, Detail: "the registry's answer does not verify", Err: err}
+	}
+	res, st, err := didregistry.ResolveStates(id, vc.States, opts)
+	if res != nil {
+		for i, s := range vc.States {
+			if s == st {
+				raw, _ := json.Marshal(vc.Proofs[i])
+				res.ResolutionMetadata.Proof = []json.RawMessage{raw}
+			}
+		}
+	}
+	return res, err
+}
+
+// Accreditation is an accreditation replayed from the trust authority's
+// verified chain.
+type Accreditation struct {
+	didregistry.Accreditation
+	VersionID string
+	RevokedAt time.Time // zero if live
+}
+
+// Accreditations replays the trust authority's chain and returns every
+// accreditation it made, with revocations applied.
+func (c *Client) Accreditations(ctx context.Context) ([]Accreditation, error) {
+	if c.cfg.TrustAuthority == "" {
+		return nil, errors.New("didregistry/client: no trust authority configured")
+	}
+	vc, err := c.Chain(ctx, c.cfg.TrustAuthority)
+	if err != nil {
+		return nil, err
+	}
+	var out []Accreditation
+	for i, op := range vc.Operations {
+		switch op.Type {
+		case didregistry.OpAccredit:
+			out = append(out, Accreditation{Accreditation: *op.Accreditation, VersionID: vc.States[i].VersionID()})
+		case didregistry.OpRevoke:
+			for k := range out {
+				if out[k].VersionID == op.Revokes && out[k].RevokedAt.IsZero() {
+					out[k].RevokedAt = vc.States[i].VersionTime
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// Accredited reports whether subject held role for item (a vct or a
+// purpose) at time at.
+func (c *Client) Accredited(ctx context.Context, subject, role, item string, at time.Time) (bool, error) {
+	as, err := c.Accreditations(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range as {
+		if a.Subject != subject || a.Role != role || !slices.Contains(a.Scope, item) {
+			continue
+		}
+		from, _ := time.Parse(time.RFC3339, a.ValidFrom)
+		if at.Before(from) {
+			continue
+		}
+		if a.ValidUntil != "" {
+			if until, _ := time.Parse(time.RFC3339, a.ValidUntil); !at.Before(until) {
+				continue
+			}
+		}
+		if !a.RevokedAt.IsZero() && !at.Before(a.RevokedAt) {
+			continue
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// DIDForIssuerURL finds the DID whose document names issuer URL u, and
+// checks (by resolving it) that the document really does.
+func (c *Client) DIDForIssuerURL(ctx context.Context, u string) (string, *did.Document, error) {
+	var resp struct {
+		DID string `json:"did"`
+	}
+	if _, err := c.get(ctx, "/registry/issuers?url="+url.QueryEscape(u), &resp); err != nil {
+		return "", nil, err
+	}
+	res, err := c.Resolve(ctx, resp.DID, did.ResolveOptions{})
+	if err != nil {
+		return "", nil, err
+	}
+	raw, _ := json.Marshal(res.Document)
+	if !slices.Contains(didregistry.IssuerURLs(raw), strings.TrimSuffix(u, "/")) {
+		return "", nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: resp.DID + " does not name issuer " + u}
+	}
+	return resp.DID, res.Document, nil
+}
+
+// Submit posts a signed operation and returns the registry's receipt.
+func (c *Client) Submit(ctx context.Context, op *didregistry.Operation) (store.Receipt, error) {
+	leaf, err := op.Canonical()
+	if err != nil {
+		return store.Receipt{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/registry/operations", bytes.NewReader(leaf))
+	if err != nil {
+		return store.Receipt{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return store.Receipt{}, fmt.Errorf("didregistry/client: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusCreated {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		json.Unmarshal(body, &e)
+		return store.Receipt{}, &didregistry.Error{Code: didregistry.Code(e.Error), Detail: e.Description}
+	}
+	var r store.Receipt
+	return r, json.Unmarshal(body, &r)
+}
