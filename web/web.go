@@ -43,7 +43,8 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Mount is one service API, served under Pattern (e.g. "/registry").
+// Mount is one service API. Its handler sees the full request path and
+// routes on it; Pattern is a chi pattern such as "/log/*".
 type Mount struct {
 	Pattern string
 	Handler http.Handler
@@ -120,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 	static, _ := fs.Sub(staticFS, "static")
 	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	for _, m := range cfg.APIs {
-		r.Mount(m.Pattern, m.Handler)
+		r.Handle(m.Pattern, m.Handler)
 	}
 
 	// Browser pages: forms are protected against cross-site requests.

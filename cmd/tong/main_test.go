@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/didregistry/client"
 )
 
 // runTong runs the CLI in-process and returns its exit code and output.
@@ -168,9 +172,43 @@ func TestServeDemo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "tong.db")); err != nil {
 		t.Errorf("no database in the data directory: %v", err)
 	}
+	// The demo registry: every organisation resolves and verifies through
+	// the verifying client, and is accredited for its scope.
+	if len(demo.Agencies) != 2 || len(demo.Counters) != 1 || demo.Registry.TrustAuthority == "" {
+		t.Fatalf("demo.json = %s", raw)
+	}
+	c, err := client.New(client.Config{BaseURL: base, Origin: demo.Registry.Origin, LogKey: demo.Registry.LogKey, TrustAuthority: demo.Registry.TrustAuthority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, org := range append(demo.Agencies, demoOrg{Name: demo.Counters[0].Name, DID: demo.Counters[0].DID}) {
+		if _, err := c.Resolve(t.Context(), org.DID, did.ResolveOptions{}); err != nil {
+			t.Errorf("resolve %s (%s): %v", org.Name, org.DID, err)
+		}
+	}
+	if ok, err := c.Accredited(t.Context(), demo.Agencies[0].DID, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1", time.Now()); !ok || err != nil {
+		t.Errorf("the PSB is not accredited for citizen identity: %v %v", ok, err)
+	}
+	if d, _, err := c.DIDForIssuerURL(t.Context(), demo.Agencies[1].IssuerURL); err != nil || d != demo.Agencies[1].DID {
+		t.Errorf("DIDForIssuerURL(%s) = %s, %v", demo.Agencies[1].IssuerURL, d, err)
+	}
 	if code := stop(); code != 0 {
 		t.Errorf("tong serve exit = %d after shutdown, want 0", code)
 	}
+	// A restart on the same data keeps the registry and seeds nothing twice.
+	base2, stop2 := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	raw2, _ := os.ReadFile(filepath.Join(data, "demo.json"))
+	var demo2 demoFile
+	json.Unmarshal(raw2, &demo2)
+	if demo2.Registry != demo.Registry || len(demo2.Agencies) != 2 || demo2.Agencies[0].DID != demo.Agencies[0].DID {
+		t.Errorf("after restart demo.json = %s, want the same registry and DIDs", raw2)
+	}
+	resp, err := http.Get(base2 + "/1.0/identifiers/" + demo.Agencies[0].DID)
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("resolve after restart: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	stop2()
 }
 
 // Two servers on one address: the second fails with exit 1 and a hint.

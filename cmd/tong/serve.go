@@ -9,9 +9,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/didregistry/httpapi"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/web"
@@ -21,6 +24,7 @@ type serveFlags struct {
 	addr      string
 	data      string
 	publicURL string
+	masterKey string
 	demo      bool
 }
 
@@ -48,6 +52,7 @@ lets requests in flight finish, then closes the database.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	fl.StringVar(&f.data, "data", "./tong-data", "data directory (holds tong.db)")
 	fl.StringVar(&f.publicURL, "public-url", "", "URL users reach this server at (default http://ADDR)")
+	fl.StringVar(&f.masterKey, "master-key-file", "", "file with the key that seals DATA/keys (default DATA/master.key, created if missing; keep it off the data volume in production)")
 	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
 	return cmd
 }
@@ -55,14 +60,24 @@ lets requests in flight finish, then closes the database.`,
 // demoFile is DATA/demo.json: where scripts find the demo's URLs and tokens.
 type demoFile struct {
 	URL      string        `json:"url"`
+	Registry demoRegistry  `json:"registry"`
 	Agencies []demoOrg     `json:"agencies"`
 	Counters []demoCounter `json:"counters"`
+}
+
+// demoRegistry is what a client needs to verify the demo registry.
+type demoRegistry struct {
+	Origin         string `json:"origin"`
+	LogKey         string `json:"log_key"`
+	TrustAuthority string `json:"trust_authority"`
 }
 
 type demoOrg struct {
 	Name  string `json:"name"`
 	DID   string `json:"did"`
-	Token string `json:"token"`
+	Token string `json:"token,omitempty"`
+	// IssuerURL is the agency's Credential Issuer Identifier.
+	IssuerURL string `json:"issuer_url,omitempty"`
 }
 
 type demoCounter struct {
@@ -95,16 +110,42 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
 	}
 	defer ln.Close()
-	publicURL := f.publicURL
+	publicURL := strings.TrimSuffix(f.publicURL, "/")
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo})
+	kd, err := openKeys(f.data, f.masterKey)
+	if err != nil {
+		return withHint(err, "the keys in "+filepath.Join(f.data, "keys")+" are sealed with --master-key-file; use the same file as before")
+	}
+	// Shutdown order: the HTTP server stops first (Serve returns), then
+	// the registry's sequencer, then the database (deferred above).
+	reg, err := openRegistry(ctx, db, kd, f.data, publicURL, logger)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	defer reg.log.Close()
+	apis := []web.Mount{}
+	for _, p := range httpapi.Prefixes {
+		apis = append(apis, web.Mount{Pattern: p, Handler: reg.api.Routes()})
+	}
+	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis})
 	if err != nil {
 		return err
 	}
 	if f.demo {
-		demo := demoFile{URL: publicURL, Agencies: []demoOrg{}, Counters: []demoCounter{}}
+		if err := reg.seedDemo(ctx, publicURL, f.data); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		demo := demoFile{URL: publicURL, Agencies: []demoOrg{}, Counters: []demoCounter{},
+			Registry: demoRegistry{Origin: reg.file.Origin, LogKey: reg.file.LogKey, TrustAuthority: reg.file.TrustAuthority}}
+		for _, o := range reg.file.Demo {
+			if o.Role == didregistry.RoleIssuer {
+				demo.Agencies = append(demo.Agencies, demoOrg{Name: o.Name, DID: o.DID, IssuerURL: o.IssuerURL})
+			} else {
+				demo.Counters = append(demo.Counters, demoCounter{Name: o.Name, DID: o.DID, Purposes: o.Scope})
+			}
+		}
 		if err := writeJSONFile(filepath.Join(f.data, "demo.json"), demo); err != nil {
 			return err
 		}
@@ -112,6 +153,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	logger.InfoContext(ctx, "serving", slog.String("addr", ln.Addr().String()), slog.String("data", f.data), slog.Bool("demo", f.demo))
 	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
 	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
+	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
 	if f.demo {
 		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
 	}
