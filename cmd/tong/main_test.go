@@ -328,3 +328,57 @@ func TestCredentialIssueInspect(t *testing.T) {
 		}
 	}
 }
+
+// The registry CLI against a running tong serve: create with pre-rotation,
+// rotate, resolve, log, accredit, deactivate, verify.
+func TestRegistryCLI(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data})
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	for _, k := range []string{"k1", "k2", "k3"} {
+		if code, _, stderr := runTong(t, nil, "key", "generate", "--out", p(k+".jwk")); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	env := map[string]string{"TONG_SERVER": base}
+	tong := func(want int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runTong(t, env, args...)
+		if code != want {
+			t.Fatalf("tong %v = %d, want %d\nstdout: %s\nstderr: %s", args, code, want, stdout, stderr)
+		}
+		return stdout
+	}
+	var rec struct {
+		DID       string `json:"did"`
+		VersionID string `json:"versionId"`
+	}
+	json.Unmarshal([]byte(tong(0, "registry", "create", "--key", p("k1.jwk"), "--next-key", p("k2.jwk"), "--json")), &rec)
+	id := rec.DID
+	if !strings.HasPrefix(id, "did:tong:z") {
+		t.Fatalf("created %q", id)
+	}
+	// Rotating to a key that was not committed to fails; to the committed one works.
+	tong(1, "registry", "rotate", "--did", id, "--key", p("k3.jwk"))
+	tong(0, "registry", "rotate", "--did", id, "--key", p("k2.jwk"))
+	out := tong(0, "registry", "log", id)
+	if !strings.Contains(out, "2 operations") {
+		t.Errorf("registry log = %s", out)
+	}
+	out = tong(0, "registry", "resolve", id, "--json")
+	if !strings.Contains(out, `"versionId"`) || !strings.Contains(out, `"inclusionProof"`) {
+		t.Errorf("registry resolve = %s", out)
+	}
+	tong(0, "registry", "accredit", "--data", data, "--subject", id, "--role", "verifier", "--scope", "pay-fee")
+	tong(2, "registry", "accredit", "--subject", id, "--role", "verifier", "--scope", "pay-fee")
+	tong(0, "registry", "deactivate", "--did", id, "--key", p("k2.jwk"))
+	tong(1, "registry", "resolve", id)
+	out = tong(0, "registry", "verify", "--data", data, "--json")
+	var rep struct{ Entries int64 }
+	if json.Unmarshal([]byte(out), &rep) != nil || rep.Entries != 5 {
+		t.Errorf("registry verify = %s, want 5 entries", out)
+	}
+	stop()
+}

@@ -105,7 +105,7 @@ func openRegistry(ctx context.Context, db *store.DB, kd *keys.Dir, data, publicU
 	}
 	var genesis *didregistry.Operation
 	if f.TrustAuthority == "" {
-		genesis, err = newOrgGenesis(authKey, "", time.Now())
+		genesis, err = newOrgGenesis(authKey, "", nil, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +140,7 @@ func (r *registry) save(path string) error { return writeJSONFile(path, r.file) 
 // newOrgGenesis makes the genesis of an organisation's DID: key is both
 // its update key and its assertion and authentication key; issuerURL, if
 // set, is named as its OpenID4VCI credential issuer.
-func newOrgGenesis(key *keys.Signer, issuerURL string, at time.Time) (*didregistry.Operation, error) {
+func newOrgGenesis(key *keys.Signer, issuerURL string, nextKeyHashes []string, at time.Time) (*didregistry.Operation, error) {
 	mk, err := did.EncodeMultikey(key.Public())
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func newOrgGenesis(key *keys.Signer, issuerURL string, at time.Time) (*didregist
 	if issuerURL != "" {
 		doc.Service = []did.Service{{ID: id + "#oid4vci", Type: []string{didregistry.ServiceTypeCredentialIssuer}, ServiceEndpoint: issuerURL}}
 	}
-	return didregistry.NewGenesis(key, doc, []crypto.PublicKey{key.Public()}, nil, at)
+	return didregistry.NewGenesis(key, doc, []crypto.PublicKey{key.Public()}, nextKeyHashes, at)
 }
 
 // demoOrgs are the organisations `tong serve --demo` registers.
@@ -186,7 +186,7 @@ func (r *registry) seedDemo(ctx context.Context, publicURL, data string) error {
 		if err != nil {
 			return err
 		}
-		op, err := newOrgGenesis(key, org.IssuerURL, now.Add(time.Duration(i)*time.Second))
+		op, err := newOrgGenesis(key, org.IssuerURL, nil, now.Add(time.Duration(i)*time.Second))
 		if err != nil {
 			return err
 		}

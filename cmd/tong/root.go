@@ -77,6 +77,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newServeCmd(a),
 		newKeyCmd(a),
 		newCredentialCmd(a),
+		newRegistryCmd(a),
 	)
 	return root
 }
