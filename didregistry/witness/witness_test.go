@@ -287,5 +287,3 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
-
-
