@@ -382,3 +382,58 @@ func TestRegistryCLI(t *testing.T) {
 	}
 	stop()
 }
+
+// tong witness serve cosigns the checkpoints that tong serve --witness
+// sends, and the registry publishes them with the cosignature.
+func TestWitnessCosignsRegistry(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	_, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data})
+	stop()
+	raw, _ := os.ReadFile(filepath.Join(data, "registry.json"))
+	var rf registryFile
+	if err := json.Unmarshal(raw, &rf); err != nil {
+		t.Fatal(err)
+	}
+	// Start the witness.
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"witness", "serve", "--name", "w1.test/witness", "--addr", "127.0.0.1:0",
+			"--data", t.TempDir(), "--log", rf.Origin + "=" + rf.LogKey}, strings.NewReader(""), out, io.Discard, func(string) string { return "" })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var wURL, wKey string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && wKey == ""; time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if u, ok := strings.CutPrefix(line, "witness w1.test/witness listening on "); ok {
+				wURL = u
+			}
+			if k, ok := strings.CutPrefix(line, "verifier key: "); ok {
+				wKey = k
+			}
+		}
+	}
+	if wKey == "" {
+		t.Fatalf("witness did not start: %s", out.String())
+	}
+	base, _ := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--witness", wURL+"="+wKey)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(base + "/log/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), "— w1.test/witness ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint was never cosigned: %s", body)
+		}
+	}
+	if code, _, _ := runTong(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--witness", "http://x=notakey"); code != 2 {
+		t.Errorf("serve with a malformed --witness = %d, want 2", code)
+	}
+}

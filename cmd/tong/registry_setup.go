@@ -55,6 +55,16 @@ type registry struct {
 	signer note.Signer
 	keys   *keys.Dir
 	rules  didregistry.Rules
+	// cosigned, if set, gives the newest witnessed checkpoint.
+	cosigned func() []byte
+}
+
+// startAPI builds the HTTP API once the witnesses are wired.
+func (r *registry) startAPI() error {
+	var err error
+	r.api, err = httpapi.New(httpapi.Config{Log: r.log, Origin: r.file.Origin, VerifierKey: r.file.LogKey,
+		TrustAuthority: r.file.TrustAuthority, Cosigned: r.cosigned})
+	return err
 }
 
 // openKeys opens DATA/keys under the master key file.
@@ -124,11 +134,6 @@ func openRegistry(ctx context.Context, db *store.DB, kd *keys.Dir, data, publicU
 		}
 	}
 	if err := r.save(path); err != nil {
-		r.log.Close()
-		return nil, err
-	}
-	r.api, err = httpapi.New(httpapi.Config{Log: r.log, Origin: f.Origin, VerifierKey: vkey, TrustAuthority: f.TrustAuthority})
-	if err != nil {
 		r.log.Close()
 		return nil, err
 	}

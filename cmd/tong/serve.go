@@ -15,6 +15,7 @@ import (
 
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/httpapi"
+	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/web"
@@ -26,6 +27,8 @@ type serveFlags struct {
 	publicURL string
 	masterKey string
 	demo      bool
+	witnesses []string
+	quorum    int
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -53,6 +56,8 @@ lets requests in flight finish, then closes the database.`,
 	fl.StringVar(&f.data, "data", "./tong-data", "data directory (holds tong.db)")
 	fl.StringVar(&f.publicURL, "public-url", "", "URL users reach this server at (default http://ADDR)")
 	fl.StringVar(&f.masterKey, "master-key-file", "", "file with the key that seals DATA/keys (default DATA/master.key, created if missing; keep it off the data volume in production)")
+	fl.StringSliceVar(&f.witnesses, "witness", nil, "a witness to ask for cosignatures, URL=VKEY (repeatable)")
+	fl.IntVar(&f.quorum, "witness-quorum", 0, "cosignatures a checkpoint needs before it is published (default: all witnesses)")
 	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
 	return cmd
 }
@@ -125,6 +130,23 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return fmt.Errorf("registry: %w", err)
 	}
 	defer reg.log.Close()
+	if len(f.witnesses) > 0 {
+		ends, err := parseWitnesses(f.witnesses)
+		if err != nil {
+			return err
+		}
+		if f.quorum < 0 || f.quorum > len(ends) {
+			return usagef("--witness-quorum must be between 1 and the number of witnesses")
+		}
+		w := &witnessing{collector: &witness.Collector{Witnesses: ends, K: f.quorum, Proofs: reg.log.ProveConsistency}}
+		reg.cosigned = w.cosigned
+		wctx, stopWitnessing := context.WithCancel(ctx)
+		defer stopWitnessing()
+		go w.run(wctx, reg, logger)
+	}
+	if err := reg.startAPI(); err != nil {
+		return err
+	}
 	apis := []web.Mount{}
 	for _, p := range httpapi.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: reg.api.Routes()})
