@@ -74,6 +74,7 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	path  string
+	group group
 }
 
 // Open opens (creating if needed) the SQLite database at file path p.
@@ -155,6 +156,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools. It is safe to call more than once.
 func (db *DB) Close() error {
+	db.group.close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// MaxGroup is the most callers GroupTx puts in one transaction.
+const MaxGroup = 256
+
+// ErrClosed is returned by GroupTx after Close.
+var ErrClosed = errors.New("store: database is closed")
+
+type groupReq struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+type group struct {
+	mu      sync.RWMutex
+	started bool
+	closed  bool
+	ch      chan *groupReq
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// GroupTx runs fn inside a write transaction that it may share with other
+// concurrent GroupTx callers (group commit): one commit, and so one fsync,
+// serves up to MaxGroup callers. Each fn runs inside its own SAVEPOINT, so a
+// fn that returns an error is rolled back alone and gets its error back,
+// while the others commit. When GroupTx returns nil, fn's writes are
+// committed and durable, as with WriteTx.
+//
+// fn must not keep tx, and should be short: the callers grouped with it
+// wait for it. Expensive work (signatures) belongs before or after.
+func (db *DB) GroupTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	g := &db.group
+	if err := g.start(db); err != nil {
+		return err
+	}
+	req := &groupReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case g.ch <- req:
+	case <-ctx.Done():
+		g.mu.RUnlock()
+		return ctx.Err()
+	}
+	g.mu.RUnlock()
+	// Once queued, the request may commit: wait for its outcome even if
+	// ctx ends, so the caller never reports failure for a durable write.
+	return <-req.done
+}
+
+func (db *DB) groupLoop() {
+	g := &db.group
+	defer g.wg.Done()
+	batch := make([]*groupReq, 0, MaxGroup)
+	for {
+		select {
+		case <-g.stop:
+			// Fail whatever is still queued.
+			for {
+				select {
+				case req := <-g.ch:
+					req.done <- ErrClosed
+				default:
+					return
+				}
+			}
+		case req := <-g.ch:
+			batch = append(batch[:0], req)
+		drain:
+			for len(batch) < MaxGroup {
+				select {
+				case r := <-g.ch:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			db.runGroup(batch)
+		}
+	}
+}
+
+func (db *DB) runGroup(batch []*groupReq) {
+	results := make([]error, len(batch))
+	err := func() error {
+		tx, err := db.write.BeginTx(context.Background(), nil)
+		if err != nil {
+			return fmt.Errorf("store: begin: %w", err)
+		}
+		for i, req := range batch {
+			if err := req.ctx.Err(); err != nil {
+				results[i] = err
+				continue
+			}
+			sp := "g" + strconv.Itoa(i)
+			if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("store: savepoint: %w", err)
+			}
+			if err := req.fn(tx); err != nil {
+				results[i] = err
+				if _, rerr := tx.Exec("ROLLBACK TO SAVEPOINT " + sp); rerr != nil {
+					_ = tx.Rollback()
+					return fmt.Errorf("store: rollback to savepoint: %w", rerr)
+				}
+			}
+			if _, err := tx.Exec("RELEASE SAVEPOINT " + sp); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("store: release savepoint: %w", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: commit: %w", err)
+		}
+		return nil
+	}()
+	for i, req := range batch {
+		if err != nil {
+			// The transaction as a whole failed: nobody's writes stand.
+			req.done <- err
+			continue
+		}
+		req.done <- results[i]
+	}
+}
+
+func (g *group) start(db *DB) error {
+	g.mu.RLock()
+	started, closed := g.started, g.closed
+	g.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if started {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	if !g.started {
+		g.ch = make(chan *groupReq, MaxGroup)
+		g.stop = make(chan struct{})
+		g.started = true
+		g.wg.Add(1)
+		go db.groupLoop()
+	}
+	return nil
+}
+
+// close stops the loop; requests already queued fail with ErrClosed or
+// finish, and none is left waiting.
+func (g *group) close() {
+	g.mu.Lock()
+	wasOpen := g.started && !g.closed
+	g.closed = true
+	g.mu.Unlock()
+	if wasOpen {
+		close(g.stop)
+		g.wg.Wait()
+	}
+}
