@@ -1,0 +1,362 @@
+package issuer
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/jose"
+)
+
+// CredentialRequest is the credential endpoint's body (OpenID4VCI §8.2).
+type CredentialRequest struct {
+	CredentialConfigurationID string          `json:"credential_configuration_id,omitempty"`
+	CredentialIdentifier      string          `json:"credential_identifier,omitempty"`
+	Proofs                    json.RawMessage `json:"proofs,omitempty"`
+	// Proof is the pre-final singular form; it is refused with a clear
+	// error rather than ignored.
+	Proof                        json.RawMessage `json:"proof,omitempty"`
+	CredentialResponseEncryption json.RawMessage `json:"credential_response_encryption,omitempty"`
+}
+
+// CredentialResponse is the credential (or deferred) endpoint's answer.
+// Either Credentials is set (200) or TransactionID and Interval (202).
+type CredentialResponse struct {
+	Credentials    []IssuedCredential `json:"credentials,omitempty"`
+	TransactionID  string             `json:"transaction_id,omitempty"`
+	Interval       int                `json:"interval,omitempty"`
+	NotificationID string             `json:"notification_id,omitempty"`
+}
+
+// IssuedCredential is one credential in a response.
+type IssuedCredential struct {
+	Credential string `json:"credential"`
+}
+
+// offerRow is an offer as the credential endpoint needs it.
+type offerRow struct {
+	ID, Agency, TypeID, CredentialID, State string
+	Claims                                  sql.NullString
+	TransactionID, ApprovedBy, HolderKeys   sql.NullString
+}
+
+func (s *Service) loadOffer(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) (*offerRow, error) {
+	o := &offerRow{}
+	err := q.QueryRowContext(ctx, `SELECT id, agency, type_id, credential_id, state, claims, transaction_id, approved_by, holder_keys
+		FROM issuer_offers WHERE id = $1`, id).
+		Scan(&o.ID, &o.Agency, &o.TypeID, &o.CredentialID, &o.State, &o.Claims, &o.TransactionID, &o.ApprovedBy, &o.HolderKeys)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeInvalidToken, "access token is invalid")
+	}
+	return o, err
+}
+
+// Credential answers a credential request made with an access token.
+// dpopKey is the thumbprint of the request's verified DPoP proof, or "".
+func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, req *CredentialRequest) (*CredentialResponse, int, error) {
+	at, err := s.openAccessToken(slug, token, dpopKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
+		return nil, 0, err
+	}
+	o, err := s.loadOffer(ctx, s.db.Reader(), at.Offer)
+	if err != nil {
+		return nil, 0, err
+	}
+	if o.State != offerRedeemed {
+		return nil, 0, errorf(CodeInvalidToken, "access token was already used for this offer's credential")
+	}
+	if len(req.Proof) > 0 {
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "use proofs (OpenID4VCI 1.0), not proof")
+	}
+	if len(req.CredentialResponseEncryption) > 0 {
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "credential response encryption is not supported by this issuer")
+	}
+	switch {
+	case req.CredentialConfigurationID != "" && req.CredentialIdentifier != "":
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "send credential_configuration_id or credential_identifier, not both")
+	case req.CredentialIdentifier != "":
+		if req.CredentialIdentifier != o.CredentialID {
+			return nil, 0, errorf(CodeUnknownCredentialIdentifier, "credential_identifier is not one this token was issued for")
+		}
+	case req.CredentialConfigurationID != "":
+		if req.CredentialConfigurationID != o.TypeID {
+			return nil, 0, errorf(CodeUnknownCredentialConfiguration, "credential_configuration_id %q is not offered to this token", req.CredentialConfigurationID)
+		}
+	default:
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "credential_configuration_id or credential_identifier is required")
+	}
+	t, err := s.Type(ctx, slug, o.TypeID)
+	if err != nil {
+		return nil, 0, errorf(CodeUnknownCredentialConfiguration, "credential type %q no longer exists", o.TypeID)
+	}
+	proofs, err := s.parseProofs(a.IssuerURL, req.Proofs)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := s.cfg.Now()
+	if t.Deferred && !o.ApprovedBy.Valid {
+		// Deferred: keep the proven keys and wait for an officer.
+		jwks := make([]jose.JWK, len(proofs))
+		for i, p := range proofs {
+			if jwks[i], err = jose.PublicJWK(p.Key); err != nil {
+				return nil, 0, err
+			}
+		}
+		keysJSON, _ := json.Marshal(jwks)
+		txID := "tx_" + randomString(16)
+		err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+			if err := s.spendNonces(ctx, tx, proofs); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET state = $1, transaction_id = $2, holder_keys = $3 WHERE id = $4 AND state = $5`,
+				offerPending, txID, string(keysJSON), o.ID, offerRedeemed)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return errorf(CodeInvalidToken, "access token was already used")
+			}
+			return s.audit(ctx, tx, slug, "wallet", "credential.deferred", o.CredentialID, t.ID)
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		return &CredentialResponse{TransactionID: txID, Interval: int(DefaultDeferInterval / time.Second)}, 202, nil
+	}
+	resp, err := s.issue(ctx, a, t, o, proofs, offerRedeemed, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp, 200, nil
+}
+
+// parseProofs checks the proofs object: {"jwt": [1..batch_size proofs]},
+// each valid, each for a different key.
+func (s *Service) parseProofs(issuerURL string, raw json.RawMessage) ([]*provenKey, error) {
+	if len(raw) == 0 {
+		return nil, errorf(CodeInvalidProof, "proofs is required: this issuer binds credentials to holder keys")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, errorf(CodeInvalidCredentialRequest, "proofs must be an object")
+	}
+	if len(m) != 1 || m["jwt"] == nil {
+		return nil, errorf(CodeInvalidProof, "proofs must hold exactly one proof type, jwt")
+	}
+	var jwts []string
+	if err := json.Unmarshal(m["jwt"], &jwts); err != nil || len(jwts) == 0 {
+		return nil, errorf(CodeInvalidCredentialRequest, "proofs.jwt must be a non-empty array of strings")
+	}
+	if len(jwts) > s.cfg.BatchSize {
+		return nil, errorf(CodeInvalidCredentialRequest, "at most %d proofs (batch_size) per request", s.cfg.BatchSize)
+	}
+	out := make([]*provenKey, 0, len(jwts))
+	seen := map[string]bool{}
+	for _, p := range jwts {
+		k, err := s.verifyProof(issuerURL, p)
+		if err != nil {
+			return nil, err
+		}
+		if seen[k.JKT] {
+			return nil, errorf(CodeInvalidProof, "two proofs for the same key; batch issuance needs one key per credential")
+		}
+		seen[k.JKT] = true
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func (s *Service) spendNonces(ctx context.Context, tx *sql.Tx, proofs []*provenKey) error {
+	done := map[string]bool{}
+	for _, p := range proofs {
+		if done[p.Nonce] {
+			continue // one c_nonce may serve every proof of one request
+		}
+		done[p.Nonce] = true
+		if err := s.spendOnce(ctx, tx, "c_nonce\x00"+p.Nonce, p.Exp, CodeInvalidNonce, "proof nonce was already used; get a new c_nonce"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issue records and signs one credential per proven key. The offer's state
+// moves from `from` to issued in the same transaction that spends the
+// nonces and takes the status list entries, so two requests cannot both
+// succeed; the claims are wiped from the offer there too.
+func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *offerRow, proofs []*provenKey, from string, now time.Time) (*CredentialResponse, error) {
+	if !o.Claims.Valid {
+		return nil, errorf(CodeCredentialRequestDenied, "the offer's data is gone")
+	}
+	var claims map[string]any
+	if err := json.Unmarshal([]byte(o.Claims.String), &claims); err != nil {
+		return nil, fmt.Errorf("issuer: stored claims: %w", err)
+	}
+	exp := now.Add(t.Validity())
+	notificationID := "ntf_" + randomString(16)
+	var refs []credential.StatusRef
+	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		refs = refs[:0]
+		if from == offerRedeemed {
+			if err := s.spendNonces(ctx, tx, proofs); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET state = $1, claims = NULL WHERE id = $2 AND state = $3`, offerIssued, o.ID, from)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errorf(CodeInvalidToken, "access token was already used")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			o.CredentialID, a.Slug, t.ID, o.ID, StatusValid, len(proofs), now.Unix(), exp.Unix(), notificationID); err != nil {
+			return err
+		}
+		for range proofs {
+			ref, err := s.allocateStatus(ctx, tx, a, o.CredentialID)
+			if err != nil {
+				return err
+			}
+			refs = append(refs, ref)
+		}
+		return s.audit(ctx, tx, a.Slug, "wallet", "credential.issue", o.CredentialID, fmt.Sprintf("%s copies=%d", t.ID, len(proofs)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &CredentialResponse{NotificationID: notificationID}
+	disclosable := t.disclosable(claims)
+	for i, p := range proofs {
+		ref := refs[i]
+		sdjwt, err := credential.IssueVC(a.signer, credential.VC{
+			Issuer: a.IssuerURL, VCT: t.VCT, KeyID: a.KeyID, IssuedAt: now, Expiry: exp,
+			Holder: p.Key, Status: &ref, Claims: claims, Disclosable: disclosable,
+		}, credential.IssueOptions{})
+		if err != nil {
+			// The record is committed; the wallet can be offered anew.
+			return nil, fmt.Errorf("issuer: sign credential %s: %w", o.CredentialID, err)
+		}
+		resp.Credentials = append(resp.Credentials, IssuedCredential{Credential: sdjwt})
+	}
+	return resp, nil
+}
+
+// DeferredRequest is the deferred credential endpoint's body (§9.1).
+type DeferredRequest struct {
+	TransactionID string `json:"transaction_id"`
+}
+
+// Deferred answers a deferred credential request: 202 while the officer
+// has not approved, the credentials once they have.
+func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactionID string) (*CredentialResponse, int, error) {
+	at, err := s.openAccessToken(slug, token, dpopKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
+		return nil, 0, err
+	}
+	o, err := s.loadOffer(ctx, s.db.Reader(), at.Offer)
+	if err != nil {
+		return nil, 0, err
+	}
+	if transactionID == "" || !o.TransactionID.Valid || o.TransactionID.String != transactionID || o.State != offerPending {
+		return nil, 0, errorf(CodeInvalidTransactionID, "transaction_id is unknown, already completed, or not this token's")
+	}
+	if !o.ApprovedBy.Valid {
+		return &CredentialResponse{TransactionID: transactionID, Interval: int(DefaultDeferInterval / time.Second)}, 202, nil
+	}
+	t, err := s.Type(ctx, slug, o.TypeID)
+	if err != nil {
+		return nil, 0, errorf(CodeCredentialRequestDenied, "credential type %q no longer exists", o.TypeID)
+	}
+	var jwks []jose.JWK
+	if err := json.Unmarshal([]byte(o.HolderKeys.String), &jwks); err != nil {
+		return nil, 0, fmt.Errorf("issuer: stored holder keys: %w", err)
+	}
+	proofs := make([]*provenKey, len(jwks))
+	for i := range jwks {
+		k, err := jwks[i].PublicKey()
+		if err != nil {
+			return nil, 0, fmt.Errorf("issuer: stored holder key: %w", err)
+		}
+		proofs[i] = &provenKey{Key: k}
+	}
+	resp, err := s.issue(ctx, a, t, o, proofs, offerPending, s.cfg.Now())
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp, 200, nil
+}
+
+// Approve lets an officer approve a deferred issuance, by credential id.
+func (s *Service) Approve(ctx context.Context, slug, actor, credentialID string) error {
+	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET approved_by = $1 WHERE credential_id = $2 AND agency = $3 AND approved_by IS NULL AND state IN ($4, $5, $6)`,
+			actor, credentialID, slug, offerOffered, offerRedeemed, offerPending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errorf(CodeNotFound, "no offer awaiting approval for credential %q", credentialID)
+		}
+		return s.audit(ctx, tx, slug, actor, "credential.approve", credentialID, "")
+	})
+}
+
+// Notification events (OpenID4VCI §11.1).
+const (
+	EventAccepted = "credential_accepted"
+	EventFailure  = "credential_failure"
+	EventDeleted  = "credential_deleted"
+)
+
+// NotificationRequest is the notification endpoint's body.
+type NotificationRequest struct {
+	NotificationID   string `json:"notification_id"`
+	Event            string `json:"event"`
+	EventDescription string `json:"event_description,omitempty"`
+}
+
+// Notify records a wallet's notification about an issued credential.
+func (s *Service) Notify(ctx context.Context, slug, token, dpopKey string, req NotificationRequest) error {
+	at, err := s.openAccessToken(slug, token, dpopKey)
+	if err != nil {
+		return err
+	}
+	switch req.Event {
+	case EventAccepted, EventFailure, EventDeleted:
+	default:
+		return errorf(CodeInvalidNotificationRequest, "event must be credential_accepted, credential_failure or credential_deleted")
+	}
+	if len(req.EventDescription) > 1024 {
+		return errorf(CodeInvalidNotificationRequest, "event_description is too long")
+	}
+	return s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		var credID string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM issuer_credentials WHERE notification_id = $1 AND offer_id = $2`, req.NotificationID, at.Offer).Scan(&credID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errorf(CodeInvalidNotificationID, "notification_id is not this token's")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE issuer_credentials SET notified = $1 WHERE id = $2`, req.Event, credID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, slug, "wallet", "credential.notify", credID, req.Event)
+	})
+}

@@ -1,0 +1,482 @@
+package issuer
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Component is the issuer's name in schema_migrations.
+const Component = "issuer"
+
+// Defaults for Config.
+const (
+	DefaultBatchSize      = 5
+	DefaultOfferTTL       = 15 * time.Minute
+	MaxOfferTTL           = 7 * 24 * time.Hour
+	DefaultAccessTokenTTL = 5 * time.Minute
+	DefaultNonceTTL       = 5 * time.Minute
+	DefaultProofMaxAge    = 5 * time.Minute
+	DefaultMaxTxTries     = 5
+	DefaultStatusListSize = 1 << 17 // 131,072: herd privacy
+	DefaultStatusTTL      = 5 * time.Minute
+	DefaultDeferInterval  = 5 * time.Second
+	TxCodeLength          = 6
+	// Skew is the clock skew allowed on proof and DPoP iat.
+	Skew = 60 * time.Second
+)
+
+// KeySource gives the agencies' signing keys by name.
+type KeySource interface {
+	Load(name string) (*keys.Signer, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	DB   *store.DB
+	Keys KeySource
+	// Secret (32 bytes) keys the access tokens, nonces and tx_code MACs.
+	// Every replica of the issuer must share it.
+	Secret []byte
+	// AllowLoopbackHTTP lets issuer URLs use http on 127.0.0.1/::1/localhost
+	// (the demo). Otherwise they must be https.
+	AllowLoopbackHTTP bool
+	Now               func() time.Time
+	Logger            *slog.Logger
+
+	BatchSize      int           // batch_credential_issuance.batch_size
+	OfferTTL       time.Duration // default pre-authorized code lifetime
+	AccessTokenTTL time.Duration
+	NonceTTL       time.Duration
+	ProofMaxAge    time.Duration // how old a proof's iat may be
+	MaxTxTries     int           // wrong tx_codes before an offer locks
+	StatusListSize int           // entries per status list (≥ 131,072)
+	StatusTTL      time.Duration // status list ttl and Cache-Control max-age
+}
+
+// Service is an issuing service for any number of agencies.
+type Service struct {
+	cfg      Config
+	db       *store.DB
+	tokenKey []byte // access tokens
+	nonceKey []byte // c_nonce
+	macKey   []byte // tx_code and pre-authorized code MACs
+
+	mu       sync.Mutex
+	agencies map[string]*Agency
+	types    map[string]map[string]*CredentialType
+	lists    map[string]*cachedList
+}
+
+// New opens the issuer: it applies the schema and checks the config.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Keys == nil {
+		return nil, errors.New("issuer: DB and Keys are required")
+	}
+	if len(cfg.Secret) != 32 {
+		return nil, errors.New("issuer: Secret must be 32 bytes")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	setDefault(&cfg.BatchSize, DefaultBatchSize)
+	setDefault(&cfg.OfferTTL, DefaultOfferTTL)
+	setDefault(&cfg.AccessTokenTTL, DefaultAccessTokenTTL)
+	setDefault(&cfg.NonceTTL, DefaultNonceTTL)
+	setDefault(&cfg.ProofMaxAge, DefaultProofMaxAge)
+	setDefault(&cfg.MaxTxTries, DefaultMaxTxTries)
+	setDefault(&cfg.StatusListSize, DefaultStatusListSize)
+	setDefault(&cfg.StatusTTL, DefaultStatusTTL)
+	if cfg.BatchSize < 1 || cfg.BatchSize > 100 {
+		return nil, errors.New("issuer: BatchSize must be between 1 and 100")
+	}
+	if cfg.StatusListSize < DefaultStatusListSize {
+		return nil, fmt.Errorf("issuer: StatusListSize must be at least %d for herd privacy", DefaultStatusListSize)
+	}
+	if _, err := cfg.DB.Migrate(ctx, Component, mustSub(migrations, "migrations")); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, db: cfg.DB, agencies: map[string]*Agency{},
+		types: map[string]map[string]*CredentialType{}, lists: map[string]*cachedList{}}
+	for _, k := range []struct {
+		dst  *[]byte
+		info string
+	}{{&s.tokenKey, "tong issuer access token"}, {&s.nonceKey, "tong issuer c_nonce"}, {&s.macKey, "tong issuer code mac"}} {
+		b, err := hkdf.Key(sha256.New, cfg.Secret, nil, k.info, 32)
+		if err != nil {
+			return nil, err
+		}
+		*k.dst = b
+	}
+	return s, nil
+}
+
+func setDefault[T int | time.Duration](v *T, d T) {
+	if *v == 0 {
+		*v = d
+	}
+}
+
+// BatchSize is the most credentials one request may get.
+func (s *Service) BatchSize() int { return s.cfg.BatchSize }
+
+// StatusTTL is how long a status list may be cached.
+func (s *Service) StatusTTL() time.Duration { return s.cfg.StatusTTL }
+
+// Agency is an issuing agency.
+type Agency struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// IssuerURL is the Credential Issuer Identifier, the credentials' iss.
+	IssuerURL string `json:"issuer_url"`
+	DID       string `json:"did"`
+	// KeyName names the signing key in the KeySource; KeyID is the kid
+	// the credentials carry: a DID URL into the agency's DID document,
+	// and the kid of the key in /.well-known/jwt-vc-issuer.
+	KeyName string `json:"key_name"`
+	KeyID   string `json:"key_id"`
+
+	signer *keys.Signer
+}
+
+// Signer is the agency's credential signing key.
+func (a *Agency) Signer() *keys.Signer { return a.signer }
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// AddAgency registers an agency. Its issuer URL's path must be
+// /issuers/<slug>, where this server routes it.
+func (s *Service) AddAgency(ctx context.Context, a Agency) error {
+	if !slugRE.MatchString(a.Slug) {
+		return errorf(CodeInvalidRequest, "agency slug must match %s", slugRE)
+	}
+	if a.Name == "" || a.DID == "" || a.KeyName == "" || a.KeyID == "" {
+		return errorf(CodeInvalidRequest, "agency needs a name, DID, key name and key id")
+	}
+	u, err := url.Parse(a.IssuerURL)
+	if err != nil || u.RawQuery != "" || u.Fragment != "" || u.Host == "" {
+		return errorf(CodeInvalidRequest, "issuer URL %q is not an absolute URL without query or fragment", a.IssuerURL)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && s.cfg.AllowLoopbackHTTP && isLoopback(u.Hostname())) {
+		return errorf(CodeInvalidRequest, "issuer URL must be https (http only on loopback in demo mode)")
+	}
+	if u.Path != "/issuers/"+a.Slug {
+		return errorf(CodeInvalidRequest, "issuer URL path must be /issuers/%s", a.Slug)
+	}
+	if _, err := s.cfg.Keys.Load(a.KeyName); err != nil {
+		return fmt.Errorf("issuer: agency key %q: %w", a.KeyName, err)
+	}
+	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO issuer_agencies (slug, name, issuer_url, did, key_name, key_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.Slug, a.Name, a.IssuerURL, a.DID, a.KeyName, a.KeyID, s.cfg.Now().Unix())
+	if err != nil {
+		if isUnique(err) {
+			return errorf(CodeConflict, "agency %q or its issuer URL exists", a.Slug)
+		}
+		return err
+	}
+	return s.audit(ctx, s.db.Writer(), a.Slug, "operator", "agency.create", a.Slug, a.DID)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Agency returns an agency by slug.
+func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
+	s.mu.Lock()
+	a, ok := s.agencies[slug]
+	s.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	a = &Agency{}
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id FROM issuer_agencies WHERE slug = $1`, slug).
+		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeNotFound, "no agency %q", slug)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.signer, err = s.cfg.Keys.Load(a.KeyName); err != nil {
+		return nil, fmt.Errorf("issuer: agency %s key: %w", slug, err)
+	}
+	s.mu.Lock()
+	s.agencies[slug] = a
+	s.mu.Unlock()
+	return a, nil
+}
+
+// Agencies lists every agency.
+func (s *Service) Agencies(ctx context.Context) ([]*Agency, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT slug FROM issuer_agencies ORDER BY slug`)
+	if err != nil {
+		return nil, err
+	}
+	var slugs []string
+	for rows.Next() {
+		var slug string
+		if err := rows.Scan(&slug); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		slugs = append(slugs, slug)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*Agency, 0, len(slugs))
+	for _, slug := range slugs {
+		a, err := s.Agency(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// PutType creates or replaces a credential type of an agency.
+func (s *Service) PutType(ctx context.Context, slug, actor string, t *CredentialType) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.Agency(ctx, slug); err != nil {
+		return err
+	}
+	def, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	err = s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO issuer_types (agency, id, definition, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (agency, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
+			slug, t.ID, string(def), s.cfg.Now().Unix())
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, slug, actor, "type.put", t.ID, t.VCT)
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.types, slug)
+	s.mu.Unlock()
+	return nil
+}
+
+// Types returns an agency's credential types by id.
+func (s *Service) Types(ctx context.Context, slug string) (map[string]*CredentialType, error) {
+	s.mu.Lock()
+	ts, ok := s.types[slug]
+	s.mu.Unlock()
+	if ok {
+		return ts, nil
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT definition FROM issuer_types WHERE agency = $1`, slug)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ts = map[string]*CredentialType{}
+	for rows.Next() {
+		var def string
+		if err := rows.Scan(&def); err != nil {
+			return nil, err
+		}
+		var t CredentialType
+		if err := json.Unmarshal([]byte(def), &t); err != nil {
+			return nil, fmt.Errorf("issuer: stored type: %w", err)
+		}
+		ts[t.ID] = &t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.types[slug] = ts
+	s.mu.Unlock()
+	return ts, nil
+}
+
+// Type returns one credential type.
+func (s *Service) Type(ctx context.Context, slug, id string) (*CredentialType, error) {
+	ts, err := s.Types(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := ts[id]
+	if !ok {
+		return nil, errorf(CodeUnknownType, "agency %s has no credential type %q", slug, id)
+	}
+	return t, nil
+}
+
+// APITokenPrefix starts every staff API token, so that secret scanners can
+// find leaked ones.
+const APITokenPrefix = "tong_at_"
+
+// CreateAPIToken makes a staff API token for an agency. The token is shown
+// once; only its hash is stored.
+func (s *Service) CreateAPIToken(ctx context.Context, slug, actor, label string) (token, id string, err error) {
+	if _, err := s.Agency(ctx, slug); err != nil {
+		return "", "", err
+	}
+	token = APITokenPrefix + randomString(32)
+	id = "tok_" + randomString(8)
+	h := sha256.Sum256([]byte(token))
+	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO issuer_api_tokens (id, agency, hash, label, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, slug, h[:], label, s.cfg.Now().Unix())
+	if err != nil {
+		return "", "", err
+	}
+	return token, id, s.audit(ctx, s.db.Writer(), slug, actor, "token.create", id, label)
+}
+
+// RevokeAPIToken revokes a staff API token by id.
+func (s *Service) RevokeAPIToken(ctx context.Context, slug, actor, id string) error {
+	res, err := s.db.Writer().ExecContext(ctx, `UPDATE issuer_api_tokens SET revoked_at = $1 WHERE id = $2 AND agency = $3 AND revoked_at IS NULL`,
+		s.cfg.Now().Unix(), id, slug)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errorf(CodeNotFound, "no active token %q", id)
+	}
+	return s.audit(ctx, s.db.Writer(), slug, actor, "token.revoke", id, "")
+}
+
+// Authenticate checks a staff API token for an agency and returns the
+// token's id, which the audit log names as the actor.
+func (s *Service) Authenticate(ctx context.Context, slug, token string) (string, error) {
+	if !strings.HasPrefix(token, APITokenPrefix) || len(token) > 128 {
+		return "", errorf(CodeUnauthorized, "missing or malformed API token")
+	}
+	h := sha256.Sum256([]byte(token))
+	var id, agency string
+	var revoked sql.NullInt64
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, agency, revoked_at FROM issuer_api_tokens WHERE hash = $1`, h[:]).Scan(&id, &agency, &revoked)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (revoked.Valid || agency != slug)) {
+		return "", errorf(CodeUnauthorized, "API token is unknown, revoked, or for another agency")
+	}
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// AuditEntry is one line of the audit log.
+type AuditEntry struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Object string    `json:"object"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// audit records an action. detail must never hold claim values.
+func (s *Service) audit(ctx context.Context, db execer, agency, actor, action, object, detail string) error {
+	now := s.cfg.Now()
+	id := fmt.Sprintf("%016x%s", now.UnixNano(), randomString(6))
+	_, err := db.ExecContext(ctx, `INSERT INTO issuer_audit (id, at, agency, actor, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		id, now.UnixNano(), agency, actor, action, object, detail)
+	return err
+}
+
+// Audit returns an agency's newest audit entries, newest first.
+func (s *Service) Audit(ctx context.Context, slug string, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, at, actor, action, object, detail FROM issuer_audit
+		WHERE agency = $1 ORDER BY id DESC LIMIT $2`, slug, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Object, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = time.Unix(0, at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// randomString returns n random bytes, base64url-encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// seal and open protect the access tokens and nonces the issuer hands out
+// and gets back: XChaCha20-Poly1305 under a key derived from Secret, with
+// a purpose string as associated data.
+func seal(key []byte, purpose string, plain []byte) string {
+	aead, _ := chacha20poly1305.NewX(key)
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	_, _ = rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, []byte(purpose)))
+}
+
+func open(key []byte, purpose, s string) ([]byte, bool) {
+	if len(s) > 512 {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	aead, _ := chacha20poly1305.NewX(key)
+	if err != nil || len(b) < aead.NonceSize()+aead.Overhead() {
+		return nil, false
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(purpose))
+	return plain, err == nil
+}
+
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint") || strings.Contains(msg, "duplicate key")
+}

@@ -1,0 +1,348 @@
+package issuer
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"time"
+)
+
+// Grant and parameter names of OpenID4VCI 1.0.
+const (
+	GrantPreAuthorizedCode = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+	OfferScheme            = "openid-credential-offer://"
+)
+
+// Offer states.
+const (
+	offerOffered  = "offered"  // waiting for the wallet
+	offerRedeemed = "redeemed" // code exchanged for an access token
+	offerPending  = "pending"  // deferred: waiting for an officer
+	offerIssued   = "issued"
+	offerLocked   = "locked" // too many wrong tx_codes
+)
+
+// OfferRequest is what staff send to offer a citizen a credential.
+type OfferRequest struct {
+	Type   string         `json:"type"`
+	Claims map[string]any `json:"claims"`
+	// ExpiresIn is the pre-authorized code's lifetime in seconds; zero
+	// means the service default.
+	ExpiresIn int `json:"expires_in,omitempty"`
+}
+
+// Offer is a created offer. PreAuthorizedCode and TxCode are secrets: the
+// first travels in the QR code, the second is given to the citizen apart
+// (spoken at the counter, or sent by SMS).
+type Offer struct {
+	ID           string    `json:"offer_id"`
+	CredentialID string    `json:"credential_id"`
+	OfferURI     string    `json:"offer_uri"`
+	TxCode       string    `json:"tx_code"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	// PreAuthorizedCode is not returned by the staff API: it is only in
+	// the offer object the wallet fetches.
+	PreAuthorizedCode string `json:"-"`
+}
+
+// CredentialOffer is the OpenID4VCI credential offer object (§4.1.1).
+type CredentialOffer struct {
+	CredentialIssuer           string                        `json:"credential_issuer"`
+	CredentialConfigurationIDs []string                      `json:"credential_configuration_ids"`
+	Grants                     map[string]PreAuthorizedGrant `json:"grants"`
+}
+
+// PreAuthorizedGrant is the offer's pre-authorized code grant.
+type PreAuthorizedGrant struct {
+	PreAuthorizedCode string  `json:"pre-authorized_code"`
+	TxCode            *TxCode `json:"tx_code,omitempty"`
+}
+
+// TxCode describes the PIN the wallet must ask for.
+type TxCode struct {
+	InputMode   string `json:"input_mode,omitempty"`
+	Length      int    `json:"length,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// CreateOffer stores an offer of one credential to one citizen and
+// returns its URI and tx_code.
+func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req OfferRequest) (*Offer, error) {
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Type(ctx, slug, req.Type)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.ValidateClaims(req.Claims); err != nil {
+		return nil, err
+	}
+	ttl := s.cfg.OfferTTL
+	if req.ExpiresIn != 0 {
+		ttl = time.Duration(req.ExpiresIn) * time.Second
+		if ttl < time.Minute || ttl > MaxOfferTTL {
+			return nil, errorf(CodeInvalidRequest, "expires_in must be between 60 and %d seconds", int(MaxOfferTTL/time.Second))
+		}
+	}
+	claims, err := json.Marshal(req.Claims)
+	if err != nil {
+		return nil, errorf(CodeInvalidClaims, "claims do not encode as JSON")
+	}
+	idb := make([]byte, 16)
+	_, _ = rand.Read(idb)
+	id := base64.RawURLEncoding.EncodeToString(idb)
+	code := s.preAuthCode(idb)
+	codeHash := sha256.Sum256([]byte(code))
+	pin := txCode()
+	now := s.cfg.Now()
+	o := &Offer{ID: id, CredentialID: "cred_" + randomString(16), TxCode: pin, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second),
+		PreAuthorizedCode: code, OfferURI: OfferURI(a.IssuerURL + "/offers/" + id)}
+	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			id, slug, t.ID, o.CredentialID, codeHash[:], s.txMAC(id, pin), string(claims), offerOffered, actor, now.Unix(), o.ExpiresAt.Unix())
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, slug, actor, "offer.create", id, t.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// OfferURI is the by-reference offer URI a QR code carries.
+func OfferURI(credentialOfferURI string) string {
+	return OfferScheme + "?credential_offer_uri=" + url.QueryEscape(credentialOfferURI)
+}
+
+// preAuthCode derives the pre-authorized code from the offer id: the id
+// and an HMAC of it, 256 bits in all, 128 of them secret. The database
+// keeps only its hash; the offer object, fetched by reference, rebuilds it.
+func (s *Service) preAuthCode(id []byte) string {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte("pre-authorized_code"))
+	m.Write(id)
+	return base64.RawURLEncoding.EncodeToString(append(append([]byte{}, id...), m.Sum(nil)[:16]...))
+}
+
+// offerIDFromCode checks a code's MAC and returns the offer id it names.
+func (s *Service) offerIDFromCode(code string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(code)
+	if err != nil || len(b) != 32 {
+		return "", false
+	}
+	want := s.preAuthCode(b[:16])
+	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 {
+		return "", false
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:16]), true
+}
+
+func (s *Service) txMAC(offerID, pin string) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte("tx_code\x00" + offerID + "\x00" + pin))
+	return m.Sum(nil)
+}
+
+// txCode returns a uniformly random 6-digit PIN.
+func txCode() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%06d", binary.BigEndian.Uint64(b[:])%1_000_000)
+}
+
+// CredentialOfferObject returns the offer object that the offer URI
+// references, as long as the offer can still be redeemed.
+func (s *Service) CredentialOfferObject(ctx context.Context, slug, offerID string) (*CredentialOffer, error) {
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	var typeID, state string
+	var expires int64
+	err = s.db.Reader().QueryRowContext(ctx, `SELECT type_id, state, expires_at FROM issuer_offers WHERE id = $1 AND agency = $2`, offerID, slug).
+		Scan(&typeID, &state, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (state != offerOffered || s.cfg.Now().Unix() >= expires)) {
+		return nil, errorf(CodeNotFound, "no such offer, or it was used or has expired")
+	}
+	if err != nil {
+		return nil, err
+	}
+	idb, err := base64.RawURLEncoding.DecodeString(offerID)
+	if err != nil || len(idb) != 16 {
+		return nil, errorf(CodeNotFound, "no such offer")
+	}
+	return &CredentialOffer{
+		CredentialIssuer:           a.IssuerURL,
+		CredentialConfigurationIDs: []string{typeID},
+		Grants: map[string]PreAuthorizedGrant{GrantPreAuthorizedCode: {
+			PreAuthorizedCode: s.preAuthCode(idb),
+			TxCode:            &TxCode{InputMode: "numeric", Length: TxCodeLength, Description: "Enter the 6-digit PIN the agency gave you / 请输入工作人员提供的6位数字"},
+		}},
+	}, nil
+}
+
+// TokenRequest is a token endpoint request (OpenID4VCI §6.1).
+type TokenRequest struct {
+	GrantType         string
+	PreAuthorizedCode string
+	TxCode            string
+	TxCodeSent        bool
+	// DPoPKey is the JWK thumbprint of a verified DPoP proof, or "".
+	DPoPKey string
+}
+
+// TokenResponse is the token endpoint's answer (RFC 6749 §5.1,
+// OpenID4VCI §6.2).
+type TokenResponse struct {
+	AccessToken          string                `json:"access_token"`
+	TokenType            string                `json:"token_type"`
+	ExpiresIn            int                   `json:"expires_in"`
+	AuthorizationDetails []AuthorizationDetail `json:"authorization_details,omitempty"`
+}
+
+// AuthorizationDetail tells the wallet which credential identifiers its
+// token covers (OpenID4VCI §6.2).
+type AuthorizationDetail struct {
+	Type                      string   `json:"type"`
+	CredentialConfigurationID string   `json:"credential_configuration_id"`
+	CredentialIdentifiers     []string `json:"credential_identifiers"`
+}
+
+// accessToken is what an access token seals: the offer it is bound to.
+type accessToken struct {
+	Offer  string `json:"o"`
+	Agency string `json:"a"`
+	Exp    int64  `json:"e"`
+	JKT    string `json:"j,omitempty"`
+}
+
+// Token redeems a pre-authorized code and tx_code for an access token.
+// A code works once; a wrong tx_code counts, and MaxTxTries wrong ones
+// lock the offer for good.
+func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*TokenResponse, error) {
+	if req.GrantType != GrantPreAuthorizedCode {
+		return nil, errorf(CodeUnsupportedGrantType, "only the pre-authorized code grant is supported")
+	}
+	if req.PreAuthorizedCode == "" {
+		return nil, errorf(CodeInvalidRequest, "pre-authorized_code is missing")
+	}
+	if !req.TxCodeSent {
+		return nil, errorf(CodeInvalidRequest, "tx_code is required for this offer")
+	}
+	offerID, ok := s.offerIDFromCode(req.PreAuthorizedCode)
+	if !ok {
+		return nil, errorf(CodeInvalidGrant, "pre-authorized code is invalid")
+	}
+	now := s.cfg.Now()
+	var resp *TokenResponse
+	var grantErr error
+	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		var agency, typeID, credID, state string
+		var mac []byte
+		var tries, expires int64
+		err := tx.QueryRowContext(ctx, `SELECT agency, type_id, credential_id, tx_code_mac, tx_tries, state, expires_at FROM issuer_offers WHERE id = $1`, offerID).
+			Scan(&agency, &typeID, &credID, &mac, &tries, &state, &expires)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && agency != slug) {
+			grantErr = errorf(CodeInvalidGrant, "pre-authorized code is invalid")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case state == offerLocked:
+			grantErr = errorf(CodeInvalidGrant, "offer is locked after too many wrong tx_code attempts; ask the agency for a new one")
+			return nil
+		case state != offerOffered:
+			grantErr = errorf(CodeInvalidGrant, "pre-authorized code was already used")
+			return nil
+		case now.Unix() >= expires:
+			grantErr = errorf(CodeInvalidGrant, "pre-authorized code has expired")
+			return nil
+		}
+		if !hmac.Equal(mac, s.txMAC(offerID, req.TxCode)) {
+			tries++
+			next := offerOffered
+			if tries >= int64(s.cfg.MaxTxTries) {
+				next = offerLocked
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET tx_tries = $1, state = $2 WHERE id = $3`, tries, next, offerID); err != nil {
+				return err
+			}
+			if next == offerLocked {
+				grantErr = errorf(CodeInvalidGrant, "wrong tx_code; the offer is now locked")
+				return s.audit(ctx, tx, slug, "wallet", "offer.locked", offerID, "")
+			}
+			grantErr = errorf(CodeInvalidGrant, "wrong tx_code (%d of %d attempts left)", int64(s.cfg.MaxTxTries)-tries, s.cfg.MaxTxTries)
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET state = $1, redeemed_at = $2 WHERE id = $3 AND state = $4`,
+			offerRedeemed, now.Unix(), offerID, offerOffered)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			grantErr = errorf(CodeInvalidGrant, "pre-authorized code was already used")
+			return nil
+		}
+		at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey})
+		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
+			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
+		if req.DPoPKey != "" {
+			resp.TokenType = "DPoP"
+		}
+		return s.audit(ctx, tx, slug, "wallet", "offer.redeem", offerID, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	if grantErr != nil {
+		return nil, grantErr
+	}
+	return resp, nil
+}
+
+// openAccessToken checks an access token for an agency.
+func (s *Service) openAccessToken(slug, token, dpopKey string) (*accessToken, error) {
+	plain, ok := open(s.tokenKey, "access_token", token)
+	if !ok {
+		return nil, errorf(CodeInvalidToken, "access token is invalid")
+	}
+	var at accessToken
+	if err := json.Unmarshal(plain, &at); err != nil || at.Agency != slug {
+		return nil, errorf(CodeInvalidToken, "access token is invalid")
+	}
+	if s.cfg.Now().Unix() >= at.Exp {
+		return nil, errorf(CodeInvalidToken, "access token has expired")
+	}
+	if at.JKT != dpopKey {
+		if at.JKT == "" {
+			return nil, errorf(CodeInvalidToken, "a Bearer token was sent with a DPoP proof")
+		}
+		return nil, errorf(CodeInvalidToken, "access token is bound to a DPoP key that this request did not prove")
+	}
+	return &at, nil
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}

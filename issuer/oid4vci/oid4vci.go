@@ -1,0 +1,602 @@
+// Package oid4vci is the issuer's HTTP face: the OpenID4VCI 1.0 endpoints
+// a wallet calls (metadata, offer by reference, token, nonce, credential,
+// deferred credential, notification), the agency's JWT VC Issuer Metadata
+// and status lists, and the staff API agencies use to offer, revoke,
+// suspend and audit.
+//
+// Handlers are thin: decode, call package issuer, encode. docs/api.md
+// lists every route.
+package oid4vci
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/httpx"
+	"github.com/tongid/tong/internal/jose"
+	"github.com/tongid/tong/internal/qr"
+	"github.com/tongid/tong/issuer"
+)
+
+// Body limits.
+const (
+	MaxTokenBody      = 4 << 10
+	MaxCredentialBody = 64 << 10
+	MaxStaffBody      = 512 << 10 // claims may hold a portrait
+)
+
+// Prefixes are the path patterns web mounts the API under.
+var Prefixes = []string{
+	"/issuers/*",
+	"/.well-known/openid-credential-issuer/*",
+	"/.well-known/oauth-authorization-server/*",
+	"/.well-known/jwt-vc-issuer/*",
+}
+
+// API serves one issuer.Service.
+type API struct {
+	svc *issuer.Service
+}
+
+// New returns the API of svc.
+func New(svc *issuer.Service) *API { return &API{svc: svc} }
+
+// Routes returns the handler for every issuer route.
+func (a *API) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(httpx.NotFound)
+	r.MethodNotAllowed(httpx.MethodNotAllowed)
+	r.Get("/.well-known/openid-credential-issuer/issuers/{agency}", a.issuerMetadata)
+	r.Get("/.well-known/oauth-authorization-server/issuers/{agency}", a.asMetadata)
+	r.Get("/.well-known/jwt-vc-issuer/issuers/{agency}", a.jwtVCIssuer)
+	r.Route("/issuers/{agency}", func(r chi.Router) {
+		r.Get("/offers/{offer}", a.offer)
+		r.Post("/token", a.token)
+		r.Post("/nonce", a.nonce)
+		r.Post("/credential", a.credential)
+		r.Post("/deferred_credential", a.deferred)
+		r.Post("/notification", a.notification)
+		r.Get("/status/{list}", a.statusList)
+		r.Route("/api", func(r chi.Router) {
+			r.Use(a.staffAuth)
+			r.Get("/types", a.listTypes)
+			r.Put("/types/{type}", a.putType)
+			r.Post("/offers", a.createOffer)
+			r.Get("/offers/{offer}/qr.png", a.offerQR)
+			r.Get("/credentials/{credential}", a.credentialInfo)
+			r.Post("/credentials/{credential}/{action}", a.credentialAction)
+			r.Get("/audit", a.audit)
+		})
+	})
+	return r
+}
+
+// fail maps an issuer error to its HTTP status.
+func fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *issuer.Error
+	if !errors.As(err, &ie) {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	status := http.StatusBadRequest
+	var hdr http.Header
+	switch ie.Code {
+	case issuer.CodeInvalidToken:
+		status = http.StatusUnauthorized
+		scheme := "Bearer"
+		if strings.HasPrefix(r.Header.Get("Authorization"), "DPoP ") {
+			scheme = "DPoP"
+		}
+		hdr = http.Header{"Www-Authenticate": {fmt.Sprintf(`%s error="invalid_token", error_description=%q`, scheme, ie.Description)}}
+	case issuer.CodeUnauthorized:
+		status = http.StatusUnauthorized
+		hdr = http.Header{"Www-Authenticate": {`Bearer realm="tong-issuer"`}}
+	case issuer.CodeNotFound:
+		status = http.StatusNotFound
+	case issuer.CodeConflict:
+		status = http.StatusConflict
+	}
+	httpx.WriteError(w, r, &httpx.Error{Status: status, Code: string(ie.Code), Description: ie.Description, Err: ie, Header: hdr})
+}
+
+func (a *API) agency(w http.ResponseWriter, r *http.Request) (*issuer.Agency, bool) {
+	ag, err := a.svc.Agency(r.Context(), chi.URLParam(r, "agency"))
+	if err != nil {
+		fail(w, r, err)
+		return nil, false
+	}
+	return ag, true
+}
+
+// IssuerMetadata is the Credential Issuer Metadata (OpenID4VCI §12.2).
+type IssuerMetadata struct {
+	CredentialIssuer                  string                             `json:"credential_issuer"`
+	CredentialEndpoint                string                             `json:"credential_endpoint"`
+	NonceEndpoint                     string                             `json:"nonce_endpoint"`
+	DeferredCredentialEndpoint        string                             `json:"deferred_credential_endpoint"`
+	NotificationEndpoint              string                             `json:"notification_endpoint"`
+	BatchCredentialIssuance           *BatchIssuance                     `json:"batch_credential_issuance,omitempty"`
+	Display                           []issuer.Display                   `json:"display"`
+	CredentialConfigurationsSupported map[string]CredentialConfiguration `json:"credential_configurations_supported"`
+}
+
+// BatchIssuance is batch_credential_issuance.
+type BatchIssuance struct {
+	BatchSize int `json:"batch_size"`
+}
+
+// CredentialConfiguration describes one credential type (§12.2.4, App. A.3).
+type CredentialConfiguration struct {
+	Format                               string               `json:"format"`
+	Scope                                string               `json:"scope"`
+	VCT                                  string               `json:"vct"`
+	CryptographicBindingMethodsSupported []string             `json:"cryptographic_binding_methods_supported"`
+	CredentialSigningAlgValuesSupported  []string             `json:"credential_signing_alg_values_supported"`
+	ProofTypesSupported                  map[string]ProofType `json:"proof_types_supported"`
+	CredentialMetadata                   CredentialMetadata   `json:"credential_metadata"`
+}
+
+// ProofType is one entry of proof_types_supported.
+type ProofType struct {
+	ProofSigningAlgValuesSupported []string `json:"proof_signing_alg_values_supported"`
+}
+
+// CredentialMetadata is credential_metadata: display and claims.
+type CredentialMetadata struct {
+	Display []issuer.Display `json:"display"`
+	Claims  []ClaimMetadata  `json:"claims"`
+}
+
+// ClaimMetadata is a claims description (App. B.2).
+type ClaimMetadata struct {
+	Path      []string         `json:"path"`
+	Mandatory bool             `json:"mandatory,omitempty"`
+	Display   []issuer.Display `json:"display,omitempty"`
+}
+
+// Metadata builds an agency's Credential Issuer Metadata.
+func Metadata(ctx context.Context, svc *issuer.Service, ag *issuer.Agency) (*IssuerMetadata, error) {
+	types, err := svc.Types(ctx, ag.Slug)
+	if err != nil {
+		return nil, err
+	}
+	base := ag.IssuerURL
+	m := &IssuerMetadata{
+		CredentialIssuer:                  base,
+		CredentialEndpoint:                base + "/credential",
+		NonceEndpoint:                     base + "/nonce",
+		DeferredCredentialEndpoint:        base + "/deferred_credential",
+		NotificationEndpoint:              base + "/notification",
+		Display:                           []issuer.Display{{Name: ag.Name, Locale: "en"}},
+		CredentialConfigurationsSupported: map[string]CredentialConfiguration{},
+	}
+	if n := svc.BatchSize(); n >= 2 {
+		m.BatchCredentialIssuance = &BatchIssuance{BatchSize: n}
+	}
+	for id, t := range types {
+		claims := make([]ClaimMetadata, len(t.Claims))
+		for i, c := range t.Claims {
+			claims[i] = ClaimMetadata{Path: c.Path, Mandatory: c.Mandatory, Display: c.Display}
+		}
+		m.CredentialConfigurationsSupported[id] = CredentialConfiguration{
+			Format:                               credential.TypSDJWTVC,
+			Scope:                                id,
+			VCT:                                  t.VCT,
+			CryptographicBindingMethodsSupported: []string{"jwk"},
+			CredentialSigningAlgValuesSupported:  []string{ag.Signer().Alg()},
+			ProofTypesSupported:                  map[string]ProofType{"jwt": {ProofSigningAlgValuesSupported: issuer.ProofSigningAlgs}},
+			CredentialMetadata:                   CredentialMetadata{Display: t.Display, Claims: claims},
+		}
+	}
+	return m, nil
+}
+
+func (a *API) issuerMetadata(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	m, err := Metadata(r.Context(), a.svc, ag)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, r, http.StatusOK, m)
+}
+
+// ASMetadata is the OAuth 2.0 Authorization Server Metadata (RFC 8414)
+// of an agency, which is its own authorization server.
+type ASMetadata struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	PreAuthorizedGrantAnonymousAccess bool     `json:"pre-authorized_grant_anonymous_access_supported"`
+	DPoPSigningAlgValuesSupported     []string `json:"dpop_signing_alg_values_supported"`
+}
+
+func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, r, http.StatusOK, ASMetadata{
+		Issuer:                            ag.IssuerURL,
+		TokenEndpoint:                     ag.IssuerURL + "/token",
+		ResponseTypesSupported:            []string{}, // no authorization endpoint: pre-authorized code only
+		GrantTypesSupported:               []string{issuer.GrantPreAuthorizedCode},
+		TokenEndpointAuthMethodsSupported: []string{"none"},
+		PreAuthorizedGrantAnonymousAccess: true,
+		DPoPSigningAlgValuesSupported:     issuer.ProofSigningAlgs,
+	})
+}
+
+func (a *API) jwtVCIssuer(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	jwk, err := jose.PublicJWK(ag.Signer().Public())
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	jwk.Kid, jwk.Alg, jwk.Use = ag.KeyID, ag.Signer().Alg(), "sig"
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, r, http.StatusOK, map[string]any{"issuer": ag.IssuerURL, "jwks": map[string]any{"keys": []jose.JWK{jwk}}})
+}
+
+func (a *API) offer(w http.ResponseWriter, r *http.Request) {
+	o, err := a.svc.CredentialOfferObject(r.Context(), chi.URLParam(r, "agency"), chi.URLParam(r, "offer"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, http.StatusOK, o)
+}
+
+// dpop verifies the request's DPoP proof, if any. htu is the endpoint's
+// public URL, built from the agency's issuer URL rather than the Host
+// header.
+func (a *API) dpop(r *http.Request, htu, accessToken string) (*issuer.DPoP, error) {
+	proofs := r.Header.Values("DPoP")
+	switch len(proofs) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, &issuer.Error{Code: issuer.CodeInvalidDPoPProof, Description: "more than one DPoP header"}
+	}
+	d, err := a.svc.VerifyDPoP(proofs[0], r.Method, htu, accessToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.svc.SpendDPoP(r.Context(), d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (a *API) token(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	if err := httpx.ParseForm(w, r, MaxTokenBody); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/x-www-form-urlencoded") {
+		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "the token request must be application/x-www-form-urlencoded"})
+		return
+	}
+	d, err := a.dpop(r, ag.IssuerURL+"/token", "")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	req := issuer.TokenRequest{
+		GrantType:         r.PostForm.Get("grant_type"),
+		PreAuthorizedCode: r.PostForm.Get("pre-authorized_code"),
+		TxCode:            r.PostForm.Get("tx_code"),
+		TxCodeSent:        r.PostForm.Has("tx_code"),
+	}
+	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code"} {
+		if len(r.PostForm[k]) > 1 {
+			fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is repeated"})
+			return
+		}
+	}
+	if d != nil {
+		req.DPoPKey = d.JKT
+	}
+	resp, err := a.svc.Token(r.Context(), ag.Slug, req)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, http.StatusOK, resp)
+}
+
+func (a *API) nonce(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.agency(w, r); !ok {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, http.StatusOK, map[string]string{"c_nonce": a.svc.Nonce()})
+}
+
+// bearer reads the access token and checks the DPoP proof bound to it.
+func (a *API) bearer(r *http.Request, htu string) (token, jkt string, err error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || tok == "" || (!strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP")) {
+		return "", "", &issuer.Error{Code: issuer.CodeInvalidToken, Description: "an access token is required (Authorization: Bearer or DPoP)"}
+	}
+	d, err := a.dpop(r, htu, tok)
+	if err != nil {
+		var ie *issuer.Error
+		if errors.As(err, &ie) && ie.Code == issuer.CodeInvalidDPoPProof {
+			return "", "", &issuer.Error{Code: issuer.CodeInvalidToken, Description: ie.Description}
+		}
+		return "", "", err
+	}
+	if strings.EqualFold(scheme, "DPoP") && d == nil {
+		return "", "", &issuer.Error{Code: issuer.CodeInvalidToken, Description: "a DPoP access token needs a DPoP proof"}
+	}
+	if d != nil {
+		jkt = d.JKT
+	}
+	return tok, jkt, nil
+}
+
+func (a *API) credential(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	tok, jkt, err := a.bearer(r, ag.IssuerURL+"/credential")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	var req issuer.CredentialRequest
+	if err := httpx.ReadJSONLimit(w, r, MaxCredentialBody, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	resp, status, err := a.svc.Credential(r.Context(), ag.Slug, tok, jkt, &req)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, status, resp)
+}
+
+func (a *API) deferred(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	tok, jkt, err := a.bearer(r, ag.IssuerURL+"/deferred_credential")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	var req issuer.DeferredRequest
+	if err := httpx.ReadJSONLimit(w, r, MaxTokenBody, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	resp, status, err := a.svc.Deferred(r.Context(), ag.Slug, tok, jkt, req.TransactionID)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, status, resp)
+}
+
+func (a *API) notification(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	tok, jkt, err := a.bearer(r, ag.IssuerURL+"/notification")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	var req issuer.NotificationRequest
+	if err := httpx.ReadJSONLimit(w, r, MaxTokenBody, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if err := a.svc.Notify(r.Context(), ag.Slug, tok, jkt, req); err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ContentTypeStatusList is the media type of a Status List Token.
+const ContentTypeStatusList = "application/statuslist+jwt"
+
+func (a *API) statusList(w http.ResponseWriter, r *http.Request) {
+	tok, err := a.svc.StatusListToken(r.Context(), chi.URLParam(r, "agency"), chi.URLParam(r, "list"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ContentTypeStatusList)
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(a.svc.StatusTTL()/time.Second)))
+	_, _ = w.Write([]byte(tok))
+}
+
+// --- staff API ---
+
+type actorKey struct{}
+
+// staffAuth requires an agency API token: Authorization: Bearer tong_at_...
+func (a *API) staffAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			fail(w, r, &issuer.Error{Code: issuer.CodeUnauthorized, Description: "an agency API token is required (Authorization: Bearer tong_at_...)"})
+			return
+		}
+		id, err := a.svc.Authenticate(r.Context(), chi.URLParam(r, "agency"), tok)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, id)))
+	})
+}
+
+func actor(r *http.Request) string { s, _ := r.Context().Value(actorKey{}).(string); return s }
+
+func (a *API) listTypes(w http.ResponseWriter, r *http.Request) {
+	ts, err := a.svc.Types(r.Context(), chi.URLParam(r, "agency"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	out := make([]*issuer.CredentialType, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t)
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, map[string]any{"types": out})
+}
+
+func (a *API) putType(w http.ResponseWriter, r *http.Request) {
+	body, err := httpx.ReadBody(w, r, MaxStaffBody)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	t, err := issuer.ParseType(body)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if t.ID != chi.URLParam(r, "type") {
+		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidType, Description: "the type's id must match the URL"})
+		return
+	}
+	if err := a.svc.PutType(r.Context(), chi.URLParam(r, "agency"), actor(r), t); err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, t)
+}
+
+// OfferResponse is the staff API's answer to a new offer.
+type OfferResponse struct {
+	*issuer.Offer
+	QRPNG string `json:"qr_png"` // URL of the QR code image (staff only)
+}
+
+func (a *API) createOffer(w http.ResponseWriter, r *http.Request) {
+	var req issuer.OfferRequest
+	if err := httpx.ReadJSONLimit(w, r, MaxStaffBody, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	slug := chi.URLParam(r, "agency")
+	o, err := a.svc.CreateOffer(r.Context(), slug, actor(r), req)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	ag, _ := a.svc.Agency(r.Context(), slug)
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, http.StatusCreated, OfferResponse{Offer: o, QRPNG: ag.IssuerURL + "/api/offers/" + o.ID + "/qr.png"})
+}
+
+func (a *API) offerQR(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	id := chi.URLParam(r, "offer")
+	if b, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(b) != 16 {
+		fail(w, r, &issuer.Error{Code: issuer.CodeNotFound, Description: "no such offer"})
+		return
+	}
+	if _, err := a.svc.CredentialOfferObject(r.Context(), ag.Slug, id); err != nil {
+		fail(w, r, err)
+		return
+	}
+	png, err := qr.PNG(issuer.OfferURI(ag.IssuerURL+"/offers/"+id), 360)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(png)
+}
+
+func (a *API) credentialInfo(w http.ResponseWriter, r *http.Request) {
+	c, err := a.svc.CredentialInfo(r.Context(), chi.URLParam(r, "agency"), chi.URLParam(r, "credential"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, c)
+}
+
+func (a *API) credentialAction(w http.ResponseWriter, r *http.Request) {
+	slug, id := chi.URLParam(r, "agency"), chi.URLParam(r, "credential")
+	var status string
+	switch chi.URLParam(r, "action") {
+	case "revoke":
+		status = issuer.StatusRevoked
+	case "suspend":
+		status = issuer.StatusSuspended
+	case "unsuspend":
+		status = issuer.StatusValid
+	case "approve":
+		if err := a.svc.Approve(r.Context(), slug, actor(r), id); err != nil {
+			fail(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, r, http.StatusOK, map[string]string{"credential_id": id, "approved_by": actor(r)})
+		return
+	default:
+		httpx.NotFound(w, r)
+		return
+	}
+	c, err := a.svc.SetStatus(r.Context(), slug, actor(r), id, status)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, c)
+}
+
+func (a *API) audit(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	es, err := a.svc.Audit(r.Context(), chi.URLParam(r, "agency"), limit)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, map[string]any{"entries": es})
+}
