@@ -9,9 +9,9 @@ import (
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/statuslist"
+	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
-	"github.com/tongid/tong/internal/jose"
 )
 
 // TestFullFlow drives the real endpoints: offer, metadata, token with

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/issuer"
-	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/issuer/oid4vci"
 )
 
 // env is an issuer on a loopback HTTP server with one agency, "psb",
@@ -125,7 +125,9 @@ func (e *env) postJSON(tb testing.TB, path string, v any, hdr map[string]string,
 	return e.call(tb, http.MethodPost, path, "application/json", strings.NewReader(string(b)), hdr, out)
 }
 
-func (e *env) staff() map[string]string { return map[string]string{"Authorization": "Bearer " + e.token} }
+func (e *env) staff() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + e.token}
+}
 
 // offer creates an offer for the example citizen.
 func (e *env) offer(tb testing.TB, typ string) *oid4vci.OfferResponse {
