@@ -44,11 +44,9 @@ type offerRow struct {
 	TransactionID, ApprovedBy, HolderKeys   sql.NullString
 }
 
-func (s *Service) loadOffer(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (*offerRow, error) {
+func (s *Service) loadOffer(ctx context.Context, id string) (*offerRow, error) {
 	o := &offerRow{}
-	err := q.QueryRowContext(ctx, `SELECT id, agency, type_id, credential_id, state, claims, transaction_id, approved_by, holder_keys
+	err := s.readRow(ctx, `SELECT id, agency, type_id, credential_id, state, claims, transaction_id, approved_by, holder_keys
 		FROM issuer_offers WHERE id = $1`, id).
 		Scan(&o.ID, &o.Agency, &o.TypeID, &o.CredentialID, &o.State, &o.Claims, &o.TransactionID, &o.ApprovedBy, &o.HolderKeys)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,7 +66,7 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 	if err != nil {
 		return nil, 0, err
 	}
-	o, err := s.loadOffer(ctx, s.db.Reader(), at.Offer)
+	o, err := s.loadOffer(ctx, at.Offer)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -118,7 +116,7 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 			if err := s.spendNonces(ctx, tx, proofs); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET state = $1, transaction_id = $2, holder_keys = $3 WHERE id = $4 AND state = $5`,
+			res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, transaction_id = $2, holder_keys = $3 WHERE id = $4 AND state = $5`,
 				offerPending, txID, string(keysJSON), o.ID, offerRedeemed)
 			if err != nil {
 				return err
@@ -206,30 +204,26 @@ func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *of
 	notificationID := "ntf_" + randomString(16)
 	var refs []credential.StatusRef
 	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		refs = refs[:0]
 		if from == offerRedeemed {
 			if err := s.spendNonces(ctx, tx, proofs); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET state = $1, claims = NULL WHERE id = $2 AND state = $3`, offerIssued, o.ID, from)
+		res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, claims = NULL WHERE id = $2 AND state = $3`, offerIssued, o.ID, from)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errorf(CodeInvalidToken, "access token was already used")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id)
+		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			o.CredentialID, a.Slug, t.ID, o.ID, StatusValid, len(proofs), now.Unix(), exp.Unix(), notificationID); err != nil {
 			return err
 		}
-		for range proofs {
-			ref, err := s.allocateStatus(ctx, tx, a, o.CredentialID)
-			if err != nil {
-				return err
-			}
-			refs = append(refs, ref)
+		refs, err = s.allocateStatus(ctx, tx, a, o.CredentialID, len(proofs))
+		if err != nil {
+			return err
 		}
 		return s.audit(ctx, tx, a.Slug, "wallet", "credential.issue", o.CredentialID, fmt.Sprintf("%s copies=%d", t.ID, len(proofs)))
 	})
@@ -269,7 +263,7 @@ func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactio
 	if err != nil {
 		return nil, 0, err
 	}
-	o, err := s.loadOffer(ctx, s.db.Reader(), at.Offer)
+	o, err := s.loadOffer(ctx, at.Offer)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -305,7 +299,7 @@ func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactio
 // Approve lets an officer approve a deferred issuance, by credential id.
 func (s *Service) Approve(ctx context.Context, slug, actor, credentialID string) error {
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET approved_by = $1 WHERE credential_id = $2 AND agency = $3 AND approved_by IS NULL AND state IN ($4, $5, $6)`,
+		res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET approved_by = $1 WHERE credential_id = $2 AND agency = $3 AND approved_by IS NULL AND state IN ($4, $5, $6)`,
 			actor, credentialID, slug, offerOffered, offerRedeemed, offerPending)
 		if err != nil {
 			return err
@@ -347,14 +341,14 @@ func (s *Service) Notify(ctx context.Context, slug, token, dpopKey string, req N
 	}
 	return s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 		var credID string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM issuer_credentials WHERE notification_id = $1 AND offer_id = $2`, req.NotificationID, at.Offer).Scan(&credID)
+		err := s.txRow(ctx, tx, `SELECT id FROM issuer_credentials WHERE notification_id = $1 AND offer_id = $2`, req.NotificationID, at.Offer).Scan(&credID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errorf(CodeInvalidNotificationID, "notification_id is not this token's")
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issuer_credentials SET notified = $1 WHERE id = $2`, req.Event, credID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET notified = $1 WHERE id = $2`, req.Event, credID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, slug, "wallet", "credential.notify", credID, req.Event)

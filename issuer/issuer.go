@@ -88,6 +88,7 @@ type Service struct {
 	agencies map[string]*Agency
 	types    map[string]map[string]*CredentialType
 	lists    map[string]*cachedList
+	stmts    stmts
 }
 
 // New opens the issuer: it applies the schema and checks the config.
@@ -191,7 +192,7 @@ func (s *Service) AddAgency(ctx context.Context, a Agency) error {
 	if _, err := s.cfg.Keys.Load(a.KeyName); err != nil {
 		return fmt.Errorf("issuer: agency key %q: %w", a.KeyName, err)
 	}
-	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO issuer_agencies (slug, name, issuer_url, did, key_name, key_id, created_at)
+	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_agencies (slug, name, issuer_url, did, key_name, key_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.Slug, a.Name, a.IssuerURL, a.DID, a.KeyName, a.KeyID, s.cfg.Now().Unix())
 	if err != nil {
 		if isUnique(err) {
@@ -219,7 +220,7 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 		return a, nil
 	}
 	a = &Agency{}
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id FROM issuer_agencies WHERE slug = $1`, slug).
+	err := s.readRow(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id FROM issuer_agencies WHERE slug = $1`, slug).
 		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no agency %q", slug)
@@ -279,7 +280,7 @@ func (s *Service) PutType(ctx context.Context, slug, actor string, t *Credential
 		return err
 	}
 	err = s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO issuer_types (agency, id, definition, updated_at) VALUES ($1, $2, $3, $4)
+		_, err := s.exec(ctx, tx, `INSERT INTO issuer_types (agency, id, definition, updated_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (agency, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
 			slug, t.ID, string(def), s.cfg.Now().Unix())
 		if err != nil {
@@ -356,7 +357,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, slug, actor, label string)
 	token = APITokenPrefix + randomString(32)
 	id = "tok_" + randomString(8)
 	h := sha256.Sum256([]byte(token))
-	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO issuer_api_tokens (id, agency, hash, label, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_api_tokens (id, agency, hash, label, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		id, slug, h[:], label, s.cfg.Now().Unix())
 	if err != nil {
 		return "", "", err
@@ -366,7 +367,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, slug, actor, label string)
 
 // RevokeAPIToken revokes a staff API token by id.
 func (s *Service) RevokeAPIToken(ctx context.Context, slug, actor, id string) error {
-	res, err := s.db.Writer().ExecContext(ctx, `UPDATE issuer_api_tokens SET revoked_at = $1 WHERE id = $2 AND agency = $3 AND revoked_at IS NULL`,
+	res, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_api_tokens SET revoked_at = $1 WHERE id = $2 AND agency = $3 AND revoked_at IS NULL`,
 		s.cfg.Now().Unix(), id, slug)
 	if err != nil {
 		return err
@@ -386,7 +387,7 @@ func (s *Service) Authenticate(ctx context.Context, slug, token string) (string,
 	h := sha256.Sum256([]byte(token))
 	var id, agency string
 	var revoked sql.NullInt64
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, agency, revoked_at FROM issuer_api_tokens WHERE hash = $1`, h[:]).Scan(&id, &agency, &revoked)
+	err := s.readRow(ctx, `SELECT id, agency, revoked_at FROM issuer_api_tokens WHERE hash = $1`, h[:]).Scan(&id, &agency, &revoked)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (revoked.Valid || agency != slug)) {
 		return "", errorf(CodeUnauthorized, "API token is unknown, revoked, or for another agency")
 	}
@@ -406,15 +407,11 @@ type AuditEntry struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // audit records an action. detail must never hold claim values.
 func (s *Service) audit(ctx context.Context, db execer, agency, actor, action, object, detail string) error {
 	now := s.cfg.Now()
 	id := fmt.Sprintf("%016x%s", now.UnixNano(), randomString(6))
-	_, err := db.ExecContext(ctx, `INSERT INTO issuer_audit (id, at, agency, actor, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := s.exec(ctx, db, `INSERT INTO issuer_audit (id, at, agency, actor, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		id, now.UnixNano(), agency, actor, action, object, detail)
 	return err
 }

@@ -110,7 +110,7 @@ func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req Offer
 	o := &Offer{ID: id, CredentialID: "cred_" + randomString(16), TxCode: pin, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second),
 		PreAuthorizedCode: code, OfferURI: OfferURI(a.IssuerURL + "/offers/" + id)}
 	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at)
+		_, err := s.exec(ctx, tx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			id, slug, t.ID, o.CredentialID, codeHash[:], s.txMAC(id, pin), string(claims), offerOffered, actor, now.Unix(), o.ExpiresAt.Unix())
 		if err != nil {
@@ -174,7 +174,7 @@ func (s *Service) CredentialOfferObject(ctx context.Context, slug, offerID strin
 	}
 	var typeID, state string
 	var expires int64
-	err = s.db.Reader().QueryRowContext(ctx, `SELECT type_id, state, expires_at FROM issuer_offers WHERE id = $1 AND agency = $2`, offerID, slug).
+	err = s.readRow(ctx, `SELECT type_id, state, expires_at FROM issuer_offers WHERE id = $1 AND agency = $2`, offerID, slug).
 		Scan(&typeID, &state, &expires)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && (state != offerOffered || s.cfg.Now().Unix() >= expires)) {
 		return nil, errorf(CodeNotFound, "no such offer, or it was used or has expired")
@@ -255,7 +255,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 		var agency, typeID, credID, state string
 		var mac []byte
 		var tries, expires int64
-		err := tx.QueryRowContext(ctx, `SELECT agency, type_id, credential_id, tx_code_mac, tx_tries, state, expires_at FROM issuer_offers WHERE id = $1`, offerID).
+		err := s.txRow(ctx, tx, `SELECT agency, type_id, credential_id, tx_code_mac, tx_tries, state, expires_at FROM issuer_offers WHERE id = $1`, offerID).
 			Scan(&agency, &typeID, &credID, &mac, &tries, &state, &expires)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && agency != slug) {
 			grantErr = errorf(CodeInvalidGrant, "pre-authorized code is invalid")
@@ -281,7 +281,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 			if tries >= int64(s.cfg.MaxTxTries) {
 				next = offerLocked
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET tx_tries = $1, state = $2 WHERE id = $3`, tries, next, offerID); err != nil {
+			if _, err := s.exec(ctx, tx, `UPDATE issuer_offers SET tx_tries = $1, state = $2 WHERE id = $3`, tries, next, offerID); err != nil {
 				return err
 			}
 			if next == offerLocked {
@@ -291,7 +291,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 			grantErr = errorf(CodeInvalidGrant, "wrong tx_code (%d of %d attempts left)", int64(s.cfg.MaxTxTries)-tries, s.cfg.MaxTxTries)
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE issuer_offers SET state = $1, redeemed_at = $2 WHERE id = $3 AND state = $4`,
+		res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, redeemed_at = $2 WHERE id = $3 AND state = $4`,
 			offerRedeemed, now.Unix(), offerID, offerOffered)
 		if err != nil {
 			return err

@@ -211,7 +211,7 @@ func (s *Service) SpendDPoP(ctx context.Context, d *DPoP) error {
 // spendOnce records a single-use value (nonce, jti) until exp.
 func (s *Service) spendOnce(ctx context.Context, db execer, value string, exp time.Time, code Code, msg string) error {
 	h := sha256.Sum256([]byte(value))
-	res, err := db.ExecContext(ctx, `INSERT INTO issuer_used_nonces (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, h[:], exp.Unix())
+	res, err := s.exec(ctx, db, `INSERT INTO issuer_used_nonces (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, h[:], exp.Unix())
 	if err != nil {
 		return err
 	}
@@ -225,10 +225,10 @@ func (s *Service) spendOnce(ctx context.Context, db execer, value string, exp ti
 // offers past theirs, wiping their claims. cmd/tong runs it periodically.
 func (s *Service) PurgeExpired(ctx context.Context) error {
 	now := s.cfg.Now().Unix()
-	if _, err := s.db.Writer().ExecContext(ctx, `DELETE FROM issuer_used_nonces WHERE expires_at < $1`, now); err != nil {
+	if _, err := s.exec(ctx, s.db.Writer(), `DELETE FROM issuer_used_nonces WHERE expires_at < $1`, now); err != nil {
 		return err
 	}
-	_, err := s.db.Writer().ExecContext(ctx, `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state IN ($1, $2) AND expires_at < $3`,
+	_, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state IN ($1, $2) AND expires_at < $3`,
 		offerOffered, offerLocked, now)
 	return err
 }

@@ -28,40 +28,44 @@ const statusBits = 2
 // cheap to find and every list keeps a large crowd.
 const listFillLimit = 2
 
-// allocateStatus takes a random free index in the agency's current list,
+// allocateStatus takes n random free indexes in the agency's current list,
 // opening a new list when the current one is half full.
-func (s *Service) allocateStatus(ctx context.Context, tx *sql.Tx, a *Agency, credentialID string) (credential.StatusRef, error) {
+func (s *Service) allocateStatus(ctx context.Context, tx *sql.Tx, a *Agency, credentialID string, n int) ([]credential.StatusRef, error) {
 	var listID string
 	var size, used int64
-	err := tx.QueryRowContext(ctx, `SELECT id, size, used FROM issuer_status_lists WHERE agency = $1 AND used * $2 < size ORDER BY created_at DESC, id LIMIT 1`,
+	err := s.txRow(ctx, tx, `SELECT id, size, used FROM issuer_status_lists WHERE agency = $1 AND used * $2 < size ORDER BY created_at DESC, id LIMIT 1`,
 		a.Slug, listFillLimit).Scan(&listID, &size, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		listID = randomString(12)
 		size = int64(s.cfg.StatusListSize)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issuer_status_lists (id, agency, bits, size, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_status_lists (id, agency, bits, size, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			listID, a.Slug, statusBits, size, s.cfg.Now().UnixNano()); err != nil {
-			return credential.StatusRef{}, err
+			return nil, err
 		}
 	} else if err != nil {
-		return credential.StatusRef{}, err
+		return nil, err
 	}
-	for range 64 {
+	refs := make([]credential.StatusRef, 0, n)
+	for tries := 0; len(refs) < n; tries++ {
+		if tries == 64*n {
+			return nil, errors.New("issuer: no free status index after many tries")
+		}
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		idx := int64(binary.BigEndian.Uint64(b[:]) % uint64(size))
-		res, err := tx.ExecContext(ctx, `INSERT INTO issuer_status_entries (list_id, idx, credential_id) VALUES ($1, $2, $3) ON CONFLICT (list_id, idx) DO NOTHING`,
+		res, err := s.exec(ctx, tx, `INSERT INTO issuer_status_entries (list_id, idx, credential_id) VALUES ($1, $2, $3) ON CONFLICT (list_id, idx) DO NOTHING`,
 			listID, idx, credentialID)
 		if err != nil {
-			return credential.StatusRef{}, err
+			return nil, err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			if _, err := tx.ExecContext(ctx, `UPDATE issuer_status_lists SET used = used + 1 WHERE id = $1`, listID); err != nil {
-				return credential.StatusRef{}, err
-			}
-			return credential.StatusRef{Index: int(idx), URI: a.IssuerURL + "/status/" + listID}, nil
+		if k, _ := res.RowsAffected(); k == 1 {
+			refs = append(refs, credential.StatusRef{Index: int(idx), URI: a.IssuerURL + "/status/" + listID})
 		}
 	}
-	return credential.StatusRef{}, errors.New("issuer: no free status index after 64 tries")
+	if _, err := s.exec(ctx, tx, `UPDATE issuer_status_lists SET used = used + $1 WHERE id = $2`, n, listID); err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
 
 // CredentialInfo is what the staff API shows of an issued credential: no
@@ -81,7 +85,7 @@ func (s *Service) CredentialInfo(ctx context.Context, slug, id string) (*Credent
 	c := &CredentialInfo{ID: id}
 	var issued, expires int64
 	var notified sql.NullString
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT type_id, status, copies, issued_at, expires_at, notified FROM issuer_credentials WHERE id = $1 AND agency = $2`, id, slug).
+	err := s.readRow(ctx, `SELECT type_id, status, copies, issued_at, expires_at, notified FROM issuer_credentials WHERE id = $1 AND agency = $2`, id, slug).
 		Scan(&c.Type, &c.Status, &c.Copies, &issued, &expires, &notified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no issued credential %q at this agency", id)
@@ -109,7 +113,7 @@ func (s *Service) SetStatus(ctx context.Context, slug, actor, credentialID, stat
 	}
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM issuer_credentials WHERE id = $1 AND agency = $2`, credentialID, slug).Scan(&cur)
+		err := s.txRow(ctx, tx, `SELECT status FROM issuer_credentials WHERE id = $1 AND agency = $2`, credentialID, slug).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errorf(CodeNotFound, "no issued credential %q at this agency", credentialID)
 		}
@@ -122,13 +126,13 @@ func (s *Service) SetStatus(ctx context.Context, slug, actor, credentialID, stat
 		if cur == status {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issuer_credentials SET status = $1 WHERE id = $2`, status, credentialID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET status = $1 WHERE id = $2`, status, credentialID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issuer_status_entries SET status = $1 WHERE credential_id = $2`, value, credentialID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE issuer_status_entries SET status = $1 WHERE credential_id = $2`, value, credentialID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issuer_status_lists SET version = version + 1 WHERE id IN (SELECT list_id FROM issuer_status_entries WHERE credential_id = $1)`, credentialID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE issuer_status_lists SET version = version + 1 WHERE id IN (SELECT list_id FROM issuer_status_entries WHERE credential_id = $1)`, credentialID); err != nil {
 			return err
 		}
 		action := map[string]string{StatusValid: "credential.unsuspend", StatusRevoked: "credential.revoke", StatusSuspended: "credential.suspend"}[status]
@@ -155,7 +159,7 @@ func (s *Service) StatusListToken(ctx context.Context, slug, listID string) (str
 		return "", err
 	}
 	var size, bits, version int64
-	err = s.db.Reader().QueryRowContext(ctx, `SELECT size, bits, version FROM issuer_status_lists WHERE id = $1 AND agency = $2`, listID, slug).
+	err = s.readRow(ctx, `SELECT size, bits, version FROM issuer_status_lists WHERE id = $1 AND agency = $2`, listID, slug).
 		Scan(&size, &bits, &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errorf(CodeNotFound, "no status list %q", listID)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,7 +133,7 @@ func (e *env) staff() map[string]string {
 // offer creates an offer for the example citizen.
 func (e *env) offer(tb testing.TB, typ string) *oid4vci.OfferResponse {
 	tb.Helper()
-	types, _ := issuer.DemoTypes()
+	types := demoTypes()
 	var o oid4vci.OfferResponse
 	code, _ := e.postJSON(tb, "/issuers/psb/api/offers", issuer.OfferRequest{Type: typ, Claims: types[typ].ExampleClaims}, e.staff(), &o)
 	if code != http.StatusCreated || o.Offer == nil {
@@ -140,6 +141,15 @@ func (e *env) offer(tb testing.TB, typ string) *oid4vci.OfferResponse {
 	}
 	return &o
 }
+
+// demoTypes parses the demo types once.
+var demoTypes = sync.OnceValue(func() map[string]*issuer.CredentialType {
+	ts, err := issuer.DemoTypes()
+	if err != nil {
+		panic(err)
+	}
+	return ts
+})
 
 // errBody is an OAuth error response.
 type errBody struct {
