@@ -159,7 +159,7 @@ type Agency struct {
 	// KeyName names the signing key in the KeySource; KeyID is the kid
 	// the credentials carry: a DID URL into the agency's DID document,
 	// and the kid of the key in /.well-known/jwt-vc-issuer.
-	KeyName string `json:"key_name"`
+	KeyName string `json:"-"`
 	KeyID   string `json:"key_id"`
 
 	signer *keys.Signer
@@ -381,20 +381,32 @@ func (s *Service) RevokeAPIToken(ctx context.Context, slug, actor, id string) er
 // Authenticate checks a staff API token for an agency and returns the
 // token's id, which the audit log names as the actor.
 func (s *Service) Authenticate(ctx context.Context, slug, token string) (string, error) {
-	if !strings.HasPrefix(token, APITokenPrefix) || len(token) > 128 {
-		return "", errorf(CodeUnauthorized, "missing or malformed API token")
-	}
-	h := sha256.Sum256([]byte(token))
-	var id, agency string
-	var revoked sql.NullInt64
-	err := s.readRow(ctx, `SELECT id, agency, revoked_at FROM issuer_api_tokens WHERE hash = $1`, h[:]).Scan(&id, &agency, &revoked)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (revoked.Valid || agency != slug)) {
-		return "", errorf(CodeUnauthorized, "API token is unknown, revoked, or for another agency")
-	}
+	agency, id, err := s.TokenAgency(ctx, token)
 	if err != nil {
 		return "", err
 	}
+	if agency != slug {
+		return "", errorf(CodeUnauthorized, "API token is unknown, revoked, or for another agency")
+	}
 	return id, nil
+}
+
+// TokenAgency returns the agency a staff API token belongs to, and the
+// token's id.
+func (s *Service) TokenAgency(ctx context.Context, token string) (agency, id string, err error) {
+	if !strings.HasPrefix(token, APITokenPrefix) || len(token) > 128 {
+		return "", "", errorf(CodeUnauthorized, "missing or malformed API token")
+	}
+	h := sha256.Sum256([]byte(token))
+	var revoked sql.NullInt64
+	err = s.readRow(ctx, `SELECT id, agency, revoked_at FROM issuer_api_tokens WHERE hash = $1`, h[:]).Scan(&id, &agency, &revoked)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked.Valid) {
+		return "", "", errorf(CodeUnauthorized, "API token is unknown, revoked, or for another agency")
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return agency, id, nil
 }
 
 // AuditEntry is one line of the audit log.

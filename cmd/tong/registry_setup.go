@@ -168,7 +168,7 @@ func newOrgGenesis(key *keys.Signer, issuerURL string, nextKeyHashes []string, a
 func demoOrgs(publicURL string) []demoIdentity {
 	return []demoIdentity{
 		{Slug: "psb", Name: "Beijing Municipal Public Security Bureau", Role: didregistry.RoleIssuer,
-			Scope: []string{"urn:tong:vct:citizen-identity:1"}, IssuerURL: publicURL + "/issuers/psb"},
+			Scope: []string{"urn:tong:vct:citizen-identity:1", "urn:tong:vct:government-official:1"}, IssuerURL: publicURL + "/issuers/psb"},
 		{Slug: "housing", Name: "Beijing Municipal Commission of Housing", Role: didregistry.RoleIssuer,
 			Scope: []string{"urn:tong:vct:beijing-residence:1"}, IssuerURL: publicURL + "/issuers/housing"},
 		{Slug: "dongcheng", Name: "Dongcheng District Government Service Hall", Role: didregistry.RoleVerifier,

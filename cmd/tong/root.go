@@ -78,6 +78,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newKeyCmd(a),
 		newCredentialCmd(a),
 		newRegistryCmd(a),
+		newIssuerCmd(a),
 		newWitnessCmd(a),
 	)
 	return root

@@ -18,6 +18,7 @@ import (
 	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/web"
 )
 
@@ -82,7 +83,8 @@ type demoOrg struct {
 	DID   string `json:"did"`
 	Token string `json:"token,omitempty"`
 	// IssuerURL is the agency's Credential Issuer Identifier.
-	IssuerURL string `json:"issuer_url,omitempty"`
+	IssuerURL string     `json:"issuer_url,omitempty"`
+	Types     []demoType `json:"types,omitempty"`
 }
 
 type demoCounter struct {
@@ -147,24 +149,37 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if err := reg.startAPI(); err != nil {
 		return err
 	}
+	iss, err := openIssuer(ctx, db, kd, f.data, f.demo, logger)
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	defer stopPurge()
+	go purgeLoop(purgeCtx, iss, logger)
 	apis := []web.Mount{}
 	for _, p := range httpapi.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: reg.api.Routes()})
+	}
+	issuerAPI := oid4vci.New(iss).Routes()
+	for _, p := range oid4vci.Prefixes {
+		apis = append(apis, web.Mount{Pattern: p, Handler: issuerAPI})
 	}
 	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis})
 	if err != nil {
 		return err
 	}
+	var demo demoFile
 	if f.demo {
 		if err := reg.seedDemo(ctx, publicURL, f.data); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		demo := demoFile{URL: publicURL, Agencies: []demoOrg{}, Counters: []demoCounter{},
+		demo = demoFile{URL: publicURL, Agencies: []demoOrg{}, Counters: []demoCounter{},
 			Registry: demoRegistry{Origin: reg.file.Origin, LogKey: reg.file.LogKey, TrustAuthority: reg.file.TrustAuthority}}
+		if demo.Agencies, err = seedIssuerDemo(ctx, iss, reg.file.Demo, f.data); err != nil {
+			return fmt.Errorf("demo issuers: %w", err)
+		}
 		for _, o := range reg.file.Demo {
-			if o.Role == didregistry.RoleIssuer {
-				demo.Agencies = append(demo.Agencies, demoOrg{Name: o.Name, DID: o.DID, IssuerURL: o.IssuerURL})
-			} else {
+			if o.Role != didregistry.RoleIssuer {
 				demo.Counters = append(demo.Counters, demoCounter{Name: o.Name, DID: o.DID, Purposes: o.Scope})
 			}
 		}
@@ -176,8 +191,16 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
 	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
 	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
+	for _, ag := range demo.Agencies {
+		fmt.Fprintf(a.stdout, "  issuer:  %s\n           %s (types:", ag.Name, ag.IssuerURL)
+		for _, t := range ag.Types {
+			fmt.Fprintf(a.stdout, " %s", t.ID)
+		}
+		fmt.Fprintln(a.stdout, ")")
+	}
 	if f.demo {
 		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
+		fmt.Fprintf(a.stdout, "  offer:   tong issuer offer --server %s --token TOKEN --type citizen-identity --claims FILE\n", publicURL)
 	}
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
 	err = httpx.Serve(ctx, httpx.NewServer(srv.Handler(), logger), ln)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tongid/tong/credential"
-	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/internal/jose"
+	"github.com/tongid/tong/issuer/oid4vci"
 )
 
 // BenchmarkIssuanceFlow runs the wallet's whole OpenID4VCI flow over

@@ -40,6 +40,7 @@ var Prefixes = []string{
 	"/.well-known/openid-credential-issuer/*",
 	"/.well-known/oauth-authorization-server/*",
 	"/.well-known/jwt-vc-issuer/*",
+	"/issuer-api/*",
 }
 
 // API serves one issuer.Service.
@@ -58,6 +59,7 @@ func (a *API) Routes() http.Handler {
 	r.Get("/.well-known/openid-credential-issuer/issuers/{agency}", a.issuerMetadata)
 	r.Get("/.well-known/oauth-authorization-server/issuers/{agency}", a.asMetadata)
 	r.Get("/.well-known/jwt-vc-issuer/issuers/{agency}", a.jwtVCIssuer)
+	r.Get("/issuer-api/agency", a.tokenAgency)
 	r.Route("/issuers/{agency}", func(r chi.Router) {
 		r.Get("/offers/{offer}", a.offer)
 		r.Post("/token", a.token)
@@ -467,6 +469,23 @@ func (a *API) staffAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, id)))
 	})
+}
+
+// tokenAgency tells a staff client which agency its token is for, so the
+// CLI needs only the server URL and the token.
+func (a *API) tokenAgency(w http.ResponseWriter, r *http.Request) {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	slug, _, err := a.svc.TokenAgency(r.Context(), tok)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	ag, err := a.svc.Agency(r.Context(), slug)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, ag)
 }
 
 func actor(r *http.Request) string { s, _ := r.Context().Value(actorKey{}).(string); return s }
