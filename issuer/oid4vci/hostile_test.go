@@ -449,14 +449,19 @@ func TestStaffAPIRefusals(t *testing.T) {
 	if st, _ := e.postJSON(t, "/issuers/psb/api/offers", issuer.OfferRequest{Type: "passport", Claims: map[string]any{}}, e.staff(), &eb); st != 400 || eb.Error != "unknown_credential_type" {
 		t.Errorf("unknown type: %d %+v", st, eb)
 	}
-	// A revoked token stops working at once.
-	tok, id, err := e.svc.CreateAPIToken(ctx, "psb", "operator", "temp")
-	if err != nil {
-		t.Fatal(err)
+	// Staff make and revoke tokens; a revoked token stops working at once.
+	var nt struct{ ID, Token string }
+	if st, _ := e.postJSON(t, "/issuers/psb/api/tokens", map[string]string{"label": "counter 3"}, e.staff(), &nt); st != 201 || !strings.HasPrefix(nt.Token, issuer.APITokenPrefix) {
+		t.Fatalf("create token: %d %+v", st, nt)
 	}
-	if err := e.svc.RevokeAPIToken(ctx, "psb", "operator", id); err != nil {
-		t.Fatal(err)
+	tok := nt.Token
+	if st, _ := e.call(t, http.MethodGet, "/issuers/psb/api/types", "", nil, map[string]string{"Authorization": "Bearer " + tok}, nil); st != 200 {
+		t.Fatalf("new token: %d", st)
 	}
+	if st, _ := e.call(t, http.MethodDelete, "/issuers/psb/api/tokens/"+nt.ID, "", nil, e.staff(), nil); st != 204 {
+		t.Fatalf("revoke token: %d", st)
+	}
+	_ = ctx
 	if st, _ := e.call(t, http.MethodGet, "/issuers/psb/api/types", "", nil, map[string]string{"Authorization": "Bearer " + tok}, &eb); st != 401 {
 		t.Errorf("revoked token: %d", st)
 	}

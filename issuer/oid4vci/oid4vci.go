@@ -77,6 +77,8 @@ func (a *API) Routes() http.Handler {
 			r.Get("/credentials/{credential}", a.credentialInfo)
 			r.Post("/credentials/{credential}/{action}", a.credentialAction)
 			r.Get("/audit", a.audit)
+			r.Post("/tokens", a.createToken)
+			r.Delete("/tokens/{token}", a.revokeToken)
 		})
 	})
 	return r
@@ -608,6 +610,35 @@ func (a *API) credentialAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, r, http.StatusOK, c)
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Label string `json:"label"`
+	}
+	if err := httpx.ReadJSONLimit(w, r, MaxTokenBody, &req); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if req.Label == "" || len(req.Label) > 100 {
+		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "label must have 1 to 100 characters"})
+		return
+	}
+	tok, id, err := a.svc.CreateAPIToken(r.Context(), chi.URLParam(r, "agency"), actor(r), req.Label)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, r, http.StatusCreated, map[string]string{"id": id, "token": tok, "label": req.Label})
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.RevokeAPIToken(r.Context(), chi.URLParam(r, "agency"), actor(r), chi.URLParam(r, "token")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) audit(w http.ResponseWriter, r *http.Request) {
