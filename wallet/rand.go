@@ -1,0 +1,5 @@
+package wallet
+
+import "crypto/rand"
+
+var randReader = rand.Reader
