@@ -13,11 +13,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tongid/tong/issuer"
-	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/wallet"
 )
 

@@ -1,0 +1,460 @@
+package wallet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/credential/dcql"
+	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/jose"
+)
+
+// OpenID4VP constants.
+const (
+	TypRequestObject = "oauth-authz-req+jwt"
+	// PrefixDID and PrefixRedirectURI are the client_id prefixes this
+	// wallet accepts (OpenID4VP 1.0 §5.9).
+	PrefixDID         = "decentralized_identifier:"
+	PrefixRedirectURI = "redirect_uri:"
+	// SelfIssuedAudience is the aud of request objects under static
+	// discovery (§5.8).
+	SelfIssuedAudience = "https://self-issued.me/v2"
+	// PurposeClaim is Tong's request-object extension naming the purpose
+	// the verifier asks for ("pay-fee"); the wallet checks the verifier's
+	// accreditation for it in the registry.
+	PurposeClaim = "tong_purpose"
+	// MaxRequestAge bounds a request object's lifetime when it has no exp.
+	MaxRequestAge = 10 * time.Minute
+)
+
+// Request is a verified OpenID4VP authorization request, matched against
+// the wallet.
+type Request struct {
+	ClientID string
+	// VerifierDID is the verifier's DID (decentralized_identifier: prefix).
+	VerifierDID string
+	// Verified is true when the registry vouched for the verifier: the
+	// request was signed with a key of its DID document and the DID is
+	// accredited for Purpose. Unverified requests must be shown as such.
+	Verified bool
+	// Name is the verifier's display name from client_metadata: a claim,
+	// not a proof.
+	Name        string
+	Purpose     string
+	Nonce       string
+	State       string
+	ResponseURI string
+	Expiry      time.Time
+	Query       *dcql.Query
+	// TransactionData are the decoded transaction_data objects (such as a
+	// payment), with their encoded forms kept for hashing.
+	TransactionData []map[string]any
+	rawTxData       []string
+	// Match is the DCQL evaluation over the wallet's usable credentials.
+	Match *dcql.Result
+	creds []*Credential
+}
+
+// ConsentRequest is what the citizen is asked to approve.
+type ConsentRequest struct {
+	Verifier        string // client_id
+	VerifierDID     string
+	Verified        bool
+	Name            string
+	Purpose         string
+	Credentials     []ConsentCredential
+	TransactionData []map[string]any
+}
+
+// ConsentCredential is one credential to present, with the exact claims.
+type ConsentCredential struct {
+	QueryID      string
+	CredentialID string
+	Name         string
+	VCT          string
+	Claims       []ConsentClaim
+}
+
+// ConsentClaim is one claim to disclose and its value.
+type ConsentClaim struct {
+	Path  []any
+	Value any
+}
+
+// Decision is the citizen's answer. Approved lists, per credential id, the
+// claim paths the citizen agrees to disclose; nil means every claim shown.
+// Claims not listed are withheld, even if the verifier asked for them.
+type Decision struct {
+	Approve  bool
+	Approved map[string][][]any
+}
+
+// ConsentFunc asks the citizen.
+type ConsentFunc func(ctx context.Context, req *ConsentRequest) (Decision, error)
+
+// Match fetches, verifies and evaluates an OpenID4VP request URI
+// (openid4vp://?client_id=...&request_uri=... or by value).
+func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error) {
+	u, err := url.Parse(strings.TrimSpace(requestURI))
+	if err != nil {
+		return nil, werr(CodeBadRequest, "not a URI")
+	}
+	q := u.Query()
+	clientID := q.Get("client_id")
+	if clientID == "" {
+		return nil, werr(CodeBadRequest, "client_id is missing")
+	}
+	var claims map[string]any
+	signed := false
+	var hdrKid string
+	var jws *jose.JWS
+	switch {
+	case q.Get("request") != "":
+		return nil, werr(CodeBadRequest, "request by value is not supported; use request_uri")
+	case q.Get("request_uri") != "":
+		method := http.MethodGet
+		if m := q.Get("request_uri_method"); m == "post" {
+			method = http.MethodPost
+		} else if m != "" && m != "get" {
+			return nil, werr(CodeBadRequest, "request_uri_method must be get or post")
+		}
+		r, err := w.do(ctx, method, q.Get("request_uri"), "application/x-www-form-urlencoded", []byte{}, map[string]string{"Accept": "application/oauth-authz-req+jwt"})
+		if err != nil {
+			return nil, err
+		}
+		if r.status != 200 {
+			return nil, werr(CodeBadRequest, "request_uri: HTTP %d", r.status)
+		}
+		jws, err = jose.Parse(strings.TrimSpace(string(r.body)), 64<<10)
+		if err != nil {
+			return nil, &Error{Code: CodeBadRequest, Description: "the request object is not a valid JWS", Err: err}
+		}
+		if jws.Header.Typ != TypRequestObject {
+			return nil, werr(CodeBadRequest, "request object typ must be %s", TypRequestObject)
+		}
+		claims, err = jose.ParseJSONObject(jws.Payload, 16)
+		if err != nil {
+			return nil, werr(CodeBadRequest, "request object payload is not a JSON object")
+		}
+		signed, hdrKid = true, jws.Header.Kid
+	default:
+		// Unsigned, by value: only for the redirect_uri prefix.
+		claims = map[string]any{}
+		for k := range q {
+			claims[k] = q.Get(k)
+		}
+		if dq := q.Get("dcql_query"); dq != "" {
+			var v any
+			if json.Unmarshal([]byte(dq), &v) != nil {
+				return nil, werr(CodeBadRequest, "dcql_query is not JSON")
+			}
+			claims["dcql_query"] = v
+		}
+	}
+	str := func(k string) string { s, _ := claims[k].(string); return s }
+	if str("client_id") != clientID {
+		return nil, werr(CodeBadRequest, "client_id in the request differs from the URI's")
+	}
+	req := &Request{ClientID: clientID, Nonce: str("nonce"), State: str("state"), ResponseURI: str("response_uri"), Purpose: str(PurposeClaim)}
+	if cm, ok := claims["client_metadata"].(map[string]any); ok {
+		req.Name, _ = cm["client_name"].(string)
+	}
+	if str("response_type") != "vp_token" || str("response_mode") != "direct_post" {
+		return nil, werr(CodeBadRequest, "only response_type vp_token with response_mode direct_post is supported")
+	}
+	if req.Nonce == "" || len(req.Nonce) > 256 {
+		return nil, werr(CodeBadRequest, "nonce is missing")
+	}
+	if _, err := w.checkURL(req.ResponseURI); err != nil {
+		return nil, werr(CodeBadRequest, "response_uri: %v", err)
+	}
+	if _, ok := claims["redirect_uri"]; ok {
+		return nil, werr(CodeBadRequest, "redirect_uri is not allowed with direct_post")
+	}
+	now := w.opts.Now()
+	if signed {
+		if aud, ok := claims["aud"]; ok && aud != SelfIssuedAudience {
+			return nil, werr(CodeBadRequest, "request object aud must be %s", SelfIssuedAudience)
+		}
+		exp, hasExp := number(claims["exp"])
+		iat, hasIat := number(claims["iat"])
+		switch {
+		case hasExp:
+			req.Expiry = time.Unix(int64(exp), 0)
+		case hasIat:
+			req.Expiry = time.Unix(int64(iat), 0).Add(MaxRequestAge)
+		default:
+			return nil, werr(CodeBadRequest, "the request object has neither exp nor iat")
+		}
+		if !now.Before(req.Expiry) {
+			return nil, werr(CodeRequestExpired, "the request expired at %s; ask the counter for a new code", req.Expiry.Format(time.TimeOnly))
+		}
+	}
+
+	switch {
+	case strings.HasPrefix(clientID, PrefixDID):
+		if !signed {
+			return nil, werr(CodeBadRequest, "a %s request must be signed", PrefixDID)
+		}
+		if err := w.checkVerifier(ctx, req, jws, hdrKid); err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(clientID, PrefixRedirectURI):
+		if signed {
+			return nil, werr(CodeBadRequest, "a %s request must not be signed (§5.9.3)", PrefixRedirectURI)
+		}
+		if strings.TrimPrefix(clientID, PrefixRedirectURI) != req.ResponseURI {
+			return nil, werr(CodeBadRequest, "a %s client_id must equal response_uri", PrefixRedirectURI)
+		}
+		if w.opts.RequireRegistry {
+			return nil, werr(CodeVerifierUntrusted, "unverified verifiers are not allowed by this wallet")
+		}
+	default:
+		return nil, werr(CodeBadRequest, "client_id prefix not supported: %q", clientID)
+	}
+
+	raw, err := json.Marshal(claims["dcql_query"])
+	if err != nil || claims["dcql_query"] == nil {
+		return nil, werr(CodeBadRequest, "dcql_query is missing")
+	}
+	if req.Query, err = dcql.Parse(raw); err != nil {
+		return nil, &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
+	}
+	if td, ok := claims["transaction_data"].([]any); ok {
+		for _, e := range td {
+			s, _ := e.(string)
+			b, err := base64.RawURLEncoding.DecodeString(s)
+			var obj map[string]any
+			if err != nil || json.Unmarshal(b, &obj) != nil || obj["type"] == nil || obj["credential_ids"] == nil {
+				return nil, werr(CodeBadRequest, "transaction_data entries must be base64url JSON objects with type and credential_ids")
+			}
+			req.TransactionData = append(req.TransactionData, obj)
+			req.rawTxData = append(req.rawTxData, s)
+		}
+	}
+
+	creds, err := w.Credentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var dc []dcql.Credential
+	for _, c := range creds {
+		if c.CopiesLeft == 0 || (!c.Expiry.IsZero() && !now.Before(c.Expiry)) {
+			continue
+		}
+		req.creds = append(req.creds, c)
+		dc = append(dc, dcql.Credential{ID: c.ID, Format: dcql.FormatSDJWTVC, VCT: c.VCT, HolderBinding: true, Claims: c.Claims})
+	}
+	if req.Match, err = req.Query.Match(dc); err != nil {
+		return nil, &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
+	}
+	return req, nil
+}
+
+// checkVerifier verifies a decentralized_identifier: request: the key is
+// in the verifier's DID document (resolved with proofs through the
+// registry) under authentication, and the DID is accredited for the
+// purpose.
+func (w *Wallet) checkVerifier(ctx context.Context, req *Request, jws *jose.JWS, kid string) error {
+	id := strings.TrimPrefix(req.ClientID, PrefixDID)
+	req.VerifierDID = id
+	reg := w.opts.Registry
+	if reg == nil {
+		return werr(CodeVerifierUntrusted, "no registry configured to check verifier %s", id)
+	}
+	if kid == "" || !strings.HasPrefix(kid, id+"#") {
+		return werr(CodeVerifierUntrusted, "the request's kid must be a key of %s", id)
+	}
+	res, err := reg.Resolve(ctx, id, did.ResolveOptions{})
+	if err != nil {
+		return &Error{Code: CodeVerifierUntrusted, Description: "resolving " + id, Err: err}
+	}
+	if res.DocumentMetadata.Deactivated {
+		return werr(CodeVerifierUntrusted, "%s is deactivated", id)
+	}
+	key, err := res.Document.KeyFor(did.Authentication, kid)
+	if err != nil {
+		return &Error{Code: CodeVerifierUntrusted, Description: "the request was signed with a key that is not in the verifier's DID document", Err: err}
+	}
+	if err := jws.Verify(key); err != nil {
+		return &Error{Code: CodeVerifierUntrusted, Description: "the request object's signature does not verify", Err: err}
+	}
+	if req.Purpose == "" {
+		return werr(CodeVerifierUntrusted, "the request names no purpose (%s)", PurposeClaim)
+	}
+	ok, err := reg.Accredited(ctx, id, didregistry.RoleVerifier, req.Purpose, w.opts.Now())
+	if err != nil || !ok {
+		return &Error{Code: CodeVerifierUntrusted, Description: id + " is not accredited to ask for " + req.Purpose, Err: err}
+	}
+	req.Verified = true
+	return nil
+}
+
+// Present asks the citizen through consent and, if they approve, sends the
+// vp_token with only the approved claims, each credential from a fresh
+// one-time copy, to the verifier's response_uri. It records a receipt.
+func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc) (*Receipt, error) {
+	if !req.Match.Satisfied {
+		_ = w.sendError(ctx, req, "access_denied")
+		return nil, werr(CodeNoMatch, "the wallet holds no credentials that answer this request")
+	}
+	byID := map[string]*Credential{}
+	for _, c := range req.creds {
+		byID[c.ID] = c
+	}
+	cr := &ConsentRequest{Verifier: req.ClientID, VerifierDID: req.VerifierDID, Verified: req.Verified, Name: req.Name,
+		Purpose: req.Purpose, TransactionData: req.TransactionData}
+	for qid, ms := range req.Match.Selection {
+		for _, m := range ms {
+			c := byID[m.ID]
+			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT}
+			for _, p := range m.Paths {
+				v, _ := lookupPath(c.Claims, p)
+				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
+			}
+			cr.Credentials = append(cr.Credentials, cc)
+		}
+	}
+	d, err := consent(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Approve {
+		_ = w.sendError(ctx, req, "access_denied")
+		return nil, werr(CodeDeclined, "the citizen declined")
+	}
+	var kbExtra map[string]any
+	if len(req.rawTxData) > 0 {
+		hashes := make([]string, len(req.rawTxData))
+		for i, s := range req.rawTxData {
+			sum := sha256.Sum256([]byte(s))
+			hashes[i] = base64.RawURLEncoding.EncodeToString(sum[:])
+		}
+		kbExtra = map[string]any{"transaction_data_hashes": hashes, "transaction_data_hashes_alg": "sha-256"}
+	}
+	vpToken := map[string][]string{}
+	rec := &Receipt{ID: randomID("rcp_"), At: w.opts.Now().UTC(), Verifier: req.ClientID, VerifierDID: req.VerifierDID,
+		Verified: req.Verified, Name: req.Name, Purpose: req.Purpose, TransactionData: req.TransactionData}
+	for _, cc := range cr.Credentials {
+		var paths []credential.Path
+		var shown [][]any
+		approved, limited := d.Approved[cc.CredentialID]
+		for _, cl := range cc.Claims {
+			if limited && !containsPath(approved, cl.Path) {
+				continue // withheld by the citizen
+			}
+			paths = append(paths, credential.Path(cl.Path))
+			shown = append(shown, cl.Path)
+		}
+		sdjwt, key, err := w.takeCopy(ctx, cc.CredentialID)
+		if err != nil {
+			return nil, err
+		}
+		vp, err := credential.Present(sdjwt, paths, key, credential.KeyBinding{Nonce: req.Nonce, Audience: req.ClientID, IssuedAt: w.opts.Now(), Extra: kbExtra})
+		if err != nil {
+			return nil, err
+		}
+		vpToken[cc.QueryID] = append(vpToken[cc.QueryID], vp)
+		rec.Disclosed = append(rec.Disclosed, DisclosedCredential{CredentialID: cc.CredentialID, VCT: cc.VCT, Claims: shown})
+	}
+	tokenJSON, _ := json.Marshal(vpToken)
+	form := url.Values{"vp_token": {string(tokenJSON)}}
+	if req.State != "" {
+		form.Set("state", req.State)
+	}
+	r, err := w.do(ctx, http.MethodPost, req.ResponseURI, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
+	if err != nil {
+		return nil, err
+	}
+	if r.status != 200 {
+		return nil, werr(CodeVerifierRefused, "the verifier answered %s", oauthError(r))
+	}
+	var ans struct {
+		RedirectURI string `json:"redirect_uri"`
+	}
+	if len(r.body) > 0 && json.Unmarshal(r.body, &ans) == nil && ans.RedirectURI != "" {
+		if _, err := w.checkURL(ans.RedirectURI); err != nil {
+			return nil, werr(CodeVerifierRefused, "the verifier's redirect_uri is not https: %v", err)
+		}
+		rec.RedirectURI = ans.RedirectURI
+	}
+	if err := w.v.put(ctx, kindReceipt, rec.ID, rec.At, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// sendError tells the verifier the wallet will not answer (§8.5).
+func (w *Wallet) sendError(ctx context.Context, req *Request, code string) error {
+	form := url.Values{"error": {code}}
+	if req.State != "" {
+		form.Set("state", req.State)
+	}
+	_, err := w.do(ctx, http.MethodPost, req.ResponseURI, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
+	return err
+}
+
+// number reads a JSON number decoded as float64 or json.Number.
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, !math.IsNaN(n) && !math.IsInf(n, 0)
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func lookupPath(obj any, p []any) (any, bool) {
+	cur := obj
+	for _, e := range p {
+		switch k := e.(type) {
+		case string:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if cur, ok = m[k]; !ok {
+				return nil, false
+			}
+		case int:
+			a, ok := cur.([]any)
+			if !ok || k < 0 || k >= len(a) {
+				return nil, false
+			}
+			cur = a[k]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func containsPath(list [][]any, p []any) bool {
+	for _, q := range list {
+		if len(q) != len(p) {
+			continue
+		}
+		same := true
+		for i := range q {
+			if q[i] != p[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return true
+		}
+	}
+	return false
+}
