@@ -246,18 +246,24 @@ func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error)
 	if err != nil {
 		return nil, err
 	}
-	var dc []dcql.Credential
 	for _, c := range creds {
 		if c.CopiesLeft == 0 || (!c.Expiry.IsZero() && !now.Before(c.Expiry)) {
 			continue
 		}
 		req.creds = append(req.creds, c)
-		dc = append(dc, dcql.Credential{ID: c.ID, Format: dcql.FormatSDJWTVC, VCT: c.VCT, HolderBinding: true, Claims: c.Claims})
 	}
-	if req.Match, err = req.Query.Match(dc); err != nil {
+	if req.Match, err = req.Query.Match(dcqlCredentials(req.creds)); err != nil {
 		return nil, &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
 	}
 	return req, nil
+}
+
+func dcqlCredentials(cs []*Credential) []dcql.Credential {
+	dc := make([]dcql.Credential, len(cs))
+	for i, c := range cs {
+		dc[i] = dcql.Credential{ID: c.ID, Format: dcql.FormatSDJWTVC, VCT: c.VCT, HolderBinding: true, Claims: c.Claims}
+	}
+	return dc
 }
 
 // checkVerifier verifies a decentralized_identifier: request: the key is
