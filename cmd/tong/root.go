@@ -79,6 +79,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newCredentialCmd(a),
 		newRegistryCmd(a),
 		newIssuerCmd(a),
+		newWalletCmd(a),
 		newWitnessCmd(a),
 	)
 	return root

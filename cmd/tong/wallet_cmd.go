@@ -1,0 +1,463 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tongid/tong/wallet"
+)
+
+// walletConn are the flags every wallet command shares.
+type walletConn struct {
+	path          string
+	registry      string
+	requireReg    bool
+	allowLoopback bool
+}
+
+func (wc *walletConn) flags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	def := "tong-wallet.db"
+	if dir, err := os.UserConfigDir(); err == nil {
+		def = filepath.Join(dir, "tong", "wallet.db")
+	}
+	fl.StringVar(&wc.path, "wallet", def, "the wallet file")
+	fl.StringVar(&wc.registry, "registry", "", "did:tong registry URL used to check issuers and verifiers (none: they are shown as unverified)")
+	fl.BoolVar(&wc.requireReg, "require-registry", false, "refuse issuers and verifiers the registry does not vouch for")
+	fl.BoolVar(&wc.allowLoopback, "allow-loopback-http", true, "allow plain http to 127.0.0.1/localhost (the demo); everything else must be https")
+}
+
+// passphrase reads TONG_WALLET_PASSPHRASE or prompts on the terminal.
+func (a *app) passphrase(prompt string, confirm bool) ([]byte, error) {
+	if p := a.getenv("TONG_WALLET_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	f, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, withHint(errors.New("no passphrase"), "set TONG_WALLET_PASSPHRASE or run in a terminal")
+	}
+	fmt.Fprint(a.stderr, prompt)
+	p, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(a.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(a.stderr, "Again: ")
+		q, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(p) != string(q) {
+			return nil, errors.New("the passphrases differ")
+		}
+	}
+	return p, nil
+}
+
+func (wc *walletConn) options(ctx context.Context, a *app) (wallet.Options, error) {
+	opts := wallet.Options{AllowLoopbackHTTP: wc.allowLoopback, RequireRegistry: wc.requireReg}
+	if wc.registry != "" {
+		rc := &registryConn{server: wc.registry}
+		c, err := rc.client(ctx, a)
+		if err != nil {
+			return opts, err
+		}
+		opts.Registry = c
+	} else if wc.requireReg {
+		return opts, usagef("--require-registry needs --registry")
+	}
+	return opts, nil
+}
+
+func (wc *walletConn) open(ctx context.Context, a *app) (*wallet.Wallet, error) {
+	opts, err := wc.options(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := a.passphrase("Wallet passphrase: ", false)
+	if err != nil {
+		return nil, err
+	}
+	w, err := wallet.Open(ctx, wc.path, pass, opts)
+	switch {
+	case errors.Is(err, wallet.ErrNotFound):
+		return nil, withHint(err, "create one with: tong wallet init --wallet "+wc.path)
+	case errors.Is(err, wallet.ErrWrongPassphrase):
+		return nil, withHint(err, "check TONG_WALLET_PASSPHRASE")
+	}
+	return w, err
+}
+
+func newWalletCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "wallet",
+		Short: "A citizen's wallet: receive credentials and present them",
+		Long: `Wallet keeps credentials in an encrypted file (--wallet, TONG_WALLET). The
+passphrase comes from TONG_WALLET_PASSPHRASE, or is asked on the terminal.`,
+		Example: `  tong wallet init
+  tong wallet receive 'openid-credential-offer://?credential_offer_uri=...' --tx-code 123456
+  tong wallet present 'openid4vp://?client_id=...&request_uri=...'`,
+	}
+	cmd.AddCommand(newWalletInitCmd(a), newWalletReceiveCmd(a), newWalletListCmd(a), newWalletShowCmd(a),
+		newWalletPresentCmd(a), newWalletHistoryCmd(a), newWalletExportCmd(a), newWalletImportCmd(a))
+	return cmd
+}
+
+func newWalletInitCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:     "init",
+		Short:   "Create an empty wallet protected by a passphrase",
+		Example: "  TONG_WALLET_PASSPHRASE=... tong wallet init --wallet ./me.db",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pass, err := a.passphrase("New wallet passphrase: ", true)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(wc.path), 0o700); err != nil {
+				return err
+			}
+			w, err := wallet.Create(cmd.Context(), wc.path, pass, wallet.Options{})
+			if errors.Is(err, wallet.ErrExists) {
+				return withHint(err, "use another --wallet, or remove "+wc.path)
+			}
+			if err != nil {
+				return err
+			}
+			w.Close()
+			return a.printResult(map[string]string{"wallet": wc.path}, func(out io.Writer) {
+				fmt.Fprintf(out, "Created %s\n", wc.path)
+			})
+		},
+	}
+	wc.flags(cmd)
+	return cmd
+}
+
+func newWalletReceiveCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	var txCode string
+	cmd := &cobra.Command{
+		Use:     "receive OFFER_URI",
+		Short:   "Receive a credential from an offer (the QR code's text)",
+		Example: `  tong wallet receive 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2F...' --tx-code 493817`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			w, err := wc.open(ctx, a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			if txCode == "" {
+				if o, err := w.ParseOffer(ctx, args[0]); err == nil && o.NeedsTxCode() {
+					fmt.Fprint(a.stderr, "PIN from the agency: ")
+					line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+					txCode = strings.TrimSpace(line)
+				}
+			}
+			c, err := w.Receive(ctx, args[0], txCode)
+			if err != nil {
+				return err
+			}
+			return a.printResult(c, func(out io.Writer) {
+				fmt.Fprintf(out, "Received %s (%s) from %s: %d copies\n", nameOr(c), c.ID, issuerLabel(c), c.CopiesLeft)
+			})
+		},
+	}
+	wc.flags(cmd)
+	cmd.Flags().StringVar(&txCode, "tx-code", "", "the PIN the agency gave you (asked if needed and not given)")
+	return cmd
+}
+
+func nameOr(c *wallet.Credential) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.VCT
+}
+
+func issuerLabel(c *wallet.Credential) string {
+	s := c.IssuerName
+	if s == "" {
+		s = c.Issuer
+	}
+	if c.IssuerDID != "" {
+		return s + " (registry: " + c.IssuerDID + ")"
+	}
+	return s + " (not checked against a registry)"
+}
+
+func newWalletListCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List the credentials in the wallet",
+		Example: "  tong wallet list --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := wc.open(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			cs, err := w.Credentials(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if cs == nil {
+				cs = []*wallet.Credential{}
+			}
+			return a.printResult(cs, func(out io.Writer) {
+				if len(cs) == 0 {
+					fmt.Fprintln(out, "The wallet is empty.")
+				}
+				for _, c := range cs {
+					exp := "no expiry"
+					if !c.Expiry.IsZero() {
+						exp = "valid until " + c.Expiry.Local().Format(time.DateOnly)
+					}
+					fmt.Fprintf(out, "%s  %-24s %d copies left, %s, from %s\n", c.ID, nameOr(c), c.CopiesLeft, exp, issuerLabel(c))
+				}
+			})
+		},
+	}
+	wc.flags(cmd)
+	return cmd
+}
+
+func newWalletShowCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show one credential and its claims",
+		Example: "  tong wallet show cred_AbC123",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := wc.open(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			c, err := w.Credential(cmd.Context(), args[0])
+			if errors.Is(err, wallet.ErrNotFound) {
+				return withHint(fmt.Errorf("no credential %s", args[0]), "see tong wallet list")
+			}
+			if err != nil {
+				return err
+			}
+			return a.printResult(c, func(out io.Writer) {
+				fmt.Fprintf(out, "%s (%s)\nissuer: %s\ntype:   %s\n", nameOr(c), c.ID, issuerLabel(c), c.VCT)
+				b, _ := json.MarshalIndent(c.Claims, "", "  ")
+				fmt.Fprintf(out, "claims: %s\n", b)
+			})
+		},
+	}
+	wc.flags(cmd)
+	return cmd
+}
+
+func newWalletPresentCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "present REQUEST_URI",
+		Short: "Answer a counter's request (the QR code's text), disclosing only what you approve",
+		Long: `Present fetches and checks the counter's request, shows who asks, for what
+purpose, exactly which claims would be shared and any payment, and asks y/n
+(--yes approves without asking).`,
+		Example: `  tong wallet present 'openid4vp://?client_id=decentralized_identifier%3Adid%3Atong%3Az...&request_uri=https%3A%2F%2F...'`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			w, err := wc.open(ctx, a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			req, err := w.Match(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			rec, err := w.Present(ctx, req, func(ctx context.Context, r *wallet.ConsentRequest) (wallet.Decision, error) {
+				printConsent(a.stderr, r)
+				if yes {
+					return wallet.Decision{Approve: true}, nil
+				}
+				fmt.Fprint(a.stderr, "Share this? [y/N] ")
+				line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+				ans := strings.ToLower(strings.TrimSpace(line))
+				return wallet.Decision{Approve: ans == "y" || ans == "yes"}, nil
+			})
+			if err != nil {
+				return err
+			}
+			return a.printResult(rec, func(out io.Writer) {
+				fmt.Fprintf(out, "Shared with %s.\n", rec.Verifier)
+				if rec.RedirectURI != "" {
+					fmt.Fprintf(out, "Continue at %s\n", rec.RedirectURI)
+				}
+			})
+		},
+	}
+	wc.flags(cmd)
+	cmd.Flags().BoolVar(&yes, "yes", false, "approve without asking")
+	return cmd
+}
+
+func printConsent(out io.Writer, r *wallet.ConsentRequest) {
+	who := r.Name
+	if who == "" {
+		who = r.Verifier
+	}
+	if r.Verified {
+		fmt.Fprintf(out, "%s (registry: %s) asks, for %q:\n", who, r.VerifierDID, r.Purpose)
+	} else {
+		fmt.Fprintf(out, "UNVERIFIED requester %s asks:\n", r.Verifier)
+	}
+	for _, c := range r.Credentials {
+		name := c.Name
+		if name == "" {
+			name = c.VCT
+		}
+		fmt.Fprintf(out, "  from %s:\n", name)
+		for _, cl := range c.Claims {
+			parts := make([]string, len(cl.Path))
+			for i, p := range cl.Path {
+				parts[i] = fmt.Sprint(p)
+			}
+			v, _ := json.Marshal(cl.Value)
+			fmt.Fprintf(out, "    %s = %s\n", strings.Join(parts, "."), v)
+		}
+	}
+	for _, td := range r.TransactionData {
+		b, _ := json.Marshal(td)
+		fmt.Fprintf(out, "  and you sign: %s\n", b)
+	}
+}
+
+func newWalletHistoryCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:     "history",
+		Short:   "Show what was shared, with whom and when",
+		Example: "  tong wallet history",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := wc.open(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			hs, err := w.History(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if hs == nil {
+				hs = []*wallet.Receipt{}
+			}
+			return a.printResult(hs, func(out io.Writer) {
+				for _, h := range hs {
+					var claims []string
+					for _, d := range h.Disclosed {
+						for _, p := range d.Claims {
+							parts := make([]string, len(p))
+							for i, e := range p {
+								parts[i] = fmt.Sprint(e)
+							}
+							claims = append(claims, strings.Join(parts, "."))
+						}
+					}
+					fmt.Fprintf(out, "%s  %s  %s  %s\n", h.At.Local().Format(time.DateTime), h.Verifier, h.Purpose, strings.Join(claims, ", "))
+				}
+			})
+		},
+	}
+	wc.flags(cmd)
+	return cmd
+}
+
+func newWalletExportCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:     "export FILE",
+		Short:   "Write an encrypted backup of the wallet (same passphrase)",
+		Example: "  tong wallet export backup.tongwallet",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := wc.open(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			pass, _ := a.passphrase("Wallet passphrase: ", false)
+			f, err := os.OpenFile(args[0], os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return err
+			}
+			if err := w.Export(cmd.Context(), f, pass); err != nil {
+				f.Close()
+				os.Remove(args[0])
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			return a.printResult(map[string]string{"backup": args[0]}, func(out io.Writer) { fmt.Fprintf(out, "Wrote %s\n", args[0]) })
+		},
+	}
+	wc.flags(cmd)
+	return cmd
+}
+
+func newWalletImportCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:     "import FILE",
+		Short:   "Restore a backup into a new wallet file",
+		Example: "  tong wallet import backup.tongwallet --wallet ./restored.db",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pass, err := a.passphrase("Backup passphrase: ", false)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := os.MkdirAll(filepath.Dir(wc.path), 0o700); err != nil {
+				return err
+			}
+			w, err := wallet.Import(cmd.Context(), wc.path, f, pass, wallet.Options{})
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			cs, err := w.Credentials(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.printResult(map[string]any{"wallet": wc.path, "credentials": len(cs)}, func(out io.Writer) {
+				fmt.Fprintf(out, "Restored %d credentials into %s\n", len(cs), wc.path)
+			})
+		},
+	}
+	wc.flags(cmd)
+	return cmd
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestWalletCLIDemo: a citizen receives a credential offered through the
+// issuer CLI, lists and shows it, presents it to a counter, sees the
+// history, and backs the wallet up.
+func TestWalletCLIDemo(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	defer stop()
+	raw, _ := os.ReadFile(filepath.Join(data, "demo.json"))
+	var demo demoFile
+	if err := json.Unmarshal(raw, &demo); err != nil {
+		t.Fatal(err)
+	}
+	psb := demo.Agencies[0]
+	claims := filepath.Join(t.TempDir(), "claims.json")
+	b, _ := json.Marshal(psb.Types[0].ExampleClaims)
+	_ = os.WriteFile(claims, b, 0o600)
+	code, out, errOut := runTong(t, map[string]string{"TONG_SERVER": base, "TONG_TOKEN": psb.Token}, "issuer", "offer", "--type", "citizen-identity", "--claims", claims, "--json")
+	var o struct{ OfferURI, TxCode string }
+	var offer map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &offer) != nil {
+		t.Fatalf("offer: %d %q %q", code, out, errOut)
+	}
+	o.OfferURI, o.TxCode = offer["offer_uri"], offer["tx_code"]
+
+	wpath := filepath.Join(t.TempDir(), "me.db")
+	env := map[string]string{"TONG_WALLET": wpath, "TONG_WALLET_PASSPHRASE": "correct horse"}
+	if code, _, errOut := runTong(t, env, "wallet", "init"); code != 0 {
+		t.Fatalf("init: %d %q", code, errOut)
+	}
+	if code, _, errOut := runTong(t, env, "wallet", "init"); code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("second init: %d %q", code, errOut)
+	}
+	code, out, errOut = runTong(t, env, "wallet", "receive", o.OfferURI, "--tx-code", o.TxCode, "--registry", base, "--require-registry")
+	if code != 0 || !strings.Contains(out, "Citizen identity") || !strings.Contains(out, "registry: did:tong:") {
+		t.Fatalf("receive: %d %q %q", code, out, errOut)
+	}
+	code, out, _ = runTong(t, env, "wallet", "list", "--json")
+	var list []struct {
+		ID         string `json:"id"`
+		CopiesLeft int    `json:"copies_left"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].CopiesLeft < 2 {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	if code, out, _ := runTong(t, env, "wallet", "show", list[0].ID); code != 0 || !strings.Contains(out, "王") {
+		t.Errorf("show: %d %q", code, out)
+	}
+	bad := map[string]string{"TONG_WALLET": wpath, "TONG_WALLET_PASSPHRASE": "wrong"}
+	if code, _, errOut := runTong(t, bad, "wallet", "list"); code != 1 || !strings.Contains(errOut, "wrong passphrase") {
+		t.Errorf("wrong passphrase: %d %q", code, errOut)
+	}
+
+	// A counter without a registry identity (redirect_uri: prefix,
+	// unsigned): shown as UNVERIFIED, and gets only what it asked.
+	var mu sync.Mutex
+	var posted url.Values
+	ctr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		posted = r.PostForm
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer ctr.Close()
+	q := url.Values{"client_id": {"redirect_uri:" + ctr.URL + "/response"}, "response_type": {"vp_token"}, "response_mode": {"direct_post"},
+		"response_uri": {ctr.URL + "/response"}, "nonce": {"n-123"},
+		"dcql_query": {`{"credentials":[{"id":"pid","format":"dc+sd-jwt","meta":{"vct_values":["urn:tong:vct:citizen-identity:1"]},"claims":[{"path":["age_equal_or_over","18"]}]}]}`}}
+	reqURI := "openid4vp://?" + q.Encode()
+	code, out, errOut = runTong(t, env, "wallet", "present", reqURI, "--yes")
+	if code != 0 || !strings.Contains(errOut, "UNVERIFIED") || !strings.Contains(errOut, "age_equal_or_over.18 = true") {
+		t.Fatalf("present: %d %q %q", code, out, errOut)
+	}
+	mu.Lock()
+	vp := posted.Get("vp_token")
+	mu.Unlock()
+	if !strings.Contains(vp, `"pid"`) {
+		t.Fatalf("counter got %q", vp)
+	}
+	// Saying no sends no credential.
+	code, _, errOut = runTong(t, env, "wallet", "present", reqURI)
+	if code != 1 || !strings.Contains(errOut, "declined") {
+		t.Errorf("declined present: %d %q", code, errOut)
+	}
+	if code, out, _ := runTong(t, env, "wallet", "history"); code != 0 || !strings.Contains(out, "redirect_uri:") || !strings.Contains(out, "age_equal_or_over.18") {
+		t.Errorf("history: %d %q", code, out)
+	}
+	backup := filepath.Join(t.TempDir(), "b.tongwallet")
+	if code, _, errOut := runTong(t, env, "wallet", "export", backup); code != 0 {
+		t.Fatalf("export: %d %q", code, errOut)
+	}
+	restored := map[string]string{"TONG_WALLET": filepath.Join(t.TempDir(), "r.db"), "TONG_WALLET_PASSPHRASE": "correct horse"}
+	if code, out, errOut := runTong(t, restored, "wallet", "import", backup); code != 0 || !strings.Contains(out, "Restored 1 credentials") {
+		t.Fatalf("import: %d %q %q", code, out, errOut)
+	}
+}
