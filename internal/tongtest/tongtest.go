@@ -1,0 +1,236 @@
+// Package tongtest runs a whole Tong on one loopback server for tests: a
+// did:tong registry with a trust authority, our issuer with the demo
+// agency and types, and our verifier with counters for every preset
+// purpose, each organisation registered and accredited. It is the real
+// code, wired as `tong serve` wires it.
+package tongtest
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/didregistry/client"
+	"github.com/tongid/tong/didregistry/httpapi"
+	regstore "github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/internal/httpx"
+	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/issuer/oid4vci"
+	"github.com/tongid/tong/verifier"
+	vapi "github.com/tongid/tong/verifier/httpapi"
+)
+
+// Origin is the test registry's log origin.
+const Origin = "tongtest/registry"
+
+// City is a running Tong.
+type City struct {
+	Server   *httptest.Server
+	URL      string
+	DB       *store.DB
+	Keys     *keys.Dir
+	Log      *regstore.Log
+	LogKey   string
+	Registry *client.Client
+	// Authority is the trust authority's DID.
+	Authority string
+	Issuer    *issuer.Service
+	Verifier  *verifier.Service
+	// IssuerToken is the PSB staff token; CounterTokens maps purpose →
+	// a counter token allowed it.
+	IssuerToken   string
+	CounterTokens map[string]string
+	PSB           *issuer.Agency
+	HallDID       string
+
+	authKey *keys.Signer
+	clock   time.Time
+}
+
+// Options tune New.
+type Options struct {
+	// VerifierConfig, if set, adjusts the verifier's config (clock,
+	// cache TTLs).
+	VerifierConfig func(*verifier.Config)
+	// Synchronous is the SQLite synchronous pragma ("" = FULL).
+	Synchronous string
+}
+
+// New starts a City; it stops when the test ends.
+func New(t testing.TB, opts Options) *City {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: opts.Synchronous})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := keys.OpenDir(filepath.Join(dir, "keys"), make([]byte, keys.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &City{DB: db, Keys: kd, clock: time.Now().Add(-2 * time.Hour), CounterTokens: map[string]string{}}
+	mux := chi.NewRouter()
+	c.Server = httptest.NewServer(httpx.Recover(mux))
+	c.URL = c.Server.URL
+	t.Cleanup(func() { c.Server.Close(); db.Close() })
+
+	// Registry.
+	_, logKey, _ := ed25519.GenerateKey(nil)
+	signer, vkey, _ := didregistry.NewNoteSigner(Origin, logKey)
+	c.LogKey = vkey
+	c.authKey, _ = kd.Create("trust-authority", keys.ES256)
+	gen := c.genesis(t, c.authKey, "")
+	c.Authority = gen.DID
+	c.Log, err = regstore.Open(ctx, regstore.Config{DB: db, Origin: Origin, Signer: signer, Rules: didregistry.Rules{TrustAuthority: c.Authority}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Log.Close() })
+	c.append(t, gen)
+	regAPI, err := httpapi.New(httpapi.Config{Log: c.Log, Origin: Origin, VerifierKey: vkey, TrustAuthority: c.Authority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range httpapi.Prefixes {
+		mux.Handle(p, regAPI.Routes())
+	}
+	c.Registry, err = client.New(client.Config{BaseURL: c.URL, HTTPClient: c.Server.Client(), Origin: Origin, LogKey: vkey, TrustAuthority: c.Authority})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Issuer: the PSB issues citizen identity and government official;
+	// housing issues residence.
+	c.Issuer, err = issuer.New(ctx, issuer.Config{DB: db, Keys: kd, Secret: make([]byte, 32), AllowLoopbackHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issAPI := oid4vci.New(c.Issuer).Routes()
+	for _, p := range oid4vci.Prefixes {
+		mux.Handle(p, issAPI)
+	}
+	types, _ := issuer.DemoTypes()
+	for _, ag := range []struct {
+		slug, name string
+		types      []string
+	}{{"psb", "Beijing Municipal Public Security Bureau", []string{"citizen-identity", "government-official"}},
+		{"housing", "Beijing Municipal Commission of Housing", []string{"beijing-residence"}}} {
+		key, _ := kd.Create("org-"+ag.slug, keys.ES256)
+		url := c.URL + "/issuers/" + ag.slug
+		var vcts []string
+		for _, id := range ag.types {
+			vcts = append(vcts, types[id].VCT)
+		}
+		id := c.Register(t, key, url, didregistry.RoleIssuer, vcts...)
+		if err := c.Issuer.AddAgency(ctx, issuer.Agency{Slug: ag.slug, Name: ag.name, IssuerURL: url, DID: id, KeyName: "org-" + ag.slug, KeyID: id + "#key-1"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tid := range ag.types {
+			if err := c.Issuer.PutType(ctx, ag.slug, "test", types[tid]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.PSB, _ = c.Issuer.Agency(ctx, "psb")
+	c.IssuerToken, _, _ = c.Issuer.CreateAPIToken(ctx, "psb", "test", "test")
+
+	// Verifier: the Dongcheng hall, accredited for every preset purpose.
+	hallKey, _ := kd.Create("org-dongcheng", keys.ES256)
+	presets, _ := verifier.Presets()
+	var purposes []string
+	for id := range presets {
+		purposes = append(purposes, id)
+	}
+	c.HallDID = c.Register(t, hallKey, "", didregistry.RoleVerifier, purposes...)
+	vcfg := verifier.Config{DB: db, Keys: kd, Registry: c.Registry, PublicURL: c.URL, HTTPClient: c.Server.Client(), AllowLoopbackHTTP: true}
+	if opts.VerifierConfig != nil {
+		opts.VerifierConfig(&vcfg)
+	}
+	c.Verifier, err = verifier.New(ctx, vcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verifier.AddOrg(ctx, verifier.Org{Slug: "dongcheng", Name: "Dongcheng District Government Service Hall", DID: c.HallDID,
+		KeyName: "org-dongcheng", KeyID: c.HallDID + "#key-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range purposes {
+		_, tok, err := c.Verifier.AddCounter(ctx, "dongcheng", "counter for "+p, []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.CounterTokens[p] = tok
+	}
+	vAPI := vapi.New(c.Verifier).Routes()
+	for _, p := range vapi.Prefixes {
+		mux.Handle(p, vAPI)
+	}
+	return c
+}
+
+func (c *City) tick() time.Time { c.clock = c.clock.Add(time.Second); return c.clock }
+
+func (c *City) append(t testing.TB, op *didregistry.Operation) {
+	t.Helper()
+	leaf, err := op.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Log.Append(context.Background(), leaf); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *City) genesis(t testing.TB, key *keys.Signer, issuerURL string) *didregistry.Operation {
+	t.Helper()
+	mk, _ := did.EncodeMultikey(key.Public())
+	id := didregistry.PlaceholderDID
+	doc := &did.Document{Context: []any{did.ContextV1}, ID: id,
+		VerificationMethods: []did.VerificationMethod{{ID: id + "#key-1", Type: "Multikey", Controller: id, PublicKeyMultibase: mk}},
+		AssertionMethod:     []did.VerificationRef{{Ref: "#key-1"}},
+		Authentication:      []did.VerificationRef{{Ref: "#key-1"}}}
+	if issuerURL != "" {
+		doc.Service = []did.Service{{ID: id + "#oid4vci", Type: []string{didregistry.ServiceTypeCredentialIssuer}, ServiceEndpoint: issuerURL}}
+	}
+	op, err := didregistry.NewGenesis(key, doc, []crypto.PublicKey{key.Public()}, nil, c.tick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+// Register registers an organisation's DID and, if role is set,
+// accredits it for scope from two hours ago.
+func (c *City) Register(t testing.TB, key *keys.Signer, issuerURL, role string, scope ...string) string {
+	t.Helper()
+	op := c.genesis(t, key, issuerURL)
+	c.append(t, op)
+	if role != "" {
+		head, err := c.Log.State(context.Background(), c.Authority)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc := didregistry.Next(head, didregistry.OpAccredit, c.tick())
+		acc.Accreditation = &didregistry.Accreditation{Subject: op.DID, Role: role, Scope: scope, ValidFrom: didregistry.FormatTime(c.clock.Add(-time.Hour))}
+		if err := acc.Sign(c.authKey); err != nil {
+			t.Fatal(err)
+		}
+		c.append(t, acc)
+	}
+	return op.DID
+}
+
+// Client is an HTTP client for the city's server.
+func (c *City) Client() *http.Client { return c.Server.Client() }

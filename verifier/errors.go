@@ -1,0 +1,74 @@
+package verifier
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable verification or API error code. The counter shows it.
+type Code string
+
+// Codes of a rejected presentation, in the order of the checks.
+const (
+	CodeSessionNotFound      Code = "session_not_found"
+	CodeSessionExpired       Code = "session_expired"
+	CodeReplay               Code = "replay"
+	CodeStateMismatch        Code = "state_mismatch"
+	CodeWalletError          Code = "wallet_error"
+	CodeMalformedResponse    Code = "malformed_response"
+	CodeUnexpectedCredential Code = "unexpected_credential"
+	CodeMissingCredential    Code = "missing_credential"
+	CodeVCTNotRequested      Code = "vct_not_requested"
+	CodeIssuerUnknown        Code = "issuer_unknown"
+	CodeIssuerNotAccredited  Code = "issuer_not_accredited"
+	CodeCredentialRevoked    Code = "credential_revoked"
+	CodeCredentialSuspended  Code = "credential_suspended"
+	CodeStatusUnavailable    Code = "status_unavailable"
+	CodeClaimMissing         Code = "claim_missing"
+	CodeClaimValue           Code = "claim_value_mismatch"
+	CodeTransactionData      Code = "transaction_data_mismatch"
+	CodeRegistryUnavailable  Code = "registry_unavailable"
+)
+
+// Codes of the counter API.
+const (
+	CodeUnauthorized   Code = "unauthorized"
+	CodeNotFound       Code = "not_found"
+	CodeInvalidRequest Code = "invalid_request"
+	CodeUnknownPurpose Code = "unknown_purpose"
+	CodeInvalidPurpose Code = "invalid_purpose"
+	CodeConflict       Code = "conflict"
+)
+
+// Error is a verifier error with a stable code.
+type Error struct {
+	Code        Code
+	Description string
+	Err         error
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code)
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,423 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/credential/dcql"
+	"github.com/tongid/tong/credential/statuslist"
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/jose"
+)
+
+// Result is the outcome of a session: a verdict, a verdict per check, the
+// requested claims (and nothing else), and how stale the cached trust data
+// was.
+type Result struct {
+	Verdict string `json:"verdict"` // accepted or rejected
+	// Code is the stable code of the first failed check ("" if accepted).
+	Code        Code        `json:"code,omitempty"`
+	Description string      `json:"description,omitempty"`
+	Checks      []Check     `json:"checks"`
+	Credentials []Presented `json:"credentials,omitempty"`
+	At          time.Time   `json:"at"`
+	// Staleness is the oldest cached data used past its fresh period
+	// (0 when everything was fresh), in seconds.
+	StalenessSeconds int64 `json:"staleness_seconds"`
+}
+
+// Check is one verified step.
+type Check struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	Code Code   `json:"code,omitempty"`
+}
+
+// Presented is one verified credential: who issued it and the claims the
+// purpose asked for.
+type Presented struct {
+	QueryID   string         `json:"query_id"`
+	VCT       string         `json:"vct"`
+	Issuer    string         `json:"issuer"`
+	IssuerDID string         `json:"issuer_did"`
+	Claims    map[string]any `json:"claims"`
+	// TransactionData is what the citizen signed for (pay-fee).
+	TransactionData []map[string]any `json:"transaction_data,omitempty"`
+}
+
+// ResponseAnswer is what the response endpoint returns to the wallet.
+type ResponseAnswer struct {
+	RedirectURI string `json:"redirect_uri,omitempty"`
+}
+
+type sessionRow struct {
+	id, counter, purpose, nonce, state, txData, sameDevice, status string
+	expires                                                        int64
+}
+
+// HandleResponse verifies a direct_post response for a session. The
+// returned error is for the wallet (its Code says why); the counter learns
+// the outcome from the stored Result either way. A session is answered
+// once: replays are refused.
+func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values) (*ResponseAnswer, error) {
+	var row sessionRow
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at FROM verifier_sessions WHERE id = $1`, id).
+		Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeSessionNotFound, "no such session")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if row.status != StatusPending {
+		return nil, errorf(CodeReplay, "this request was already answered")
+	}
+	now := s.cfg.Now()
+	res := &Result{At: now.UTC(), Checks: []Check{}}
+	fail := func(code Code, format string, args ...any) error {
+		res.Verdict, res.Code, res.Description = StatusRejected, code, fmt.Sprintf(format, args...)
+		res.Checks = append(res.Checks, Check{Name: checkName(code), Code: code})
+		return errorf(code, format, args...)
+	}
+	verr := func() error {
+		if now.Unix() >= row.expires {
+			return fail(CodeSessionExpired, "the session expired")
+		}
+		if st := form.Get("state"); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
+			return fail(CodeStateMismatch, "state does not match the request")
+		}
+		res.Checks = append(res.Checks, Check{Name: "state", OK: true})
+		if e := form.Get("error"); e != "" {
+			return fail(CodeWalletError, "the wallet answered %s", e)
+		}
+		p, err := s.Purpose(row.purpose)
+		if err != nil {
+			return fail(CodeMalformedResponse, "unknown purpose")
+		}
+		return s.verifyToken(ctx, p, &row, form.Get("vp_token"), res)
+	}()
+	if verr == nil {
+		res.Verdict = StatusAccepted
+	}
+	// Complete the session exactly once, whatever the verdict.
+	resJSON, _ := json.Marshal(res)
+	var replay bool
+	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3 WHERE id = $4 AND status = $5`,
+			res.Verdict, string(resJSON), now.Unix(), id, StatusPending)
+		if err != nil {
+			return err
+		}
+		n, _ := r.RowsAffected()
+		replay = n != 1
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if replay {
+		return nil, errorf(CodeReplay, "this request was already answered")
+	}
+	s.hub.publish(id)
+	go s.webhook(context.WithoutCancel(ctx), row.counter, id, res)
+	if verr != nil {
+		return nil, verr
+	}
+	ans := &ResponseAnswer{}
+	if row.sameDevice != "" {
+		ans.RedirectURI = s.cfg.PublicURL + "/counter/done?session=" + url.QueryEscape(id) + "&response_code=" + url.QueryEscape(randomString(16))
+	}
+	return ans, nil
+}
+
+func checkName(c Code) string {
+	switch c {
+	case CodeStateMismatch, CodeSessionExpired:
+		return "session"
+	case CodeIssuerUnknown, CodeIssuerNotAccredited, CodeRegistryUnavailable:
+		return "accreditation"
+	case CodeCredentialRevoked, CodeCredentialSuspended, CodeStatusUnavailable:
+		return "status"
+	case CodeTransactionData:
+		return "transaction_data"
+	case CodeClaimMissing, CodeClaimValue:
+		return "claims"
+	}
+	return string(c)
+}
+
+// verifyToken checks the vp_token against the purpose, in the order of
+// DESIGN.md §3.
+func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, raw string, res *Result) error {
+	fail := func(code Code, format string, args ...any) error {
+		res.Verdict, res.Code, res.Description = StatusRejected, code, fmt.Sprintf(format, args...)
+		res.Checks = append(res.Checks, Check{Name: checkName(code), Code: code})
+		return errorf(code, format, args...)
+	}
+	if raw == "" {
+		return fail(CodeMalformedResponse, "vp_token is missing")
+	}
+	var tok map[string][]string
+	if err := jose.CheckJSON([]byte(raw), 4); err != nil || json.Unmarshal([]byte(raw), &tok) != nil {
+		return fail(CodeMalformedResponse, "vp_token must be a JSON object of arrays of presentations")
+	}
+	queries := map[string]*dcql.CredentialQuery{}
+	for i := range p.query.Credentials {
+		queries[p.query.Credentials[i].ID] = &p.query.Credentials[i]
+	}
+	for qid := range tok {
+		if queries[qid] == nil {
+			return fail(CodeUnexpectedCredential, "vp_token answers %q, which was not asked", qid)
+		}
+	}
+	var txData []string
+	if row.txData != "" {
+		_ = json.Unmarshal([]byte(row.txData), &txData)
+	}
+	clientID := ""
+	org := ""
+	_ = s.db.Reader().QueryRowContext(ctx, `SELECT org FROM verifier_counters WHERE id = $1`, row.counter).Scan(&org)
+	o, err := s.Org(ctx, org)
+	if err != nil {
+		return fail(CodeMalformedResponse, "unknown counter")
+	}
+	clientID = PrefixDID + o.DID
+	var stale time.Duration
+	for _, cq := range p.query.Credentials {
+		vps := tok[cq.ID]
+		if len(vps) == 0 {
+			return fail(CodeMissingCredential, "no credential for %q", cq.ID)
+		}
+		if len(vps) > 1 && !cq.Multiple {
+			return fail(CodeMalformedResponse, "more than one credential for %q", cq.ID)
+		}
+		for _, vp := range vps {
+			r, err := s.vf.Verify(ctx, vp, credential.VerifyOptions{KeyBinding: &credential.KBPolicy{Nonce: row.nonce, Audience: clientID}})
+			if err != nil {
+				code := Code(credential.CodeOf(err))
+				if code == "" {
+					code = CodeMalformedResponse
+				}
+				if vc := CodeOf(err); vc != "" {
+					code = vc // a registry refusal inside the issuer key check
+				}
+				if r != nil && len(r.Checks) > 0 {
+					for _, c := range r.Checks[:len(r.Checks)-1] {
+						res.Checks = append(res.Checks, Check{Name: c.Name, OK: c.OK, Code: Code(c.Code)})
+					}
+				}
+				return fail(code, "%v", err)
+			}
+			for _, c := range r.Checks {
+				res.Checks = append(res.Checks, Check{Name: c.Name, OK: c.OK, Code: Code(c.Code)})
+			}
+			if !slices.Contains(cq.Meta.VCTValues, r.VCT) {
+				return fail(CodeVCTNotRequested, "a %s credential was presented for %q", r.VCT, cq.ID)
+			}
+			ie, st, err := s.trust.issuer(ctx, r.Issuer)
+			if err != nil {
+				return fail(CodeOf(err), "%v", err)
+			}
+			stale = max(stale, st)
+			issued := r.IssuedAt
+			if issued.IsZero() {
+				issued = s.cfg.Now()
+			}
+			ok, st, err := s.trust.accredited(ctx, ie.did, didregistry.RoleIssuer, r.VCT, issued)
+			if err != nil {
+				return fail(CodeOf(err), "%v", err)
+			}
+			stale = max(stale, st)
+			if !ok {
+				return fail(CodeIssuerNotAccredited, "%s was not accredited to issue %s when it issued this credential", ie.did, r.VCT)
+			}
+			res.Checks = append(res.Checks, Check{Name: "accreditation", OK: true})
+			if r.Status != nil {
+				sv, st, err := s.trust.status(ctx, r.Status, r.IssuerKey)
+				if err != nil {
+					return fail(CodeOf(err), "%v", err)
+				}
+				stale = max(stale, st)
+				switch sv {
+				case statuslist.Valid:
+				case statuslist.Suspended:
+					return fail(CodeCredentialSuspended, "the issuer has suspended this credential")
+				default:
+					return fail(CodeCredentialRevoked, "the issuer has revoked this credential")
+				}
+				res.Checks = append(res.Checks, Check{Name: "status", OK: true})
+			}
+			claims, err := requestedClaims(&cq, r.Claims)
+			if err != nil {
+				return fail(CodeOf(err), "%v", err)
+			}
+			res.Checks = append(res.Checks, Check{Name: "claims", OK: true})
+			pres := Presented{QueryID: cq.ID, VCT: r.VCT, Issuer: r.Issuer, IssuerDID: ie.did, Claims: claims}
+			if len(txData) > 0 {
+				if err := checkTxData(r.KeyBinding, txData); err != nil {
+					return fail(CodeTransactionData, "%v", err)
+				}
+				for _, t := range txData {
+					pres.TransactionData = append(pres.TransactionData, decodeTx(t))
+				}
+				res.Checks = append(res.Checks, Check{Name: "transaction_data", OK: true})
+			}
+			res.Credentials = append(res.Credentials, pres)
+		}
+	}
+	res.StalenessSeconds = int64(stale / time.Second)
+	return nil
+}
+
+// requestedClaims keeps exactly the claims the query asked for, checking
+// presence and values (OpenID4VP §14.9: never rely on the wallet). Extra
+// disclosed claims are dropped: neither stored nor shown.
+func requestedClaims(cq *dcql.CredentialQuery, all map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	check := func(cl dcql.ClaimsQuery) error {
+		v, ok := getPath(all, cl.Path)
+		if !ok {
+			return errorf(CodeClaimMissing, "claim %v was asked for and not disclosed", []any(cl.Path))
+		}
+		if len(cl.Values) > 0 {
+			match := false
+			for _, want := range cl.Values {
+				match = match || equalJSON(v, want)
+			}
+			if !match {
+				return errorf(CodeClaimValue, "claim %v does not have an accepted value", []any(cl.Path))
+			}
+		}
+		setPath(out, cl.Path, v)
+		return nil
+	}
+	if len(cq.ClaimSets) == 0 {
+		for _, cl := range cq.Claims {
+			if err := check(cl); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	byID := map[string]dcql.ClaimsQuery{}
+	for _, cl := range cq.Claims {
+		byID[cl.ID] = cl
+	}
+	var lastErr error
+	for _, set := range cq.ClaimSets {
+		out = map[string]any{}
+		lastErr = nil
+		for _, id := range set {
+			if err := check(byID[id]); err != nil {
+				lastErr = err
+				break
+			}
+		}
+		if lastErr == nil {
+			return out, nil
+		}
+	}
+	return nil, lastErr
+}
+
+func getPath(obj any, p dcql.Path) (any, bool) {
+	cur := obj
+	for _, e := range p {
+		switch k := e.(type) {
+		case string:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if cur, ok = m[k]; !ok {
+				return nil, false
+			}
+		case int, int64, float64:
+			a, ok := cur.([]any)
+			i := toInt(k)
+			if !ok || i < 0 || i >= len(a) {
+				return nil, false
+			}
+			cur = a[i]
+		default:
+			return nil, false // null (all elements) is not used by Tong's purposes
+		}
+	}
+	return cur, true
+}
+
+func toInt(v any) int {
+	switch n := v.(type) {
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case float64:
+		return int(n)
+	}
+	return -1
+}
+
+func setPath(out map[string]any, p dcql.Path, v any) {
+	cur := out
+	for i, e := range p {
+		k, ok := e.(string)
+		if !ok {
+			return
+		}
+		if i == len(p)-1 {
+			cur[k] = v
+			return
+		}
+		next, ok := cur[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			cur[k] = next
+		}
+		cur = next
+	}
+}
+
+func equalJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// checkTxData requires the KB-JWT to bind every transaction_data entry
+// (OpenID4VP Appendix B.3.3): transaction_data_hashes are the base64url
+// SHA-256 of each entry as sent.
+func checkTxData(kb *credential.KBClaims, txData []string) error {
+	if kb == nil {
+		return errors.New("no key binding to carry transaction_data_hashes")
+	}
+	raw, _ := kb.Raw["transaction_data_hashes"].([]any)
+	if alg, ok := kb.Raw["transaction_data_hashes_alg"]; ok && alg != "sha-256" {
+		return fmt.Errorf("transaction_data_hashes_alg %v is not sha-256", alg)
+	}
+	if len(raw) != len(txData) {
+		return errors.New("transaction_data_hashes is missing or has the wrong length")
+	}
+	for i, t := range txData {
+		if h, _ := raw[i].(string); h != hashB64(t) {
+			return errors.New("a transaction_data hash does not match what was asked")
+		}
+	}
+	return nil
+}
+
+func decodeTx(s string) map[string]any {
+	var m map[string]any
+	b, _ := base64Decode(s)
+	_ = json.Unmarshal(b, &m)
+	return m
+}

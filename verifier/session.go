@@ -1,0 +1,258 @@
+package verifier
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tongid/tong/internal/jose"
+)
+
+// OpenID4VP constants.
+const (
+	TypRequestObject   = "oauth-authz-req+jwt"
+	PrefixDID          = "decentralized_identifier:"
+	SelfIssuedAudience = "https://self-issued.me/v2"
+	// PurposeClaim names the purpose in the request object (a Tong
+	// extension; the wallet checks the accreditation for it).
+	PurposeClaim = "tong_purpose"
+)
+
+// Session states.
+const (
+	StatusPending  = "pending"
+	StatusAccepted = "accepted"
+	StatusRejected = "rejected"
+)
+
+// NewRequest is what a counter asks for.
+type NewRequest struct {
+	Purpose string `json:"purpose"`
+	// TransactionData, for purposes that take it (pay-fee): the members
+	// the purpose requires, e.g. amount, currency, payee, order_id.
+	TransactionData map[string]any `json:"transaction_data,omitempty"`
+	// SameDevice makes the response endpoint return a redirect_uri with a
+	// response code, for a wallet on the same device as the page.
+	SameDevice bool `json:"same_device,omitempty"`
+}
+
+// Session is a verification session as the counter sees it.
+type Session struct {
+	ID         string    `json:"session_id"`
+	Counter    string    `json:"counter"`
+	Purpose    string    `json:"purpose"`
+	RequestURI string    `json:"request_uri"` // the openid4vp:// URI for the QR code
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Result     *Result   `json:"result,omitempty"`
+}
+
+// CreateSession makes a session and its signed request object.
+func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) (*Session, error) {
+	p, err := s.Purpose(nr.Purpose)
+	if err != nil {
+		return nil, err
+	}
+	allowed := false
+	for _, id := range c.Purposes {
+		allowed = allowed || id == p.ID
+	}
+	if !allowed {
+		return nil, errorf(CodeUnknownPurpose, "counter %s may not ask for %s", c.Name, p.ID)
+	}
+	org, err := s.Org(ctx, c.Org)
+	if err != nil {
+		return nil, err
+	}
+	var txData []string
+	if spec := p.TransactionData; spec != nil {
+		if nr.TransactionData == nil {
+			return nil, errorf(CodeInvalidRequest, "purpose %s needs transaction_data with %s", p.ID, strings.Join(spec.Required, ", "))
+		}
+		for _, k := range spec.Required {
+			if v, ok := nr.TransactionData[k]; !ok || v == nil || v == "" {
+				return nil, errorf(CodeInvalidRequest, "transaction_data.%s is required", k)
+			}
+		}
+		td := map[string]any{}
+		for k, v := range nr.TransactionData {
+			td[k] = v
+		}
+		td["type"] = spec.Type
+		ids := []string{}
+		for _, cq := range p.query.Credentials {
+			ids = append(ids, cq.ID)
+		}
+		td["credential_ids"] = ids
+		b, _ := json.Marshal(td)
+		txData = []string{base64.RawURLEncoding.EncodeToString(b)}
+	} else if nr.TransactionData != nil {
+		return nil, errorf(CodeInvalidRequest, "purpose %s takes no transaction_data", p.ID)
+	}
+	now := s.cfg.Now()
+	id := randomString(16)
+	nonce := randomString(24) // 192 bits
+	state := randomString(16)
+	sess := &Session{ID: id, Counter: c.ID, Purpose: p.ID, Status: StatusPending, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}
+	clientID := PrefixDID + org.DID
+	claims := map[string]any{
+		"iss": clientID, "aud": SelfIssuedAudience, "client_id": clientID,
+		"response_type": "vp_token", "response_mode": "direct_post",
+		"response_uri": s.cfg.PublicURL + "/verifier/response/" + id,
+		"nonce":        nonce, "state": state, "dcql_query": p.Query,
+		"iat": now.Unix(), "exp": sess.ExpiresAt.Unix(), PurposeClaim: p.ID,
+		"client_metadata": map[string]any{
+			"client_name": org.Name + " – " + c.Name,
+			"vp_formats_supported": map[string]any{"dc+sd-jwt": map[string]any{
+				"sd-jwt_alg_values": []string{"ES256", "EdDSA"}, "kb-jwt_alg_values": []string{"ES256", "EdDSA"}}},
+		},
+	}
+	if len(txData) > 0 {
+		claims["transaction_data"] = txData
+	}
+	h, _ := json.Marshal(map[string]any{"alg": org.signer.Alg(), "typ": TypRequestObject, "kid": org.KeyID})
+	pl, err := json.Marshal(claims)
+	if err != nil {
+		return nil, err
+	}
+	jws, err := jose.SignRaw(org.signer, h, pl)
+	if err != nil {
+		return nil, err
+	}
+	txJSON := ""
+	if len(txData) > 0 {
+		b, _ := json.Marshal(txData)
+		txJSON = string(b)
+	}
+	sameDevice := ""
+	if nr.SameDevice {
+		sameDevice = "same_device"
+	}
+	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO verifier_sessions (id, counter, purpose, nonce, state, request, transaction_data, status, response_code, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			id, c.ID, p.ID, nonce, state, jws, txJSON, StatusPending, sameDevice, now.Unix(), sess.ExpiresAt.Unix())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sess.RequestURI = s.requestURI(org, id)
+	return sess, nil
+}
+
+func (s *Service) requestURI(org *Org, id string) string {
+	return "openid4vp://?client_id=" + url.QueryEscape(PrefixDID+org.DID) + "&request_uri=" + url.QueryEscape(s.cfg.PublicURL+"/verifier/requests/"+id)
+}
+
+// RequestURI rebuilds a session's openid4vp:// URI (for its QR code).
+func (s *Service) RequestURI(sess *Session) string {
+	var org string
+	_ = s.db.Reader().QueryRow(`SELECT org FROM verifier_counters WHERE id = $1`, sess.Counter).Scan(&org)
+	o, err := s.Org(context.Background(), org)
+	if err != nil {
+		return ""
+	}
+	return s.requestURI(o, sess.ID)
+}
+
+// RequestObject returns a session's signed request object while it is
+// pending and not expired.
+func (s *Service) RequestObject(ctx context.Context, id string) (string, error) {
+	var req, status string
+	var exp int64
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT request, status, expires_at FROM verifier_sessions WHERE id = $1`, id).Scan(&req, &status, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errorf(CodeSessionNotFound, "no such request")
+	}
+	if err != nil {
+		return "", err
+	}
+	if status != StatusPending || s.cfg.Now().Unix() >= exp {
+		return "", errorf(CodeSessionExpired, "this request was answered or has expired; ask for a new QR code")
+	}
+	return req, nil
+}
+
+// Session returns a session of a counter.
+func (s *Service) Session(ctx context.Context, c *Counter, id string) (*Session, error) {
+	sess, err := s.loadSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sess.Counter != c.ID {
+		return nil, errorf(CodeNotFound, "no session %s at this counter", id)
+	}
+	return sess, nil
+}
+
+func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) {
+	sess := &Session{ID: id}
+	var created, expires int64
+	var result string
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT counter, purpose, status, result, created_at, expires_at FROM verifier_sessions WHERE id = $1`, id).
+		Scan(&sess.Counter, &sess.Purpose, &sess.Status, &result, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeNotFound, "no session %s", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess.CreatedAt, sess.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC()
+	if result != "" {
+		sess.Result = &Result{}
+		if err := json.Unmarshal([]byte(result), sess.Result); err != nil {
+			return nil, err
+		}
+	}
+	if sess.Status == StatusPending && !s.cfg.Now().Before(sess.ExpiresAt) {
+		sess.Status = "expired"
+	}
+	if sess.Status == StatusPending {
+		sess.RequestURI = s.RequestURI(sess)
+	}
+	return sess, nil
+}
+
+func checkURL(raw string, allowLoopback bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("not an absolute URL: %q", raw)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if u.Scheme == "http" && allowLoopback {
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not https", raw)
+}
+
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("response larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+func hashB64(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,322 @@
+package verifier
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/didregistry/client"
+	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Component is the verifier's name in schema_migrations.
+const Component = "verifier"
+
+// Defaults.
+const (
+	DefaultSessionTTL = 5 * time.Minute
+	DefaultCacheTTL   = 5 * time.Minute
+	DefaultMaxStale   = time.Hour
+	// MaxResponseBody bounds a direct_post body.
+	MaxResponseBody = 256 << 10
+)
+
+// KeySource gives organisations' request-signing keys by name.
+type KeySource interface {
+	Load(name string) (*keys.Signer, error)
+}
+
+// Registry is what the verifier needs of the did:tong registry client.
+type Registry interface {
+	Accreditations(ctx context.Context) ([]client.Accreditation, error)
+	DIDForIssuerURL(ctx context.Context, u string) (string, *did.Document, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	DB       *store.DB
+	Keys     KeySource
+	Registry Registry
+	// PublicURL is where wallets reach this server (request_uri,
+	// response_uri are built on it).
+	PublicURL string
+	// HTTPClient fetches issuer metadata, status lists and sends webhooks.
+	HTTPClient        *http.Client
+	AllowLoopbackHTTP bool
+	Now               func() time.Time
+	Logger            *slog.Logger
+	SessionTTL        time.Duration
+	// CacheTTL is how long issuer keys, registry data and status lists are
+	// used before they are fetched again; MaxStale is how long past that a
+	// counter keeps working on them when the fetch fails (offline), with
+	// the staleness reported in each result.
+	CacheTTL time.Duration
+	MaxStale time.Duration
+}
+
+// Service is the verifier for any number of organisations and counters.
+type Service struct {
+	cfg   Config
+	db    *store.DB
+	trust *trust
+	vf    *credential.Verifier
+	hub   *hub
+
+	mu       sync.Mutex
+	orgs     map[string]*Org
+	purposes map[string]*Purpose
+}
+
+// New opens the verifier and applies its schema.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Keys == nil || cfg.Registry == nil || cfg.PublicURL == "" {
+		return nil, errors.New("verifier: DB, Keys, Registry and PublicURL are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	if cfg.MaxStale == 0 {
+		cfg.MaxStale = DefaultMaxStale
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	sub, _ := fs.Sub(migrations, "migrations")
+	if _, err := cfg.DB.Migrate(ctx, Component, sub); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, db: cfg.DB, orgs: map[string]*Org{}, hub: newHub()}
+	s.trust = newTrust(cfg)
+	s.vf = &credential.Verifier{Keys: &credential.IssuerKeys{Web: s.trust.webKeys(), Check: s.trust.checkIssuerKey}, Now: cfg.Now}
+	if err := s.loadPurposes(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Org is a verifying organisation.
+type Org struct {
+	Slug    string `json:"slug"`
+	Name    string `json:"name"`
+	DID     string `json:"did"`
+	KeyName string `json:"-"`
+	KeyID   string `json:"key_id"`
+	// Webhook, if set, receives every result as a signed JWT.
+	Webhook string `json:"webhook,omitempty"`
+
+	signer *keys.Signer
+}
+
+// AddOrg registers an organisation.
+func (s *Service) AddOrg(ctx context.Context, o Org) error {
+	if o.Slug == "" || o.Name == "" || !strings.HasPrefix(o.DID, "did:") || o.KeyName == "" || !strings.HasPrefix(o.KeyID, o.DID+"#") {
+		return errorf(CodeInvalidRequest, "an organisation needs a slug, name, DID, key name and a key id under its DID")
+	}
+	if _, err := s.cfg.Keys.Load(o.KeyName); err != nil {
+		return fmt.Errorf("verifier: key %s: %w", o.KeyName, err)
+	}
+	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_orgs (slug, name, did, key_name, key_id, webhook, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		o.Slug, o.Name, o.DID, o.KeyName, o.KeyID, o.Webhook, s.cfg.Now().Unix())
+	if err != nil && isUnique(err) {
+		return errorf(CodeConflict, "organisation %s exists", o.Slug)
+	}
+	return err
+}
+
+// Org returns an organisation.
+func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
+	s.mu.Lock()
+	o, ok := s.orgs[slug]
+	s.mu.Unlock()
+	if ok {
+		return o, nil
+	}
+	o = &Org{}
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, did, key_name, key_id, webhook FROM verifier_orgs WHERE slug = $1`, slug).
+		Scan(&o.Slug, &o.Name, &o.DID, &o.KeyName, &o.KeyID, &o.Webhook)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeNotFound, "no organisation %s", slug)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.signer, err = s.cfg.Keys.Load(o.KeyName); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.orgs[slug] = o
+	s.mu.Unlock()
+	return o, nil
+}
+
+// Counter is a verifier client: a desk or kiosk of an organisation.
+type Counter struct {
+	ID       string   `json:"id"`
+	Org      string   `json:"org"`
+	Name     string   `json:"name"`
+	Purposes []string `json:"purposes"`
+}
+
+// AddCounter creates a counter allowed the given purposes, and its first
+// API token (shown once).
+func (s *Service) AddCounter(ctx context.Context, org, name string, purposes []string) (*Counter, string, error) {
+	if _, err := s.Org(ctx, org); err != nil {
+		return nil, "", err
+	}
+	for _, p := range purposes {
+		if _, err := s.Purpose(p); err != nil {
+			return nil, "", err
+		}
+	}
+	c := &Counter{ID: "ctr_" + randomString(9), Org: org, Name: name, Purposes: purposes}
+	pj, _ := json.Marshal(purposes)
+	if _, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_counters (id, org, name, purposes, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		c.ID, org, name, string(pj), s.cfg.Now().Unix()); err != nil {
+		return nil, "", err
+	}
+	tok, err := s.CreateToken(ctx, c.ID)
+	return c, tok, err
+}
+
+// TokenPrefix starts every counter API token.
+const TokenPrefix = "tong_ct_"
+
+// CreateToken makes another API token for a counter.
+func (s *Service) CreateToken(ctx context.Context, counter string) (string, error) {
+	tok := TokenPrefix + randomString(32)
+	h := sha256.Sum256([]byte(tok))
+	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_tokens (id, counter, hash, created_at) VALUES ($1, $2, $3, $4)`,
+		"vtk_"+randomString(8), counter, h[:], s.cfg.Now().Unix())
+	return tok, err
+}
+
+// RevokeTokens revokes every token of a counter.
+func (s *Service) RevokeTokens(ctx context.Context, counter string) error {
+	_, err := s.db.Writer().ExecContext(ctx, `UPDATE verifier_tokens SET revoked_at = $1 WHERE counter = $2 AND revoked_at IS NULL`, s.cfg.Now().Unix(), counter)
+	return err
+}
+
+// Authenticate returns the counter an API token belongs to.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Counter, error) {
+	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 128 {
+		return nil, errorf(CodeUnauthorized, "missing or malformed counter API token")
+	}
+	h := sha256.Sum256([]byte(token))
+	c := &Counter{}
+	var pj string
+	var revoked sql.NullInt64
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT c.id, c.org, c.name, c.purposes, t.revoked_at FROM verifier_tokens t JOIN verifier_counters c ON c.id = t.counter WHERE t.hash = $1`, h[:]).
+		Scan(&c.ID, &c.Org, &c.Name, &pj, &revoked)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked.Valid) {
+		return nil, errorf(CodeUnauthorized, "counter API token is unknown or revoked")
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(pj), &c.Purposes)
+	return c, nil
+}
+
+func (s *Service) loadPurposes(ctx context.Context) error {
+	ps, err := Presets()
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT definition FROM verifier_purposes`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var def string
+		if err := rows.Scan(&def); err != nil {
+			return err
+		}
+		p, err := ParsePurpose([]byte(def))
+		if err != nil {
+			return err
+		}
+		ps[p.ID] = p
+	}
+	s.mu.Lock()
+	s.purposes = ps
+	s.mu.Unlock()
+	return rows.Err()
+}
+
+// PutPurpose creates or replaces a purpose.
+func (s *Service) PutPurpose(ctx context.Context, raw []byte) (*Purpose, error) {
+	p, err := ParsePurpose(raw)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_purposes (id, definition, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`, p.ID, string(raw), s.cfg.Now().Unix())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.purposes[p.ID] = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Purpose returns a purpose by id.
+func (s *Service) Purpose(id string) (*Purpose, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.purposes[id]
+	if !ok {
+		return nil, errorf(CodeUnknownPurpose, "no purpose %q", id)
+	}
+	return p, nil
+}
+
+// Purposes lists every purpose.
+func (s *Service) Purposes() []*Purpose {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Purpose, 0, len(s.purposes))
+	for _, p := range s.purposes {
+		out = append(out, p)
+	}
+	return out
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func isUnique(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "duplicate key"))
+}
