@@ -80,6 +80,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newRegistryCmd(a),
 		newIssuerCmd(a),
 		newWalletCmd(a),
+		newVerifierCmd(a),
 		newWitnessCmd(a),
 	)
 	return root

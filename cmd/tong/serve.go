@@ -13,12 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/httpapi"
 	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/issuer/oid4vci"
+	vapi "github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/web"
 )
 
@@ -160,6 +160,14 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	for _, p := range httpapi.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: reg.api.Routes()})
 	}
+	ver, err := openVerifier(ctx, db, kd, reg, publicURL, f.demo, logger)
+	if err != nil {
+		return fmt.Errorf("verifier: %w", err)
+	}
+	verifierAPI := vapi.New(ver).Routes()
+	for _, p := range vapi.Prefixes {
+		apis = append(apis, web.Mount{Pattern: p, Handler: verifierAPI})
+	}
 	issuerAPI := oid4vci.New(iss).Routes()
 	for _, p := range oid4vci.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: issuerAPI})
@@ -178,10 +186,8 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		if demo.Agencies, err = seedIssuerDemo(ctx, iss, reg.file.Demo, f.data); err != nil {
 			return fmt.Errorf("demo issuers: %w", err)
 		}
-		for _, o := range reg.file.Demo {
-			if o.Role != didregistry.RoleIssuer {
-				demo.Counters = append(demo.Counters, demoCounter{Name: o.Name, DID: o.DID, Purposes: o.Scope})
-			}
+		if demo.Counters, err = seedVerifierDemo(ctx, ver, reg.file.Demo, f.data); err != nil {
+			return fmt.Errorf("demo counters: %w", err)
 		}
 		if err := writeJSONFile(filepath.Join(f.data, "demo.json"), demo); err != nil {
 			return err
@@ -200,6 +206,10 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	}
 	if f.demo {
 		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
+		for _, c := range demo.Counters {
+			fmt.Fprintf(a.stdout, "  counter: %s (%s)\n", c.Name, strings.Join(c.Purposes, ", "))
+		}
+		fmt.Fprintf(a.stdout, "  verify:  tong verifier request --server %s --token TOKEN --purpose identity-basic\n", publicURL)
 		fmt.Fprintf(a.stdout, "  offer:   tong issuer offer --server %s --token TOKEN --type citizen-identity --claims FILE\n", publicURL)
 	}
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")

@@ -109,3 +109,51 @@ func TestWalletCLIDemo(t *testing.T) {
 		t.Fatalf("import: %d %q %q", code, out, errOut)
 	}
 }
+
+// TestVerifierCLIDemo: a clerk starts a pay-fee verification, the citizen
+// answers with `tong wallet present`, and the clerk sees the verdict.
+func TestVerifierCLIDemo(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	defer stop()
+	raw, _ := os.ReadFile(filepath.Join(data, "demo.json"))
+	var demo demoFile
+	if err := json.Unmarshal(raw, &demo); err != nil {
+		t.Fatal(err)
+	}
+	psb := demo.Agencies[0]
+	claims := filepath.Join(t.TempDir(), "claims.json")
+	b, _ := json.Marshal(psb.Types[0].ExampleClaims)
+	_ = os.WriteFile(claims, b, 0o600)
+	_, out, _ := runTong(t, map[string]string{"TONG_SERVER": base, "TONG_TOKEN": psb.Token}, "issuer", "offer", "--type", "citizen-identity", "--claims", claims, "--json")
+	var offer map[string]string
+	_ = json.Unmarshal([]byte(out), &offer)
+	wenv := map[string]string{"TONG_WALLET": filepath.Join(t.TempDir(), "me.db"), "TONG_WALLET_PASSPHRASE": "pw", "TONG_REGISTRY": base}
+	runTong(t, wenv, "wallet", "init")
+	if code, _, errOut := runTong(t, wenv, "wallet", "receive", offer["offer_uri"], "--tx-code", offer["tx_code"]); code != 0 {
+		t.Fatalf("receive: %q", errOut)
+	}
+
+	payments := demo.Counters[0]
+	cenv := map[string]string{"TONG_SERVER": base, "TONG_TOKEN": payments.Token}
+	order := filepath.Join(t.TempDir(), "order.json")
+	_ = os.WriteFile(order, []byte(`{"amount":"45.00","currency":"CNY","payee":"Dongcheng hall","order_id":"ord-9"}`), 0o600)
+	code, out, errOut := runTong(t, cenv, "verifier", "request", "--purpose", "pay-fee", "--transaction-data", order, "--json")
+	var req map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &req) != nil || !strings.HasPrefix(req["request_uri"], "openid4vp://?client_id=decentralized_identifier") {
+		t.Fatalf("request: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes", "--require-registry")
+	if code != 0 || !strings.Contains(errOut, "45.00") || !strings.Contains(errOut, "registry: did:tong:") {
+		t.Fatalf("present: %d %q", code, errOut)
+	}
+	code, out, errOut = runTong(t, cenv, "verifier", "result", req["session_id"], "--wait")
+	if code != 0 || !strings.Contains(out, "ACCEPTED") || !strings.Contains(out, "ord-9") || !strings.Contains(out, "110101199005170034") {
+		t.Fatalf("result: %d %q %q", code, out, errOut)
+	}
+	// The meetings counter may not ask for payments.
+	if code, _, errOut := runTong(t, map[string]string{"TONG_SERVER": base, "TONG_TOKEN": demo.Counters[1].Token}, "verifier", "request", "--purpose", "pay-fee", "--transaction-data", order); code != 1 || !strings.Contains(errOut, "unknown_purpose") {
+		t.Errorf("wrong counter: %d %q", code, errOut)
+	}
+}
