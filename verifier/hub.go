@@ -76,15 +76,7 @@ func (s *Service) Wait(ctx context.Context, c *Counter, id string) (*Session, er
 
 // webhook sends a result to the organisation's back office as a JWT signed
 // with the organisation's key (typ "tong-result+jwt").
-func (s *Service) webhook(ctx context.Context, counter, id string, res *Result) {
-	var org string
-	if err := s.db.Reader().QueryRowContext(ctx, `SELECT org FROM verifier_counters WHERE id = $1`, counter).Scan(&org); err != nil {
-		return
-	}
-	o, err := s.Org(ctx, org)
-	if err != nil || o.Webhook == "" {
-		return
-	}
+func (s *Service) webhook(ctx context.Context, o *Org, counter, id string, res *Result) {
 	jwt, err := s.SignResult(o, counter, id, res)
 	if err != nil {
 		return

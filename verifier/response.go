@@ -70,7 +70,7 @@ type sessionRow struct {
 // once: replays are refused.
 func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values) (*ResponseAnswer, error) {
 	var row sessionRow
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at FROM verifier_sessions WHERE id = $1`, id).
+	err := s.selectSession.QueryRowContext(ctx, id).
 		Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeSessionNotFound, "no such session")
@@ -112,8 +112,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	resJSON, _ := json.Marshal(res)
 	var replay bool
 	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3 WHERE id = $4 AND status = $5`,
-			res.Verdict, string(resJSON), now.Unix(), id, StatusPending)
+		r, err := tx.StmtContext(ctx, s.completeSession).ExecContext(ctx, res.Verdict, string(resJSON), now.Unix(), id, StatusPending)
 		if err != nil {
 			return err
 		}
@@ -128,7 +127,9 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
 	s.hub.publish(id)
-	go s.webhook(context.WithoutCancel(ctx), row.counter, id, res)
+	if o, err := s.counterOrg(ctx, row.counter); err == nil && o.Webhook != "" {
+		go s.webhook(context.WithoutCancel(ctx), o, row.counter, id, res)
+	}
 	if verr != nil {
 		return nil, verr
 	}
@@ -183,14 +184,11 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 	if row.txData != "" {
 		_ = json.Unmarshal([]byte(row.txData), &txData)
 	}
-	clientID := ""
-	org := ""
-	_ = s.db.Reader().QueryRowContext(ctx, `SELECT org FROM verifier_counters WHERE id = $1`, row.counter).Scan(&org)
-	o, err := s.Org(ctx, org)
+	o, err := s.counterOrg(ctx, row.counter)
 	if err != nil {
 		return fail(CodeMalformedResponse, "unknown counter")
 	}
-	clientID = PrefixDID + o.DID
+	clientID := PrefixDID + o.DID
 	var stale time.Duration
 	for _, cq := range p.query.Credentials {
 		vps := tok[cq.ID]

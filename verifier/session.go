@@ -157,9 +157,7 @@ func (s *Service) requestURI(org *Org, id string) string {
 
 // RequestURI rebuilds a session's openid4vp:// URI (for its QR code).
 func (s *Service) RequestURI(sess *Session) string {
-	var org string
-	_ = s.db.Reader().QueryRow(`SELECT org FROM verifier_counters WHERE id = $1`, sess.Counter).Scan(&org)
-	o, err := s.Org(context.Background(), org)
+	o, err := s.counterOrg(context.Background(), sess.Counter)
 	if err != nil {
 		return ""
 	}
