@@ -6,7 +6,7 @@ ADDR        ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1s
 
-.PHONY: all build demo test test-short lint vet fmt bench clean
+.PHONY: all build demo test test-short lint vet fmt bench soak clean
 
 all: build
 
@@ -37,6 +37,10 @@ lint: vet
 # bench runs the benchmarks named in docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# soak runs the verifier under load for a minute and reports RSS.
+soak:
+	TONG_SOAK=60s $(GO) test -count=1 -run TestSoak -v ./verifier/httpapi/
 
 clean:
 	rm -rf bin
