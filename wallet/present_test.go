@@ -2,6 +2,7 @@ package wallet_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -353,5 +354,33 @@ func TestTransactionDataIsSigned(t *testing.T) {
 	hashes, _ := res.KeyBinding.Raw["transaction_data_hashes"].([]any)
 	if len(hashes) != 1 || res.KeyBinding.Raw["transaction_data_hashes_alg"] != "sha-256" {
 		t.Fatalf("KB-JWT claims %v", res.KeyBinding.Raw)
+	}
+}
+
+// TestEd25519HolderKeys: a wallet whose holder keys are Ed25519 receives
+// and presents like one with P-256 keys.
+func TestEd25519HolderKeys(t *testing.T) {
+	f := &fixture{reg: newRegistry(t), iss: newIssuer(t)}
+	ag, _ := f.iss.svc.Agency(context.Background(), "psb")
+	f.reg.register(t, ag.Signer(), ag.IssuerURL, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1")
+	opts := loopbackOpts(f.iss.srv)
+	opts.Registry, opts.RequireRegistry, opts.HolderAlg = f.reg.client, true, "EdDSA"
+	f.w, _ = newWallet(t, opts)
+	o, _ := f.iss.offer(t, "citizen-identity")
+	if _, err := f.w.Receive(t.Context(), o.OfferURI, o.TxCode); err != nil {
+		t.Fatal(err)
+	}
+	c := newCounter(t, f.reg, "identity-basic")
+	uri, nonce := c.request("identity-basic", ageQuery, nil)
+	req, err := f.w.Match(t.Context(), uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.w.Present(t.Context(), req, approveAll); err != nil {
+		t.Fatal(err)
+	}
+	res := verifyPresentation(t, f, c.lastPresentation(t, "pid"), nonce, c.clientID())
+	if _, ok := res.HolderKey.(ed25519.PublicKey); !ok {
+		t.Fatalf("holder key is %T, want Ed25519", res.HolderKey)
 	}
 }

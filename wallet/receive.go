@@ -201,7 +201,7 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	jwks := make([]jose.JWK, n)
 	proofs := make([]string, n)
 	for i := range n {
-		if signers[i], jwks[i], err = newHolderKey(); err != nil {
+		if signers[i], jwks[i], err = newHolderKey(w.opts.HolderAlg); err != nil {
 			return nil, err
 		}
 		if proofs[i], err = proofJWT(signers[i], iss, nonce.CNonce, w.opts.Now()); err != nil {

@@ -36,6 +36,9 @@ type Options struct {
 	// Copies is how many one-time copies to ask for per credential (batch
 	// issuance), capped by the issuer's batch_size; zero means 5.
 	Copies int
+	// HolderAlg is the algorithm of new holder keys: "ES256" (P-256, the
+	// default) or "EdDSA" (Ed25519).
+	HolderAlg string
 	// KDF, for Create, ChangePassphrase and Export; zero means DefaultKDF.
 	KDF    KDF
 	Now    func() time.Time
@@ -303,8 +306,11 @@ func (w *Wallet) History(ctx context.Context) ([]*Receipt, error) {
 }
 
 // newHolderKey makes a fresh holder key for one copy.
-func newHolderKey() (*keys.Signer, jose.JWK, error) {
-	k, err := keys.Generate(nil, keys.ES256)
+func newHolderKey(alg string) (*keys.Signer, jose.JWK, error) {
+	if alg == "" {
+		alg = keys.ES256
+	}
+	k, err := keys.Generate(nil, alg)
 	if err != nil {
 		return nil, jose.JWK{}, err
 	}
