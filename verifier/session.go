@@ -100,8 +100,8 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		return nil, errorf(CodeInvalidRequest, "purpose %s takes no transaction_data", p.ID)
 	}
 	now := s.cfg.Now()
-	id := randomString(16)
-	nonce := randomString(24) // 192 bits
+	id := "ses_" + randomString(16) // a prefix, so an id never reads as a CLI flag
+	nonce := randomString(24)       // 192 bits
 	state := randomString(16)
 	sess := &Session{ID: id, Counter: c.ID, Purpose: p.ID, Status: StatusPending, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}
 	clientID := PrefixDID + org.DID
