@@ -2,7 +2,6 @@ package jose
 
 import (
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -191,12 +190,13 @@ func (j *JWK) PublicKey() (crypto.PublicKey, error) {
 		if err != nil || len(x) != 32 || len(y) != 32 {
 			return nil, errf(CodeInvalidKey, "P-256 x and y must be 32 bytes each")
 		}
-		// crypto/ecdh checks that the point is on the curve.
+		// ParseUncompressedPublicKey checks that the point is on the curve.
 		pt := append(append([]byte{4}, x...), y...)
-		if _, err := ecdh.P256().NewPublicKey(pt); err != nil {
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), pt)
+		if err != nil {
 			return nil, errf(CodeInvalidKey, "point is not on P-256")
 		}
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
+		return pub, nil
 	case j.Kty == "OKP" && j.Crv == "Ed25519":
 		if len(x) != ed25519.PublicKeySize || j.Y != "" {
 			return nil, errf(CodeInvalidKey, "Ed25519 x must be 32 bytes")

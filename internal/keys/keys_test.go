@@ -82,7 +82,8 @@ func TestGenerateSigns(t *testing.T) {
 func TestSignerRedacts(t *testing.T) {
 	t.Parallel()
 	s, _ := Generate(nil, ES256)
-	secret := s.Unwrap().(*ecdsa.PrivateKey).D.String()
+	d, _ := s.Unwrap().(*ecdsa.PrivateKey).Bytes()
+	secret := base64.RawURLEncoding.EncodeToString(d)
 	var logBuf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("key", "signer", s)
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s), logBuf.String()} {
@@ -122,7 +123,7 @@ func TestDirRoundTrip(t *testing.T) {
 			t.Errorf("%s mode = %v, want 0600", name, fi.Mode().Perm())
 		}
 		raw, _ := os.ReadFile(filepath.Join(dir, name+".key"))
-		if ec, ok := s.Unwrap().(*ecdsa.PrivateKey); ok && bytes.Contains(raw, []byte(base64.RawURLEncoding.EncodeToString(ec.D.FillBytes(make([]byte, 32))))) {
+		if ec, ok := s.Unwrap().(*ecdsa.PrivateKey); ok && bytes.Contains(raw, []byte(base64.RawURLEncoding.EncodeToString(mustBytes(ec)))) {
 			t.Errorf("key file holds the private scalar in the clear")
 		}
 	}
@@ -200,4 +201,12 @@ func TestNewRejectsOtherCurves(t *testing.T) {
 	if _, err := New(k); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("New(P-384) = %v, want ErrUnsupported", err)
 	}
+}
+
+func mustBytes(k *ecdsa.PrivateKey) []byte {
+	b, err := k.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

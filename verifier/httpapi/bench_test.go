@@ -137,8 +137,10 @@ func BenchmarkRawES256Verify2(b *testing.B) {
 	sig, _ := k.Sign(rand.Reader, d[:], crypto.SHA256)
 	pub := k.Public().(*ecdsa.PublicKey)
 	for b.Loop() {
-		if !ecdsa.VerifyASN1(pub, d[:], sig) || !ecdsa.VerifyASN1(pub, d[:], sig) {
-			b.Fatal("bad signature")
+		for range 2 { // a presentation has two signatures: issuer and KB-JWT
+			if !ecdsa.VerifyASN1(pub, d[:], sig) {
+				b.Fatal("bad signature")
+			}
 		}
 	}
 }
