@@ -70,13 +70,17 @@ type sessionRow struct {
 // once: replays are refused.
 func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values) (*ResponseAnswer, error) {
 	var row sessionRow
-	err := s.selectSession.QueryRowContext(ctx, id).
-		Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(CodeSessionNotFound, "no such session")
-	}
-	if err != nil {
-		return nil, err
+	if cached, ok := s.pending.Load(id); ok {
+		row = *cached.(*sessionRow)
+	} else {
+		err := s.selectSession.QueryRowContext(ctx, id).
+			Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errorf(CodeSessionNotFound, "no such session")
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if row.status != StatusPending {
 		return nil, errorf(CodeReplay, "this request was already answered")
@@ -111,7 +115,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	// Complete the session exactly once, whatever the verdict.
 	resJSON, _ := json.Marshal(res)
 	var replay bool
-	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.StmtContext(ctx, s.completeSession).ExecContext(ctx, res.Verdict, string(resJSON), now.Unix(), id, StatusPending)
 		if err != nil {
 			return err
@@ -123,6 +127,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	if err != nil {
 		return nil, err
 	}
+	s.pending.Delete(id)
 	if replay {
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}

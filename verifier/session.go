@@ -147,8 +147,23 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	if err != nil {
 		return nil, err
 	}
+	s.pending.Store(id, &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
+		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix()})
+	if s.created.Add(1)%1024 == 0 {
+		s.sweepPending(now)
+	}
 	sess.RequestURI = s.requestURI(org, id)
 	return sess, nil
+}
+
+// sweepPending forgets cached sessions that expired unanswered.
+func (s *Service) sweepPending(now time.Time) {
+	s.pending.Range(func(k, v any) bool {
+		if v.(*sessionRow).expires < now.Unix() {
+			s.pending.Delete(k)
+		}
+		return true
+	})
 }
 
 func (s *Service) requestURI(org *Org, id string) string {

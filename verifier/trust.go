@@ -38,6 +38,22 @@ type issuerEntry struct {
 	did string
 	doc *did.Document
 	at  time.Time
+	// keys are the document's assertion keys, decoded once.
+	keys []crypto.PublicKey
+}
+
+func newIssuerEntry(id string, doc *did.Document, at time.Time) *issuerEntry {
+	e := &issuerEntry{did: id, doc: doc, at: at}
+	for _, ref := range doc.Relationship(did.AssertionMethod) {
+		kid := ref.Ref
+		if kid == "" && ref.Embedded != nil {
+			kid = ref.Embedded.ID
+		}
+		if k, err := doc.KeyFor(did.AssertionMethod, kid); err == nil {
+			e.keys = append(e.keys, k)
+		}
+	}
+	return e
 }
 
 type listEntry struct {
@@ -133,7 +149,7 @@ func (t *trust) issuer(ctx context.Context, iss string) (*issuerEntry, time.Dura
 	}
 	id, doc, err := t.cfg.Registry.DIDForIssuerURL(ctx, iss)
 	if err == nil {
-		ne := &issuerEntry{did: id, doc: doc, at: now}
+		ne := newIssuerEntry(id, doc, now)
 		t.mu.Lock()
 		t.issuers[iss] = ne
 		t.mu.Unlock()
@@ -153,13 +169,8 @@ func (t *trust) checkIssuerKey(ctx context.Context, iss string, h credential.Hea
 	if err != nil {
 		return err
 	}
-	for _, ref := range e.doc.Relationship(did.AssertionMethod) {
-		id := ref.Ref
-		if id == "" && ref.Embedded != nil {
-			id = ref.Embedded.ID
-		}
-		k, err := e.doc.KeyFor(did.AssertionMethod, id)
-		if err == nil && sameKey(k, key) {
+	for _, k := range e.keys {
+		if sameKey(k, key) {
 			return nil
 		}
 	}

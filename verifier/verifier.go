@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tongid/tong/credential"
@@ -89,6 +90,12 @@ type Service struct {
 	// was a sixth of the path's CPU).
 	selectSession   *sql.Stmt
 	completeSession *sql.Stmt
+
+	// pending caches the sessions this process created until they are
+	// answered or expire, sparing the response path a read. Another
+	// replica's sessions are read from the database.
+	pending sync.Map // id → *sessionRow
+	created atomic.Int64
 }
 
 const (
