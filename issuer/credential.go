@@ -66,6 +66,12 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 	if err != nil {
 		return nil, 0, err
 	}
+	if len(req.Proof) > 0 {
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "use proofs (OpenID4VCI 1.0), not proof")
+	}
+	if at.Refresh {
+		return s.refreshCredential(ctx, a, at, req)
+	}
 	o, err := s.loadOffer(ctx, at.Offer)
 	if err != nil {
 		return nil, 0, err
@@ -131,7 +137,7 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 		}
 		return &CredentialResponse{TransactionID: txID, Interval: int(DefaultDeferInterval / time.Second)}, 202, nil
 	}
-	resp, err := s.issue(ctx, a, t, o, proofs, offerRedeemed, now)
+	resp, err := s.issue(ctx, a, t, o, proofs, offerRedeemed, now, at.Key)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -192,7 +198,7 @@ func (s *Service) spendNonces(ctx context.Context, tx *sql.Tx, proofs []*provenK
 // moves from `from` to issued in the same transaction that spends the
 // nonces and takes the status list entries, so two requests cannot both
 // succeed; the claims are wiped from the offer there too.
-func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *offerRow, proofs []*provenKey, from string, now time.Time) (*CredentialResponse, error) {
+func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *offerRow, proofs []*provenKey, from string, now time.Time, refreshKey []byte) (*CredentialResponse, error) {
 	if !o.Claims.Valid {
 		return nil, errorf(CodeCredentialRequestDenied, "the offer's data is gone")
 	}
@@ -216,9 +222,13 @@ func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *of
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errorf(CodeInvalidToken, "access token was already used")
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			o.CredentialID, a.Slug, t.ID, o.ID, StatusValid, len(proofs), now.Unix(), exp.Unix(), notificationID); err != nil {
+		var sealed []byte
+		if len(refreshKey) == 32 {
+			sealed = []byte(seal(refreshKey, "claims\x00"+o.CredentialID, []byte(o.Claims.String)))
+		}
+		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id, sealed_claims)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			o.CredentialID, a.Slug, t.ID, o.ID, StatusValid, len(proofs), now.Unix(), exp.Unix(), notificationID, sealed); err != nil {
 			return err
 		}
 		refs, err = s.allocateStatus(ctx, tx, a, o.CredentialID, len(proofs))
@@ -230,8 +240,18 @@ func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *of
 	if err != nil {
 		return nil, err
 	}
-	resp := &CredentialResponse{NotificationID: notificationID}
+	creds, err := s.sign(a, t, claims, proofs, refs, now, exp)
+	if err != nil {
+		// The record is committed; the wallet can be offered anew.
+		return nil, fmt.Errorf("issuer: sign credential %s: %w", o.CredentialID, err)
+	}
+	return &CredentialResponse{NotificationID: notificationID, Credentials: creds}, nil
+}
+
+// sign makes one SD-JWT VC per proven key.
+func (s *Service) sign(a *Agency, t *CredentialType, claims map[string]any, proofs []*provenKey, refs []credential.StatusRef, now, exp time.Time) ([]IssuedCredential, error) {
 	disclosable := t.disclosable(claims)
+	out := make([]IssuedCredential, 0, len(proofs))
 	for i, p := range proofs {
 		ref := refs[i]
 		sdjwt, err := credential.IssueVC(a.signer, credential.VC{
@@ -239,12 +259,77 @@ func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *of
 			Holder: p.Key, Status: &ref, Claims: claims, Disclosable: disclosable,
 		}, credential.IssueOptions{})
 		if err != nil {
-			// The record is committed; the wallet can be offered anew.
-			return nil, fmt.Errorf("issuer: sign credential %s: %w", o.CredentialID, err)
+			return nil, err
 		}
-		resp.Credentials = append(resp.Credentials, IssuedCredential{Credential: sdjwt})
+		out = append(out, IssuedCredential{Credential: sdjwt})
 	}
-	return resp, nil
+	return out, nil
+}
+
+// refreshCredential issues fresh copies of a still-valid credential to new
+// holder keys: the claims are unsealed with the key only the refresh token
+// carries, and each copy gets its own new status entry.
+func (s *Service) refreshCredential(ctx context.Context, a *Agency, at *accessToken, req *CredentialRequest) (*CredentialResponse, int, error) {
+	var credID, typeID, status string
+	var expires int64
+	var sealed []byte
+	err := s.readRow(ctx, `SELECT id, type_id, status, expires_at, sealed_claims FROM issuer_credentials WHERE offer_id = $1 AND agency = $2`, at.Offer, a.Slug).
+		Scan(&credID, &typeID, &status, &expires, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, errorf(CodeInvalidToken, "access token is invalid")
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	now := s.cfg.Now()
+	if status != StatusValid || now.Unix() >= expires {
+		return nil, 0, errorf(CodeCredentialRequestDenied, "the credential is no longer valid")
+	}
+	switch {
+	case req.CredentialConfigurationID != "" && req.CredentialIdentifier != "":
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "send credential_configuration_id or credential_identifier, not both")
+	case req.CredentialIdentifier != "" && req.CredentialIdentifier != credID:
+		return nil, 0, errorf(CodeUnknownCredentialIdentifier, "credential_identifier is not one this token was issued for")
+	case req.CredentialConfigurationID != "" && req.CredentialConfigurationID != typeID:
+		return nil, 0, errorf(CodeUnknownCredentialConfiguration, "credential_configuration_id %q is not this token's", req.CredentialConfigurationID)
+	case req.CredentialConfigurationID == "" && req.CredentialIdentifier == "":
+		return nil, 0, errorf(CodeInvalidCredentialRequest, "credential_configuration_id or credential_identifier is required")
+	}
+	plain, ok := openMax(at.Key, "claims\x00"+credID, string(sealed), 4<<20)
+	var claims map[string]any
+	if !ok || json.Unmarshal(plain, &claims) != nil {
+		return nil, 0, errorf(CodeCredentialRequestDenied, "this credential cannot be refreshed")
+	}
+	t, err := s.Type(ctx, a.Slug, typeID)
+	if err != nil {
+		return nil, 0, errorf(CodeCredentialRequestDenied, "credential type %q no longer exists", typeID)
+	}
+	proofs, err := s.parseProofs(a.IssuerURL, req.Proofs)
+	if err != nil {
+		return nil, 0, err
+	}
+	var refs []credential.StatusRef
+	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		if err := s.spendNonces(ctx, tx, proofs); err != nil {
+			return err
+		}
+		var err error
+		if refs, err = s.allocateStatus(ctx, tx, a, credID, len(proofs)); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET copies = copies + $1 WHERE id = $2`, len(proofs), credID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.Slug, "wallet", "credential.refresh", credID, fmt.Sprintf("%s copies=%d", typeID, len(proofs)))
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	creds, err := s.sign(a, t, claims, proofs, refs, now, time.Unix(expires, 0))
+	if err != nil {
+		return nil, 0, fmt.Errorf("issuer: sign credential %s: %w", credID, err)
+	}
+	return &CredentialResponse{Credentials: creds}, 200, nil
 }
 
 // DeferredRequest is the deferred credential endpoint's body (§9.1).
@@ -289,7 +374,7 @@ func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactio
 		}
 		proofs[i] = &provenKey{Key: k}
 	}
-	resp, err := s.issue(ctx, a, t, o, proofs, offerPending, s.cfg.Now())
+	resp, err := s.issue(ctx, a, t, o, proofs, offerPending, s.cfg.Now(), at.Key)
 	if err != nil {
 		return nil, 0, err
 	}

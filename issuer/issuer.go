@@ -470,7 +470,12 @@ func seal(key []byte, purpose string, plain []byte) string {
 }
 
 func open(key []byte, purpose, s string) ([]byte, bool) {
-	if len(s) > 512 {
+	return openMax(key, purpose, s, 1024)
+}
+
+// openMax is open for sealed values up to max characters.
+func openMax(key []byte, purpose, s string, max int) ([]byte, bool) {
+	if len(s) > max {
 		return nil, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)

@@ -20,6 +20,7 @@ import (
 // Grant and parameter names of OpenID4VCI 1.0.
 const (
 	GrantPreAuthorizedCode = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+	GrantRefreshToken      = "refresh_token"
 	OfferScheme            = "openid-credential-offer://"
 )
 
@@ -202,6 +203,8 @@ type TokenRequest struct {
 	PreAuthorizedCode string
 	TxCode            string
 	TxCodeSent        bool
+	// RefreshToken is the refresh_token grant's token.
+	RefreshToken string
 	// DPoPKey is the JWK thumbprint of a verified DPoP proof, or "".
 	DPoPKey string
 }
@@ -212,6 +215,7 @@ type TokenResponse struct {
 	AccessToken          string                `json:"access_token"`
 	TokenType            string                `json:"token_type"`
 	ExpiresIn            int                   `json:"expires_in"`
+	RefreshToken         string                `json:"refresh_token,omitempty"`
 	AuthorizationDetails []AuthorizationDetail `json:"authorization_details,omitempty"`
 }
 
@@ -229,12 +233,26 @@ type accessToken struct {
 	Agency string `json:"a"`
 	Exp    int64  `json:"e"`
 	JKT    string `json:"j,omitempty"`
+	// Key seals the credential's claims for later refreshes; Refresh
+	// marks a token from the refresh_token grant.
+	Key     []byte `json:"k,omitempty"`
+	Refresh bool   `json:"r,omitempty"`
+}
+
+// refreshToken is what a refresh token seals.
+type refreshToken struct {
+	Offer  string `json:"o"`
+	Agency string `json:"a"`
+	Key    []byte `json:"k"`
 }
 
 // Token redeems a pre-authorized code and tx_code for an access token.
 // A code works once; a wrong tx_code counts, and MaxTxTries wrong ones
 // lock the offer for good.
 func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*TokenResponse, error) {
+	if req.GrantType == GrantRefreshToken {
+		return s.refresh(ctx, slug, req)
+	}
 	if req.GrantType != GrantPreAuthorizedCode {
 		return nil, errorf(CodeUnsupportedGrantType, "only the pre-authorized code grant is supported")
 	}
@@ -300,8 +318,12 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 			grantErr = errorf(CodeInvalidGrant, "pre-authorized code was already used")
 			return nil
 		}
-		at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey})
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: key})
+		rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key})
 		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
+			RefreshToken:         seal(s.tokenKey, "refresh_token", rt),
 			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
 		if req.DPoPKey != "" {
 			resp.TokenType = "DPoP"
@@ -313,6 +335,39 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 	}
 	if grantErr != nil {
 		return nil, grantErr
+	}
+	return resp, nil
+}
+
+// refresh answers the refresh_token grant (RFC 6749 §6): a new access
+// token that lets the wallet fetch fresh copies of a credential that is
+// still valid.
+func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*TokenResponse, error) {
+	plain, ok := open(s.tokenKey, "refresh_token", req.RefreshToken)
+	var rt refreshToken
+	if !ok || json.Unmarshal(plain, &rt) != nil || rt.Agency != slug {
+		return nil, errorf(CodeInvalidGrant, "refresh token is invalid")
+	}
+	var status, typeID, credID string
+	var expires int64
+	err := s.readRow(ctx, `SELECT id, type_id, status, expires_at FROM issuer_credentials WHERE offer_id = $1 AND agency = $2`, rt.Offer, slug).
+		Scan(&credID, &typeID, &status, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeInvalidGrant, "refresh token is invalid")
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	if status != StatusValid || now.Unix() >= expires {
+		return nil, errorf(CodeInvalidGrant, "the credential is %s; it cannot be refreshed", map[bool]string{true: status, false: "expired"}[status != StatusValid])
+	}
+	at, _ := json.Marshal(accessToken{Offer: rt.Offer, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: rt.Key, Refresh: true})
+	resp := &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
+		RefreshToken:         req.RefreshToken,
+		AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
+	if req.DPoPKey != "" {
+		resp.TokenType = "DPoP"
 	}
 	return resp, nil
 }

@@ -33,6 +33,7 @@ type env struct {
 	ag     *issuer.Agency
 	token  string // staff API token
 	client *http.Client
+	db     *store.DB
 }
 
 func newEnv(t testing.TB, mod func(*issuer.Config)) *env {
@@ -82,7 +83,7 @@ func newEnv(t testing.TB, mod func(*issuer.Config)) *env {
 		t.Fatal(err)
 	}
 	ag, _ := svc.Agency(ctx, "psb")
-	e := &env{srv: srv, svc: svc, ag: ag, token: tok, client: srv.Client()}
+	e := &env{srv: srv, svc: svc, ag: ag, token: tok, client: srv.Client(), db: db}
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt
 	}

@@ -240,7 +240,7 @@ func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 		Issuer:                            ag.IssuerURL,
 		TokenEndpoint:                     ag.IssuerURL + "/token",
 		ResponseTypesSupported:            []string{}, // no authorization endpoint: pre-authorized code only
-		GrantTypesSupported:               []string{issuer.GrantPreAuthorizedCode},
+		GrantTypesSupported:               []string{issuer.GrantPreAuthorizedCode, issuer.GrantRefreshToken},
 		TokenEndpointAuthMethodsSupported: []string{"none"},
 		PreAuthorizedGrantAnonymousAccess: true,
 		DPoPSigningAlgValuesSupported:     issuer.ProofSigningAlgs,
@@ -317,8 +317,9 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 		PreAuthorizedCode: r.PostForm.Get("pre-authorized_code"),
 		TxCode:            r.PostForm.Get("tx_code"),
 		TxCodeSent:        r.PostForm.Has("tx_code"),
+		RefreshToken:      r.PostForm.Get("refresh_token"),
 	}
-	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code"} {
+	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code", "refresh_token"} {
 		if len(r.PostForm[k]) > 1 {
 			fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is repeated"})
 			return
