@@ -384,3 +384,55 @@ func TestEd25519HolderKeys(t *testing.T) {
 		t.Fatalf("holder key is %T, want Ed25519", res.HolderKey)
 	}
 }
+
+// TestRefill: when the one-time copies run out, the wallet fetches fresh
+// ones; after revocation it cannot.
+func TestRefill(t *testing.T) {
+	f := newFixture(t)
+	for range f.c.CopiesLeft {
+		c := newCounter(t, f.reg, "identity-basic")
+		uri, _ := c.request("identity-basic", ageQuery, nil)
+		req, err := f.w.Match(t.Context(), uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.w.Present(t.Context(), req, approveAll); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newCounter(t, f.reg, "identity-basic")
+	uri, _ := c.request("identity-basic", ageQuery, nil)
+	if req, err := f.w.Match(t.Context(), uri); err != nil || req.Match.Satisfied {
+		t.Fatalf("with no copies left the wallet still matched: %v", err)
+	}
+	got, err := f.w.Refill(t.Context(), f.c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CopiesLeft != f.c.CopiesLeft || !got.Refillable {
+		t.Fatalf("after refill: %d copies, want %d", got.CopiesLeft, f.c.CopiesLeft)
+	}
+	uri, nonce := c.request("identity-basic", ageQuery, nil)
+	req, err := f.w.Match(t.Context(), uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.w.Present(t.Context(), req, approveAll); err != nil {
+		t.Fatal(err)
+	}
+	verifyPresentation(t, f, c.lastPresentation(t, "pid"), nonce, c.clientID())
+	// Revoke: no more refills.
+	ids, _ := f.iss.svc.Audit(t.Context(), "psb", 100)
+	var credID string
+	for _, a := range ids {
+		if a.Action == "credential.issue" {
+			credID = a.Object
+		}
+	}
+	if _, err := f.iss.svc.SetStatus(t.Context(), "psb", "test", credID, "revoked"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.w.Refill(t.Context(), f.c.ID); wallet.CodeOf(err) != wallet.CodeIssuerRefused {
+		t.Fatalf("refill after revocation: %v", err)
+	}
+}

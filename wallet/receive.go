@@ -172,8 +172,9 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
 	}
 	var tok struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
+		AccessToken  string `json:"access_token"`
+		TokenType    string `json:"token_type"`
+		RefreshToken string `json:"refresh_token"`
 	}
 	if json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
 		return nil, werr(CodeIssuerRefused, "token endpoint gave no Bearer access token")
@@ -248,6 +249,10 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	if len(cfg.CredentialMetadata.Display) > 0 {
 		rec.Name = cfg.CredentialMetadata.Display[0].Name
 	}
+	if tok.RefreshToken != "" {
+		rec.Refresh = &refreshInfo{Token: tok.RefreshToken, TokenEndpoint: as.TokenEndpoint, NonceEndpoint: md.NonceEndpoint,
+			CredentialEndpoint: md.CredentialEndpoint, BatchSize: n}
+	}
 	verr := func() error {
 		for i, c := range cr.Credentials {
 			res, err := w.verifyIssued(ctx, c.Credential, iss, cfg.VCT, signers[i])
@@ -275,6 +280,90 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 		return nil, verr
 	}
 	if err := w.v.put(ctx, kindCredential, rec.ID, rec.ReceivedAt, rec); err != nil {
+		return nil, err
+	}
+	return rec.public(), nil
+}
+
+// Refill fetches fresh one-time copies of a credential with the refresh
+// token the issuer gave at issuance, each bound to a new key and checked
+// like the first ones; used copies are dropped. It fails with
+// CodeIssuerRefused when the issuer no longer vouches for the credential
+// (revoked, suspended, expired).
+func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
+	var rec credentialRecord
+	if err := w.v.get(ctx, kindCredential, id, &rec); err != nil {
+		return nil, err
+	}
+	ri := rec.Refresh
+	if ri == nil {
+		return nil, werr(CodeIssuerRefused, "the issuer gave no refresh token for %s; ask it for a new offer", id)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ri.Token}}
+	r, err := w.do(ctx, http.MethodPost, ri.TokenEndpoint, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
+	if err != nil {
+		return nil, err
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" {
+		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
+	}
+	if r, err = w.do(ctx, http.MethodPost, ri.NonceEndpoint, "", nil, nil); err != nil {
+		return nil, err
+	}
+	var nonce struct {
+		CNonce string `json:"c_nonce"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &nonce) != nil || nonce.CNonce == "" {
+		return nil, werr(CodeIssuerRefused, "nonce endpoint: %s", oauthError(r))
+	}
+	n := max(ri.BatchSize, 1)
+	signers := make([]*keys.Signer, n)
+	jwks := make([]jose.JWK, n)
+	proofs := make([]string, n)
+	for i := range n {
+		if signers[i], jwks[i], err = newHolderKey(w.opts.HolderAlg); err != nil {
+			return nil, err
+		}
+		if proofs[i], err = proofJWT(signers[i], rec.Issuer, nonce.CNonce, w.opts.Now()); err != nil {
+			return nil, err
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"credential_configuration_id": rec.ConfigurationID, "proofs": map[string]any{"jwt": proofs}})
+	r, err = w.do(ctx, http.MethodPost, ri.CredentialEndpoint, "application/json", body, map[string]string{"Authorization": "Bearer " + tok.AccessToken})
+	if err != nil {
+		return nil, err
+	}
+	var cr struct {
+		Credentials []struct {
+			Credential string `json:"credential"`
+		} `json:"credentials"`
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &cr) != nil || len(cr.Credentials) != n {
+		return nil, werr(CodeIssuerRefused, "credential endpoint: %s", oauthError(r))
+	}
+	var fresh []credentialCopy
+	for i, c := range cr.Credentials {
+		if _, err := w.verifyIssued(ctx, c.Credential, rec.Issuer, rec.VCT, signers[i]); err != nil {
+			return nil, err
+		}
+		fresh = append(fresh, credentialCopy{SDJWT: c.Credential, Key: jwks[i]})
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.v.get(ctx, kindCredential, id, &rec); err != nil {
+		return nil, err
+	}
+	kept := fresh
+	for _, cp := range rec.Copies {
+		if !cp.Used {
+			kept = append(kept, cp)
+		}
+	}
+	rec.Copies = kept
+	if err := w.v.put(ctx, kindCredential, id, rec.ReceivedAt, &rec); err != nil {
 		return nil, err
 	}
 	return rec.public(), nil

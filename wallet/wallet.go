@@ -162,8 +162,10 @@ type Credential struct {
 	Expiry          time.Time      `json:"expiry,omitzero"`
 	ReceivedAt      time.Time      `json:"received_at"`
 	// CopiesLeft counts the unused copies. Each presentation spends one,
-	// so that two verifiers never see the same signature or key.
-	CopiesLeft int `json:"copies_left"`
+	// so that two verifiers never see the same signature or key. Refill
+	// fetches more while the issuer still vouches for the credential.
+	CopiesLeft int  `json:"copies_left"`
+	Refillable bool `json:"refillable"`
 
 	copies []credentialCopy
 }
@@ -181,11 +183,23 @@ type credentialCopy struct {
 type credentialRecord struct {
 	Credential
 	Copies []credentialCopy `json:"copies"`
+	// Refresh is how to fetch fresh copies later, if the issuer allows.
+	Refresh *refreshInfo `json:"refresh,omitempty"`
+}
+
+// refreshInfo is what Refill needs: the refresh token and the endpoints.
+type refreshInfo struct {
+	Token              string `json:"token"`
+	TokenEndpoint      string `json:"token_endpoint"`
+	NonceEndpoint      string `json:"nonce_endpoint"`
+	CredentialEndpoint string `json:"credential_endpoint"`
+	BatchSize          int    `json:"batch_size"`
 }
 
 func (r *credentialRecord) public() *Credential {
 	c := r.Credential
 	c.copies = r.Copies
+	c.Refillable = r.Refresh != nil
 	c.CopiesLeft = 0
 	for _, cp := range r.Copies {
 		if !cp.Used {

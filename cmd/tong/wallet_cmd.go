@@ -112,7 +112,7 @@ passphrase comes from TONG_WALLET_PASSPHRASE, or is asked on the terminal.`,
   tong wallet present 'openid4vp://?client_id=...&request_uri=...'`,
 	}
 	cmd.AddCommand(newWalletInitCmd(a), newWalletReceiveCmd(a), newWalletListCmd(a), newWalletShowCmd(a),
-		newWalletPresentCmd(a), newWalletHistoryCmd(a), newWalletExportCmd(a), newWalletImportCmd(a))
+		newWalletPresentCmd(a), newWalletHistoryCmd(a), newWalletExportCmd(a), newWalletImportCmd(a), newWalletRefillCmd(a))
 	return cmd
 }
 
@@ -348,6 +348,34 @@ func printConsent(out io.Writer, r *wallet.ConsentRequest) {
 		b, _ := json.Marshal(td)
 		fmt.Fprintf(out, "  and you sign: %s\n", b)
 	}
+}
+
+func newWalletRefillCmd(a *app) *cobra.Command {
+	wc := &walletConn{}
+	cmd := &cobra.Command{
+		Use:   "refill ID",
+		Short: "Fetch fresh one-time copies of a credential from its issuer",
+		Long: `Each presentation spends one copy, so that counters cannot link visits.
+Refill asks the issuer for a new batch, while the credential is still valid.`,
+		Example: "  tong wallet refill cred_AbC123",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := wc.open(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			c, err := w.Refill(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return a.printResult(c, func(out io.Writer) {
+				fmt.Fprintf(out, "%s now has %d copies\n", c.ID, c.CopiesLeft)
+			})
+		},
+	}
+	wc.flags(cmd)
+	return cmd
 }
 
 func newWalletHistoryCmd(a *app) *cobra.Command {

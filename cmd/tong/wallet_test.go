@@ -60,6 +60,9 @@ func TestWalletCLIDemo(t *testing.T) {
 	if code, out, _ := runTong(t, env, "wallet", "show", list[0].ID); code != 0 || !strings.Contains(out, "王") {
 		t.Errorf("show: %d %q", code, out)
 	}
+	if code, out, errOut := runTong(t, env, "wallet", "refill", list[0].ID); code != 0 || !strings.Contains(out, "copies") {
+		t.Errorf("refill: %d %q %q", code, out, errOut)
+	}
 	bad := map[string]string{"TONG_WALLET": wpath, "TONG_WALLET_PASSPHRASE": "wrong"}
 	if code, _, errOut := runTong(t, bad, "wallet", "list"); code != 1 || !strings.Contains(errOut, "wrong passphrase") {
 		t.Errorf("wrong passphrase: %d %q", code, errOut)
