@@ -24,7 +24,9 @@
 // and asks for a batch of copies, each bound to a fresh P-256 key. Every
 // copy is checked before anything is stored: the issuer's signature, iss,
 // vct, cnf equal to the key the wallet proved, and the status list entry.
-// The issuer is notified of acceptance or failure.
+// The issuer is notified of acceptance or failure. Refill later fetches a
+// fresh batch with the issuer's refresh token, while the credential is
+// still valid.
 //
 // # Presenting (OpenID4VP 1.0, DCQL)
 //
