@@ -210,3 +210,28 @@ func (s *Service) StatusListToken(ctx context.Context, slug, listID string) (str
 	s.mu.Unlock()
 	return tok, nil
 }
+
+// Credentials lists an agency's issued credentials, newest first.
+func (s *Service) Credentials(ctx context.Context, slug string, limit int) ([]CredentialInfo, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, type_id, status, copies, issued_at, expires_at, notified FROM issuer_credentials
+		WHERE agency = $1 ORDER BY issued_at DESC, id LIMIT $2`, slug, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []CredentialInfo{}
+	for rows.Next() {
+		var c CredentialInfo
+		var issued, expires int64
+		var notified sql.NullString
+		if err := rows.Scan(&c.ID, &c.Type, &c.Status, &c.Copies, &issued, &expires, &notified); err != nil {
+			return nil, err
+		}
+		c.IssuedAt, c.ExpiresAt, c.Notified = time.Unix(issued, 0).UTC(), time.Unix(expires, 0).UTC(), notified.String
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

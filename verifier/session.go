@@ -269,3 +269,33 @@ func hashB64(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// Sessions lists a counter's newest sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, c *Counter, limit int) ([]*Session, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id FROM verifier_sessions WHERE counter = $1 ORDER BY created_at DESC, id LIMIT $2`, c.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := make([]*Session, 0, len(ids))
+	for _, id := range ids {
+		sess, err := s.loadSession(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}

@@ -30,6 +30,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tongid/tong/internal/httpx"
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/verifier"
 )
 
 //go:embed templates/*.html
@@ -65,6 +67,10 @@ type Config struct {
 	APIs []Mount
 	// Pages are browser routes: they get cross-origin protection.
 	Pages []Mount
+	// Issuer and Verifier, when set, get their pages: the agency console
+	// (/agency/) and the counter screen (/counter/).
+	Issuer   *issuer.Service
+	Verifier *verifier.Service
 }
 
 // Validate checks the configuration.
@@ -129,12 +135,24 @@ func New(cfg Config) (*Server, error) {
 	r.Group(func(r chi.Router) {
 		r.Use(func(next http.Handler) http.Handler { return csrf.Handler(next) })
 		r.Get("/", s.landing)
+		r.Get("/agency", redirectTo("/agency/"))
+		r.Get("/counter", redirectTo("/counter/"))
+		if cfg.Issuer != nil {
+			s.agencyRoutes(r)
+		}
+		if cfg.Verifier != nil {
+			s.counterRoutes(r)
+		}
 		for _, m := range cfg.Pages {
 			r.Mount(m.Pattern, m.Handler)
 		}
 	})
 	s.handler = r
 	return s, nil
+}
+
+func redirectTo(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, path, http.StatusMovedPermanently) }
 }
 
 // Handler is the root handler to serve.

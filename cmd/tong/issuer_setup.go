@@ -22,7 +22,13 @@ func openIssuer(ctx context.Context, db *store.DB, kd *keys.Dir, data string, de
 	if err != nil {
 		return nil, err
 	}
-	return issuer.New(ctx, issuer.Config{DB: db, Keys: kd, Secret: secret, AllowLoopbackHTTP: demo, Logger: logger})
+	cfg := issuer.Config{DB: db, Keys: kd, Secret: secret, AllowLoopbackHTTP: demo, Logger: logger}
+	if demo {
+		// Counters cache status lists for their ttl; in the demo a
+		// revocation should show within half a minute.
+		cfg.StatusTTL = 30 * time.Second
+	}
+	return issuer.New(ctx, cfg)
 }
 
 // purgeLoop ends expired offers (wiping their claims) and forgets spent

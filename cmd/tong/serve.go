@@ -172,7 +172,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	for _, p := range oid4vci.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: issuerAPI})
 	}
-	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis})
+	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,9 @@ const Origin = "tongtest/registry"
 
 // City is a running Tong.
 type City struct {
-	Server   *httptest.Server
+	Server *httptest.Server
+	// Mux is the router; tests mount more (the web pages) on it.
+	Mux      *chi.Mux
 	URL      string
 	DB       *store.DB
 	Keys     *keys.Dir
@@ -84,6 +86,7 @@ func New(t testing.TB, opts Options) *City {
 	mux := chi.NewRouter()
 	c.Server = httptest.NewServer(httpx.Recover(mux))
 	c.URL = c.Server.URL
+	c.Mux = mux
 	t.Cleanup(func() { c.Server.Close(); db.Close() })
 
 	// Registry.

@@ -1,0 +1,189 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/wallet"
+	"github.com/tongid/tong/web"
+)
+
+// site is a city with the pages mounted, and a browser-like client.
+type site struct {
+	c  *tongtest.City
+	hc *http.Client
+}
+
+func newSite(t *testing.T) *site {
+	// Status lists are cached for at most a millisecond, so a revocation
+	// shows at the next check (in production: the list's ttl).
+	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.CacheTTL = time.Millisecond }})
+	srv, err := web.New(web.Config{DB: c.DB, PublicURL: c.URL, Issuer: c.Issuer, Verifier: c.Verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/agency/*", "/counter/*", "/static/*", "/"} {
+		c.Mux.Handle(p, srv.Handler())
+	}
+	jar, _ := cookiejar.New(nil)
+	return &site{c: c, hc: &http.Client{Jar: jar, Transport: c.Client().Transport}}
+}
+
+func (s *site) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := s.hc.Get(s.c.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (s *site) post(t *testing.T, path string, form url.Values) (int, string) {
+	t.Helper()
+	resp, err := s.hc.PostForm(s.c.URL+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var hrefRE = regexp.MustCompile(`href="(openid[^"]+)"`)
+
+func TestAgencyAndCounterPages(t *testing.T) {
+	s := newSite(t)
+	if st, body := s.get(t, "/agency/"); st != 200 || !strings.Contains(body, `name="token"`) {
+		t.Fatalf("sign-in page: %d", st)
+	}
+	if st, _ := s.post(t, "/agency/signin", url.Values{"token": {"tong_at_wrong"}}); st != 401 {
+		t.Fatalf("wrong token: %d", st)
+	}
+	if st, body := s.post(t, "/agency/signin", url.Values{"token": {s.c.IssuerToken}}); st != 200 || !strings.Contains(body, "Public Security Bureau") {
+		t.Fatalf("sign in: %d", st)
+	}
+	st, body := s.get(t, "/agency/issue/citizen-identity")
+	if st != 200 || !strings.Contains(body, `name="address.locality"`) {
+		t.Fatalf("issue form: %d", st)
+	}
+	types, _ := issuer.DemoTypes()
+	ex := types["citizen-identity"].ExampleClaims
+	form := url.Values{"family_name": {ex["family_name"].(string)}, "given_name": {ex["given_name"].(string)}, "birthdate": {ex["birthdate"].(string)},
+		"age_equal_or_over.18": {"true"}, "nationalities": {"CN"}, "address.locality": {"北京市"}, "address.district": {"东城区"},
+		"personal_administrative_number": {ex["personal_administrative_number"].(string)}}
+	st, body = s.post(t, "/agency/issue/citizen-identity", form)
+	if st != 200 || !strings.Contains(body, `src="data:image/png;base64,`) || !strings.Contains(body, "pinvalue") {
+		t.Fatalf("offer page: %d %s", st, body)
+	}
+	offerURI := html.UnescapeString(hrefRE.FindStringSubmatch(body)[1])
+	pin := regexp.MustCompile(`class="pinvalue">(\d{6})<`).FindStringSubmatch(body)[1]
+
+	w, err := wallet.Create(context.Background(), filepath.Join(t.TempDir(), "w.db"), []byte("p"), wallet.Options{HTTPClient: s.c.Client(),
+		AllowLoopbackHTTP: true, Registry: s.c.Registry, RequireRegistry: true, KDF: wallet.KDF{Alg: "argon2id", Time: 1, Memory: 8 << 10, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Receive(context.Background(), offerURI, pin); err != nil {
+		t.Fatal(err)
+	}
+
+	// Counter: sign in, start identity-basic, the wallet answers, the page shows the verdict.
+	if st, body := s.post(t, "/counter/signin", url.Values{"token": {s.c.CounterTokens["identity-basic"]}}); st != 200 || !strings.Contains(body, "Show QR code") {
+		t.Fatalf("counter sign in: %d", st)
+	}
+	resp, err := s.hc.PostForm(s.c.URL+"/counter/sessions", url.Values{"purpose": {"identity-basic"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sessionPath := resp.Request.URL.Path
+	reqURI := html.UnescapeString(hrefRE.FindStringSubmatch(string(b))[1])
+	m, err := w.Match(context.Background(), reqURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Present(context.Background(), m, func(context.Context, *wallet.ConsentRequest) (wallet.Decision, error) {
+		return wallet.Decision{Approve: true}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, body = s.get(t, sessionPath)
+	if st != 200 || !strings.Contains(body, "verdict ok") || !strings.Contains(body, "王") {
+		t.Fatalf("session page after the answer: %d %s", st, body)
+	}
+	if _, body := s.get(t, "/counter/history"); !strings.Contains(body, "accepted") {
+		t.Error("history lacks the check")
+	}
+
+	// Revoke from the console; the next check fails with a clear reason.
+	_, body = s.get(t, "/agency/credentials")
+	credID := regexp.MustCompile(`/agency/credentials/(cred_[^/]+)/revoke`).FindStringSubmatch(body)[1]
+	if st, _ := s.post(t, "/agency/credentials/"+credID+"/revoke", nil); st != 200 {
+		t.Fatalf("revoke: %d", st)
+	}
+	resp, _ = s.hc.PostForm(s.c.URL+"/counter/sessions", url.Values{"purpose": {"identity-basic"}})
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sessionPath = resp.Request.URL.Path
+	m, err = w.Match(context.Background(), html.UnescapeString(hrefRE.FindStringSubmatch(string(b))[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Present(context.Background(), m, func(context.Context, *wallet.ConsentRequest) (wallet.Decision, error) {
+		return wallet.Decision{Approve: true}, nil
+	})
+	if _, body := s.get(t, sessionPath); !strings.Contains(body, "verdict bad") || !strings.Contains(body, "credential_revoked") {
+		t.Fatalf("after revocation the counter shows: %s", body)
+	}
+}
+
+// TestPagesEscapeUserData posts <script> into every text field.
+func TestPagesEscapeUserData(t *testing.T) {
+	s := newSite(t)
+	s.post(t, "/agency/signin", url.Values{"token": {s.c.IssuerToken}})
+	const evil = `<script>alert(1)</script>`
+	form := url.Values{}
+	for _, f := range []string{"family_name", "given_name", "birthdate", "nationalities", "address.locality", "address.district", "personal_administrative_number"} {
+		form.Set(f, evil)
+	}
+	st, body := s.post(t, "/agency/issue/citizen-identity", form)
+	if strings.Contains(body, evil) {
+		t.Fatalf("the issue page echoes unescaped input (status %d)", st)
+	}
+	if !strings.Contains(body, "&lt;script&gt;") {
+		t.Fatalf("the form lost the citizen's input instead of showing it escaped: %d", st)
+	}
+	s.post(t, "/counter/signin", url.Values{"token": {s.c.CounterTokens["pay-fee"]}})
+	_, body = s.post(t, "/counter/sessions", url.Values{"purpose": {"pay-fee"}, "amount": {evil}, "order_id": {evil}, "payee": {evil}})
+	if strings.Contains(body, evil) {
+		t.Fatal("the counter page echoes unescaped input")
+	}
+	// A cross-site form post is refused.
+	req, _ := http.NewRequest(http.MethodPost, s.c.URL+"/agency/credentials/x/revoke", strings.NewReader(""))
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST: %d", resp.StatusCode)
+	}
+}
