@@ -1,0 +1,100 @@
+package meetings_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/services/meetings"
+)
+
+func newService(t *testing.T, c *tongtest.City) *meetings.Service {
+	t.Helper()
+	ctx := context.Background()
+	book, err := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-booking"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-checkin"])
+	s, err := meetings.New(ctx, meetings.Config{DB: c.DB, Verifier: c.Verifier, Booking: book, CheckIn: check, Secret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestBookCheckInCancel(t *testing.T) {
+	c := tongtest.New(t, tongtest.Options{})
+	s := newService(t, c)
+	ctx := context.Background()
+	off, err := s.AddOfficial(ctx, meetings.Official{Name: "张主任", Title: "Director", Agency: "Dongcheng District"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot, err := s.Publish(ctx, off.ID, time.Now().Add(24*time.Hour), 30, "Room 3", "Housing subsidy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Citizen(t, nil)
+	b, sess, err := s.Book(ctx, slot.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Book(ctx, slot.ID); err != meetings.ErrTaken {
+		t.Fatalf("second booking while verifying: %v", err)
+	}
+	if err := tongtest.Answer(t, w, sess.RequestURI); err != nil {
+		t.Fatal(err)
+	}
+	b, err = s.Settle(ctx, b.ID)
+	if err != nil || b.Status != meetings.StatusBooked || !strings.HasPrefix(b.Number, "BK-") || !strings.HasPrefix(b.CitizenRef, "C-") {
+		t.Fatalf("booking %+v %v", b, err)
+	}
+	if strings.Contains(b.CitizenRef, "110101") {
+		t.Fatal("the booking stores an ID number")
+	}
+	day, _ := s.Day(ctx, off.ID, slot.StartsAt)
+	if len(day) != 1 || day[0].Number != b.Number {
+		t.Fatalf("the official's day: %+v", day)
+	}
+
+	// Someone else cannot check in on this booking.
+	other := c.Citizen(t, func(typ string, m map[string]any) {
+		if typ == "citizen-identity" {
+			m["given_name"] = "小红"
+		}
+	})
+	_, ci, err := s.StartCheckIn(ctx, b.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tongtest.Answer(t, other, ci.RequestURI)
+	if r, err := s.SettleCheckIn(ctx, b.Number); err != nil || r.OK || r.Reason != "different_citizen" {
+		t.Fatalf("check-in by another citizen: %+v %v", r, err)
+	}
+	// The citizen who booked can.
+	_, ci, _ = s.StartCheckIn(ctx, b.Number)
+	if err := tongtest.Answer(t, w, ci.RequestURI); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.SettleCheckIn(ctx, b.Number); err != nil || !r.OK || r.Booking.Status != meetings.StatusCheckedIn {
+		t.Fatalf("check-in: %+v %v", r, err)
+	}
+
+	// Book another slot, then cancel it; it is free again.
+	slot2, _ := s.Publish(ctx, off.ID, time.Now().Add(48*time.Hour), 30, "Room 3", "Housing subsidy")
+	b2, sess2, _ := s.Book(ctx, slot2.ID)
+	_ = tongtest.Answer(t, w, sess2.RequestURI)
+	b2, _ = s.Settle(ctx, b2.ID)
+	if err := s.Cancel(ctx, b2.Number); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Cancel(ctx, b2.Number); err != meetings.ErrNotBooked {
+		t.Fatalf("second cancel: %v", err)
+	}
+	if _, _, err := s.Book(ctx, slot2.ID); err != nil {
+		t.Fatalf("the cancelled slot is not free: %v", err)
+	}
+}

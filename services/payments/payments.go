@@ -1,0 +1,270 @@
+// Package payments lets citizens pay fee orders by presenting their
+// identity with the payment bound into their wallet's signature
+// (OpenID4VP transaction_data). A paid order gets a receipt: a signed JWT
+// and a printable page. Receipts name the payer by a pairwise reference,
+// never by ID number. Settlement with a bank is out of scope: an order is
+// "paid" when the citizen's signed authorization is verified.
+package payments
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/tongid/tong/internal/jose"
+	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/verifier"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Order states.
+const (
+	StatusOpen = "open"
+	StatusPaid = "paid"
+)
+
+// TypReceipt is the typ of a receipt JWT.
+const TypReceipt = "tong-receipt+jwt"
+
+// Errors.
+var (
+	ErrNotFound = errors.New("payments: not found")
+	ErrPaid     = errors.New("payments: this order is already paid")
+)
+
+// Config configures the service.
+type Config struct {
+	DB       *store.DB
+	Verifier *verifier.Service
+	// Counter is the verifier counter payments are asked through (purpose
+	// pay-fee); Payee names who is paid.
+	Counter *verifier.Counter
+	Payee   string
+	// Signer signs receipts; Issuer is the receipts' iss (a DID).
+	Signer *keys.Signer
+	KeyID  string
+	Issuer string
+	Secret []byte // 32 bytes: keys the pairwise payer references
+	Now    func() time.Time
+}
+
+// Service is the payments service.
+type Service struct{ cfg Config }
+
+// New opens the service and applies its schema.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Verifier == nil || cfg.Counter == nil || cfg.Signer == nil || len(cfg.Secret) != 32 {
+		return nil, errors.New("payments: DB, Verifier, Counter, Signer and a 32-byte Secret are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	if _, err := cfg.DB.Migrate(ctx, "payments", sub); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Order is a fee to pay.
+type Order struct {
+	ID          string
+	Reference   string
+	Agency      string
+	Description string
+	AmountFen   int64
+	Status      string
+	Session     string
+	Receipt     *Receipt
+}
+
+// Amount formats the amount in yuan, "120.00".
+func (o *Order) Amount() string { return FormatFen(o.AmountFen) }
+
+// FormatFen formats fen as yuan with two decimals.
+func FormatFen(f int64) string { return fmt.Sprintf("%d.%02d", f/100, f%100) }
+
+// Receipt is a paid order's proof.
+type Receipt struct {
+	ID        string
+	PayerRef  string
+	PayerName string
+	PaidAt    time.Time
+	JWT       string
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// CreateOrder adds a fee order.
+func (s *Service) CreateOrder(ctx context.Context, agency, reference, description string, amountFen int64) (*Order, error) {
+	if amountFen <= 0 || amountFen > 100_000_000 || reference == "" || agency == "" {
+		return nil, errors.New("payments: an order needs an agency, a reference and an amount between 0.01 and 1,000,000.00 CNY")
+	}
+	o := &Order{ID: newID("ord_"), Reference: reference, Agency: agency, Description: description, AmountFen: amountFen, Status: StatusOpen}
+	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO payments_orders (id, reference, agency, description, amount_fen, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		o.ID, o.Reference, o.Agency, o.Description, o.AmountFen, o.Status, s.cfg.Now().Unix())
+	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		return nil, fmt.Errorf("payments: reference %s exists", reference)
+	}
+	return o, err
+}
+
+// Order returns an order by id or reference, with its receipt if paid.
+func (s *Service) Order(ctx context.Context, idOrRef string) (*Order, error) {
+	var o Order
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, reference, agency, description, amount_fen, status, session FROM payments_orders WHERE id = $1 OR reference = $1`, idOrRef).
+		Scan(&o.ID, &o.Reference, &o.Agency, &o.Description, &o.AmountFen, &o.Status, &o.Session)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r Receipt
+	var paid int64
+	err = s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, payer_ref, payer_name, paid_at, jwt FROM payments_receipts WHERE order_id = $1`, o.ID).
+		Scan(&r.ID, &r.PayerRef, &r.PayerName, &paid, &r.JWT)
+	if err == nil {
+		r.PaidAt = time.Unix(paid, 0)
+		o.Receipt = &r
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// Open lists open orders, newest first.
+func (s *Service) Open(ctx context.Context) ([]*Order, error) {
+	rows, err := s.cfg.DB.Reader().QueryContext(ctx, `SELECT id FROM payments_orders WHERE status = $1 ORDER BY created_at DESC, id LIMIT 100`, StatusOpen)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var out []*Order
+	for _, id := range ids {
+		o, err := s.Order(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// StartPayment asks the citizen to authorize the payment: a pay-fee
+// request whose transaction_data is the order.
+func (s *Service) StartPayment(ctx context.Context, id string) (*Order, *verifier.Session, error) {
+	o, err := s.Order(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Status != StatusOpen {
+		return nil, nil, ErrPaid
+	}
+	sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.Counter, verifier.NewRequest{Purpose: "pay-fee", TransactionData: map[string]any{
+		"amount": o.Amount(), "currency": "CNY", "payee": s.cfg.Payee, "order_id": o.Reference}})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE payments_orders SET session = $1 WHERE id = $2 AND status = $3`, sess.ID, o.ID, StatusOpen); err != nil {
+		return nil, nil, err
+	}
+	o.Session = sess.ID
+	return o, sess, nil
+}
+
+// Settle looks at the order's payment session and, once the verifier
+// accepted a presentation that signed exactly this order, marks it paid
+// and writes the receipt. It returns the order and, if the payment
+// failed, why.
+func (s *Service) Settle(ctx context.Context, id string) (*Order, string, error) {
+	o, err := s.Order(ctx, id)
+	if err != nil || o.Status != StatusOpen || o.Session == "" {
+		return o, "", err
+	}
+	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Counter, o.Session)
+	if err != nil {
+		return nil, "", err
+	}
+	switch sess.Status {
+	case verifier.StatusPending:
+		return o, "", nil
+	case verifier.StatusAccepted:
+	default:
+		reason := sess.Status
+		if sess.Result != nil {
+			reason = string(sess.Result.Code)
+		}
+		return o, reason, nil
+	}
+	var pres *verifier.Presented
+	for i := range sess.Result.Credentials {
+		if sess.Result.Credentials[i].QueryID == "pid" {
+			pres = &sess.Result.Credentials[i]
+		}
+	}
+	if pres == nil || len(pres.TransactionData) != 1 {
+		return o, "no_payment_signed", nil
+	}
+	td := pres.TransactionData[0]
+	if td["amount"] != o.Amount() || td["order_id"] != o.Reference || td["currency"] != "CNY" {
+		return o, "payment_mismatch", nil
+	}
+	pan, _ := pres.Claims["personal_administrative_number"].(string)
+	fam, _ := pres.Claims["family_name"].(string)
+	giv, _ := pres.Claims["given_name"].(string)
+	m := hmac.New(sha256.New, s.cfg.Secret)
+	fmt.Fprintf(m, "payments\x00%s\x00%s", pres.IssuerDID, pan)
+	payerRef := "P-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
+	now := s.cfg.Now()
+	r := &Receipt{ID: newID("rcpt_"), PayerRef: payerRef, PayerName: fam + giv, PaidAt: now}
+	h, _ := json.Marshal(map[string]any{"alg": s.cfg.Signer.Alg(), "typ": TypReceipt, "kid": s.cfg.KeyID})
+	p, _ := json.Marshal(map[string]any{"iss": s.cfg.Issuer, "jti": r.ID, "iat": now.Unix(), "order_id": o.Reference, "agency": o.Agency,
+		"amount_fen": o.AmountFen, "currency": "CNY", "payee": s.cfg.Payee, "payer": payerRef, "verification": sess.ID})
+	if r.JWT, err = jose.SignRaw(s.cfg.Signer, h, p); err != nil {
+		return nil, "", err
+	}
+	err = s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payments_orders SET status = $1 WHERE id = $2 AND status = $3`, StatusPaid, o.ID, StatusOpen)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrPaid
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO payments_receipts (id, order_id, payer_ref, payer_name, paid_at, jwt) VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.ID, o.ID, r.PayerRef, r.PayerName, now.Unix(), r.JWT)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrPaid) {
+		return nil, "", err
+	}
+	o, err = s.Order(ctx, o.ID)
+	return o, "", err
+}

@@ -1,0 +1,63 @@
+package payments_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/tongid/tong/internal/jose"
+	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/services/payments"
+)
+
+func TestPayWithSignedTransactionData(t *testing.T) {
+	c := tongtest.New(t, tongtest.Options{})
+	ctx := context.Background()
+	ctr, err := c.Verifier.Authenticate(ctx, c.CounterTokens["pay-fee"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := keys.Generate(nil, keys.ES256)
+	s, err := payments.New(ctx, payments.Config{DB: c.DB, Verifier: c.Verifier, Counter: ctr, Payee: "Dongcheng District Government Service Hall",
+		Signer: key, KeyID: c.HallDID + "#key-1", Issuer: c.HallDID, Secret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.CreateOrder(ctx, "Dongcheng hall", "FEE-2026-0042", "Residence certificate fee", 12000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Amount() != "120.00" {
+		t.Fatalf("amount %s", o.Amount())
+	}
+	w := c.Citizen(t, nil)
+	_, sess, err := s.StartPayment(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := w.Match(ctx, sess.RequestURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(req.TransactionData) != 1 || req.TransactionData[0]["amount"] != "120.00" || req.TransactionData[0]["order_id"] != "FEE-2026-0042" {
+		t.Fatalf("the wallet was asked to sign %v", req.TransactionData)
+	}
+	if err := tongtest.Answer(t, w, sess.RequestURI); err != nil {
+		t.Fatal(err)
+	}
+	o, reason, err := s.Settle(ctx, o.ID)
+	if err != nil || reason != "" || o.Status != payments.StatusPaid || o.Receipt == nil {
+		t.Fatalf("settle: %+v %q %v", o, reason, err)
+	}
+	jws, err := jose.Parse(o.Receipt.JWT, 1<<16)
+	if err != nil || jws.Verify(key.Public()) != nil || jws.Header.Typ != payments.TypReceipt {
+		t.Fatalf("receipt: %v", err)
+	}
+	if strings.Contains(string(jws.Payload), "110101199005170034") || !strings.Contains(string(jws.Payload), `"payer":"P-`) {
+		t.Fatalf("receipt payload %s", jws.Payload)
+	}
+	if _, _, err := s.StartPayment(ctx, o.ID); err != payments.ErrPaid {
+		t.Fatalf("paying twice: %v", err)
+	}
+}
