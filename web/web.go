@@ -31,6 +31,8 @@ import (
 
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/services/meetings"
+	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
 )
 
@@ -71,6 +73,13 @@ type Config struct {
 	// (/agency/) and the counter screen (/counter/).
 	Issuer   *issuer.Service
 	Verifier *verifier.Service
+	// Meetings and Payments, when set, get the citizen pages /meetings/
+	// and /payments/; the counter ids are those the services ask through.
+	Meetings               *meetings.Service
+	Payments               *payments.Service
+	MeetingsBookingCounter string
+	MeetingsCheckinCounter string
+	PaymentsCounter        string
 }
 
 // Validate checks the configuration.
@@ -142,6 +151,14 @@ func New(cfg Config) (*Server, error) {
 		}
 		if cfg.Verifier != nil {
 			s.counterRoutes(r)
+		}
+		if cfg.Meetings != nil && cfg.Verifier != nil {
+			r.Get("/meetings", redirectTo("/meetings/"))
+			s.meetingsRoutes(r)
+		}
+		if cfg.Payments != nil && cfg.Verifier != nil {
+			r.Get("/payments", redirectTo("/payments/"))
+			s.paymentsRoutes(r)
 		}
 		for _, m := range cfg.Pages {
 			r.Mount(m.Pattern, m.Handler)

@@ -172,10 +172,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	for _, p := range oid4vci.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: issuerAPI})
 	}
-	srv, err := web.New(web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver})
-	if err != nil {
-		return err
-	}
+	webCfg := web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver}
 	var demo demoFile
 	if f.demo {
 		if err := reg.seedDemo(ctx, publicURL, f.data); err != nil {
@@ -189,9 +186,22 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		if demo.Counters, err = seedVerifierDemo(ctx, ver, reg.file.Demo, f.data); err != nil {
 			return fmt.Errorf("demo counters: %w", err)
 		}
+		cs, err := openServices(ctx, db, kd, ver, demo.Counters, f.data)
+		if err != nil {
+			return fmt.Errorf("citizen services: %w", err)
+		}
+		if err := cs.seed(ctx); err != nil {
+			return fmt.Errorf("citizen services: %w", err)
+		}
+		webCfg.Meetings, webCfg.Payments = cs.meetings, cs.payments
+		webCfg.MeetingsBookingCounter, webCfg.MeetingsCheckinCounter, webCfg.PaymentsCounter = cs.meetCtr.ID, cs.meetCtr.ID, cs.payCtr.ID
 		if err := writeJSONFile(filepath.Join(f.data, "demo.json"), demo); err != nil {
 			return err
 		}
+	}
+	srv, err := web.New(webCfg)
+	if err != nil {
+		return err
 	}
 	logger.InfoContext(ctx, "serving", slog.String("addr", ln.Addr().String()), slog.String("data", f.data), slog.Bool("demo", f.demo))
 	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)

@@ -1,4 +1,4 @@
-// Live result on the counter screen: server-sent events replace the QR code
+// Live pages (counter, booking, check-in, payment): server-sent events replace the QR code
 // with the outcome as soon as the citizen's wallet answers.
 (function () {
   var live = document.getElementById("live");
