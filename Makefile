@@ -20,9 +20,13 @@ demo: build
 vet:
 	$(GO) vet ./...
 
-# test runs every test, with the race detector.
+# test runs every test, with the race detector. The browser tests need
+# Chromium (Debian: apt-get install chromium) and save their screenshots
+# under $(ARTIFACTS).
+ARTIFACTS ?= $(CURDIR)/test-output
 test: vet
-	$(GO) test -race -count=1 -timeout 15m ./...
+	mkdir -p $(ARTIFACTS)
+	$(GO) test -race -count=1 -timeout 15m -artifacts -outputdir $(ARTIFACTS) ./...
 
 test-short: vet
 	$(GO) test -short -count=1 ./...

@@ -15,6 +15,8 @@ import (
 
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/services/meetings"
+	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
 	"github.com/tongid/tong/web"
@@ -30,11 +32,36 @@ func newSite(t *testing.T) *site {
 	// Status lists are cached for at most a millisecond, so a revocation
 	// shows at the next check (in production: the list's ttl).
 	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.CacheTTL = time.Millisecond }})
-	srv, err := web.New(web.Config{DB: c.DB, PublicURL: c.URL, Issuer: c.Issuer, Verifier: c.Verifier})
+	ctx := context.Background()
+	bookCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-booking"])
+	checkCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-checkin"])
+	payCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["pay-fee"])
+	ms, err := meetings.New(ctx, meetings.Config{DB: c.DB, Verifier: c.Verifier, Booking: bookCtr, CheckIn: checkCtr, Secret: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/agency/*", "/counter/*", "/static/*", "/"} {
+	hallKey, _ := c.Keys.Load("org-dongcheng")
+	ps, err := payments.New(ctx, payments.Config{DB: c.DB, Verifier: c.Verifier, Counter: payCtr, Payee: "Dongcheng hall", Signer: hallKey,
+		KeyID: c.HallDID + "#key-1", Issuer: c.HallDID, Secret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _ := ms.AddOfficial(ctx, meetings.Official{Name: "张伟 Zhang Wei", Title: "Director", Agency: "Dongcheng District"})
+	for i := range 3 {
+		if _, err := ms.Publish(ctx, off.ID, time.Now().Add(time.Duration(24+i)*time.Hour), 30, "Room 101", "Housing subsidy"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ps.CreateOrder(ctx, "Dongcheng hall", "FEE-TEST-001", "Residence certificate", 2000); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{DB: c.DB, PublicURL: c.URL, Issuer: c.Issuer, Verifier: c.Verifier,
+		Meetings: ms, Payments: ps, MeetingsBookingCounter: bookCtr.ID, MeetingsCheckinCounter: checkCtr.ID, PaymentsCounter: payCtr.ID,
+		Explorer: &web.Explorer{Log: c.Log, LogKey: c.LogKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/agency/*", "/counter/*", "/meetings/*", "/payments/*", "/explorer/*", "/static/*", "/"} {
 		c.Mux.Handle(p, srv.Handler())
 	}
 	jar, _ := cookiejar.New(nil)

@@ -75,8 +75,10 @@ type Config struct {
 	Verifier *verifier.Service
 	// Meetings and Payments, when set, get the citizen pages /meetings/
 	// and /payments/; the counter ids are those the services ask through.
-	Meetings               *meetings.Service
-	Payments               *payments.Service
+	Meetings *meetings.Service
+	Payments *payments.Service
+	// Explorer, when set, serves the registry explorer at /explorer/.
+	Explorer               *Explorer
 	MeetingsBookingCounter string
 	MeetingsCheckinCounter string
 	PaymentsCounter        string
@@ -151,6 +153,10 @@ func New(cfg Config) (*Server, error) {
 		}
 		if cfg.Verifier != nil {
 			s.counterRoutes(r)
+		}
+		if cfg.Explorer != nil {
+			r.Get("/explorer", redirectTo("/explorer/"))
+			s.explorerRoutes(r)
 		}
 		if cfg.Meetings != nil && cfg.Verifier != nil {
 			r.Get("/meetings", redirectTo("/meetings/"))

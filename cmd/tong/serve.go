@@ -172,7 +172,8 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	for _, p := range oid4vci.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: issuerAPI})
 	}
-	webCfg := web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver}
+	webCfg := web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver,
+		Explorer: &web.Explorer{Log: reg.log, LogKey: reg.file.LogKey, Served: reg.cosigned}}
 	var demo demoFile
 	if f.demo {
 		if err := reg.seedDemo(ctx, publicURL, f.data); err != nil {
