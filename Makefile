@@ -6,7 +6,7 @@ ADDR        ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1s
 
-.PHONY: all build demo test test-short lint vet fmt bench soak clean
+.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean
 
 all: build
 
@@ -41,6 +41,11 @@ lint: vet
 # bench runs the benchmarks named in docs/benchmarks.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+# screenshots refreshes docs/images from the browser walkthrough.
+screenshots:
+	mkdir -p docs/images
+	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run TestBrowserWalkthrough ./web/
 
 # soak runs the verifier under load for a minute and reports RSS.
 soak:

@@ -72,6 +72,12 @@ func (b *browser) shot(name string) {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("screenshot %s", p)
+	// make screenshots refreshes the user guide's pictures.
+	if dir := os.Getenv("TONG_SCREENSHOTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
 }
 
 func (b *browser) attr(sel, name string) string {

@@ -201,6 +201,22 @@ func TestPagesEscapeUserData(t *testing.T) {
 	if strings.Contains(body, evil) {
 		t.Fatal("the counter page echoes unescaped input")
 	}
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/meetings/checkin"}, {"POST", "/meetings/cancel"}, {"GET", "/explorer/did?did="},
+	} {
+		var body string
+		if c.method == "POST" {
+			_, body = s.post(t, c.path, url.Values{"number": {evil}})
+		} else {
+			_, body = s.get(t, c.path+url.QueryEscape(evil))
+		}
+		if strings.Contains(body, evil) {
+			t.Errorf("%s %s echoes unescaped input", c.method, c.path)
+		}
+	}
+	if _, body := s.get(t, "/explorer/did/"+url.PathEscape(evil)); strings.Contains(body, evil) {
+		t.Error("the explorer echoes an unescaped DID")
+	}
 	// A cross-site form post is refused.
 	req, _ := http.NewRequest(http.MethodPost, s.c.URL+"/agency/credentials/x/revoke", strings.NewReader(""))
 	req.Header.Set("Origin", "https://evil.example")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -208,20 +209,16 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
 	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
 	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
+	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL)
 	for _, ag := range demo.Agencies {
-		fmt.Fprintf(a.stdout, "  issuer:  %s\n           %s (types:", ag.Name, ag.IssuerURL)
-		for _, t := range ag.Types {
-			fmt.Fprintf(a.stdout, " %s", t.ID)
-		}
-		fmt.Fprintln(a.stdout, ")")
+		fmt.Fprintf(a.stdout, "  issuer:  %s, %s\n", ag.Name, ag.IssuerURL)
+	}
+	for _, c := range demo.Counters {
+		fmt.Fprintf(a.stdout, "  counter: %s (%s)\n", c.Name, strings.Join(c.Purposes, ", "))
 	}
 	if f.demo {
 		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
-		for _, c := range demo.Counters {
-			fmt.Fprintf(a.stdout, "  counter: %s (%s)\n", c.Name, strings.Join(c.Purposes, ", "))
-		}
-		fmt.Fprintf(a.stdout, "  verify:  tong verifier request --server %s --token TOKEN --purpose identity-basic\n", publicURL)
-		fmt.Fprintf(a.stdout, "  offer:   tong issuer offer --server %s --token TOKEN --type citizen-identity --claims FILE\n", publicURL)
+		printWalkthrough(a.stdout, publicURL, filepath.Join(f.data, "demo.json"))
 	}
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
 	err = httpx.Serve(ctx, httpx.NewServer(srv.Handler(), logger), ln)
@@ -260,4 +257,24 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// printWalkthrough prints the five-minute demo: issue, receive, book,
+// check in, pay.
+func printWalkthrough(w io.Writer, u, demoJSON string) {
+	fmt.Fprintf(w, `
+Five-minute walkthrough (tokens are in %[2]s):
+  1. Issue:    open %[1]s/agency/, sign in with agencies[0].token, issue a
+               "Citizen identity"; keep the page open (QR code + PIN).
+  2. Receive:  export TONG_WALLET=./me.db TONG_WALLET_PASSPHRASE=secret TONG_REGISTRY=%[1]s
+               tong wallet init
+               tong wallet receive 'openid-credential-offer://...' --tx-code PIN
+               (the link under the QR code; also issue yourself a residence
+               from agencies[1] the same way)
+  3. Book:     open %[1]s/meetings/, click Book, then
+               tong wallet present 'openid4vp://...'   (the link under the QR code)
+  4. Check in: open %[1]s/meetings/checkin, enter the booking number, present again.
+  5. Pay:      open %[1]s/payments/, click Pay, present: your wallet shows the
+               amount and signs it; the page shows the receipt.
+`, u, demoJSON)
 }
