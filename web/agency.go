@@ -30,7 +30,11 @@ type staff struct {
 	actor  string
 }
 
-func (s *Server) staff(r *http.Request) *staff {
+func (s *Server) staff(r *http.Request) *staff { return s.staffFromCookie(r) }
+
+// staffFromCookie reads the agency sign-in. The cookie is scoped to
+// /agency/ and /meetings/official/ (officials' slots).
+func (s *Server) staffFromCookie(r *http.Request) *staff {
 	c, err := r.Cookie(cookieAgency)
 	if err != nil {
 		return nil
@@ -65,11 +69,13 @@ func (s *Server) agencySignin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setCookie(w, cookieAgency, "/agency/", tok, 8*3600)
+	s.setCookie(w, cookieAgency, "/meetings/official/", tok, 8*3600)
 	http.Redirect(w, r, "/agency/", http.StatusSeeOther)
 }
 
 func (s *Server) agencySignout(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, cookieAgency, "/agency/", "", -1)
+	s.setCookie(w, cookieAgency, "/meetings/official/", "", -1)
 	http.Redirect(w, r, "/agency/", http.StatusSeeOther)
 }
 

@@ -29,6 +29,7 @@ func (s *Server) meetingsRoutes(r chi.Router) {
 	r.Get("/meetings/checkin/{number}", s.meetingsCheckin)
 	r.Get("/meetings/checkin/{number}/events", s.meetingsCheckinEvents)
 	r.Get("/meetings/official/{id}", s.meetingsOfficial)
+	r.Post("/meetings/official/{id}/slots", s.meetingsPublish)
 }
 
 func (s *Server) paymentsRoutes(r chi.Router) {
@@ -219,6 +220,30 @@ func (s *Server) meetingsCheckinEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return s.renderFragment("checkin-outcome", res), true
 	})
+}
+
+// meetingsPublish adds a slot for an official. Agency staff publish for
+// their officials: it needs the agency console's sign-in.
+func (s *Server) meetingsPublish(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Issuer == nil || s.staffFromCookie(r) == nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		s.meetingsHomePage(w, r, "Sign in to the agency console first to publish slots. 请先登录机关控制台。")
+		return
+	}
+	_ = r.ParseForm()
+	at, err := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("date")+"T"+r.PostForm.Get("time"), time.Local)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		s.meetingsHomePage(w, r, "Date and time are required. 请填写日期与时间。")
+		return
+	}
+	minutes := 30
+	if _, err := s.cfg.Meetings.Publish(r.Context(), chi.URLParam(r, "id"), at, minutes, strings.TrimSpace(r.PostForm.Get("place")), strings.TrimSpace(r.PostForm.Get("topic"))); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		s.meetingsHomePage(w, r, publicError(err))
+		return
+	}
+	http.Redirect(w, r, "/meetings/official/"+url.PathEscape(chi.URLParam(r, "id"))+"?day="+at.Format(time.DateOnly), http.StatusSeeOther)
 }
 
 func (s *Server) meetingsOfficial(w http.ResponseWriter, r *http.Request) {

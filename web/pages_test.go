@@ -230,3 +230,26 @@ func TestPagesEscapeUserData(t *testing.T) {
 		t.Fatalf("cross-site POST: %d", resp.StatusCode)
 	}
 }
+
+// TestPublishSlot: agency staff publish an official's slot; anyone else
+// is refused.
+func TestPublishSlot(t *testing.T) {
+	s := newSite(t)
+	_, body := s.get(t, "/meetings/")
+	m := regexp.MustCompile(`/meetings/official/(off_[^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no official on the meetings page")
+	}
+	form := url.Values{"date": {time.Now().AddDate(0, 0, 3).Format(time.DateOnly)}, "time": {"11:30"}, "place": {"Room 7"}, "topic": {"Pensions 养老金"}}
+	if st, _ := s.post(t, "/meetings/official/"+m[1]+"/slots", form); st != http.StatusUnauthorized {
+		t.Fatalf("publishing without signing in: %d", st)
+	}
+	s.post(t, "/agency/signin", url.Values{"token": {s.c.IssuerToken}})
+	st, body := s.post(t, "/meetings/official/"+m[1]+"/slots", form)
+	if st != 200 || !strings.Contains(body, "Room 7") && !strings.Contains(body, "No bookings") {
+		t.Fatalf("publish: %d", st)
+	}
+	if _, body := s.get(t, "/meetings/"); !strings.Contains(body, "Pensions 养老金") {
+		t.Fatal("the new slot is not listed")
+	}
+}
