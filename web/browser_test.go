@@ -43,7 +43,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	path := chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.WindowSize(390, 900),
+		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.WindowSize(360, 800),
 	}
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tongid/tong/internal/qr"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
 )
 
@@ -95,6 +96,9 @@ type counterData struct {
 	Counter  *verifier.Counter
 	OrgName  string
 	Purposes []*verifier.Purpose
+	// Orders are open fee orders a payments counter can collect, with a
+	// receipt (services/payments).
+	Orders []*payments.Order
 }
 
 func (s *Server) counterHome(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +118,9 @@ func (s *Server) counterPage(w http.ResponseWriter, r *http.Request, c *verifier
 	for _, id := range c.Purposes {
 		if p, err := s.cfg.Verifier.Purpose(id); err == nil {
 			d.Purposes = append(d.Purposes, p)
+		}
+		if id == "pay-fee" && s.cfg.Payments != nil {
+			d.Orders, _ = s.cfg.Payments.Open(r.Context())
 		}
 	}
 	s.render(w, r, "counter.html", d)
