@@ -172,8 +172,8 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 	if raw == "" {
 		return fail(CodeMalformedResponse, "vp_token is missing")
 	}
-	var tok map[string][]string
-	if err := jose.CheckJSON([]byte(raw), 4); err != nil || json.Unmarshal([]byte(raw), &tok) != nil {
+	tok, ok := parseVPToken(raw)
+	if !ok {
 		return fail(CodeMalformedResponse, "vp_token must be a JSON object of arrays of presentations")
 	}
 	queries := map[string]*dcql.CredentialQuery{}
@@ -279,6 +279,34 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 	}
 	res.StalenessSeconds = int64(stale / time.Second)
 	return nil
+}
+
+// parseVPToken reads a vp_token with the strict JSON parser (no duplicate
+// members, valid UTF-8), in one pass.
+func parseVPToken(raw string) (map[string][]string, bool) {
+	v, err := jose.ParseJSON([]byte(raw), 4)
+	if err != nil {
+		return nil, false
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string][]string, len(obj))
+	for k, e := range obj {
+		arr, ok := e.([]any)
+		if !ok {
+			return nil, false
+		}
+		vps := make([]string, len(arr))
+		for i, x := range arr {
+			if vps[i], ok = x.(string); !ok {
+				return nil, false
+			}
+		}
+		out[k] = vps
+	}
+	return out, true
 }
 
 // requestedClaims keeps exactly the claims the query asked for, checking
