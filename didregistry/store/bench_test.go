@@ -7,9 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
@@ -104,4 +107,56 @@ func BenchmarkResolveChain(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkVerifyLog times `tong registry verify`'s work (Verify: replay
+// every operation with its signature, recompute every stored hash, check
+// every checkpoint) over a log of b.N operations, built before the timer.
+// Run with -benchtime 1000000x for the figure in docs/benchmarks.md.
+func BenchmarkVerifyLog(b *testing.B) {
+	leaves := genesisLeaves(b, b.N)
+	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
+	db, err := istore.Open(b.Context(), filepath.Join(b.TempDir(), "verify.db"), istore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	signer, vkey, _ := didregistry.NewNoteSigner(testOrigin, logKey)
+	l, err := Open(b.Context(), Config{DB: db, Origin: testOrigin, Signer: signer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(leaves)) {
+					return
+				}
+				if _, err := l.Append(b.Context(), leaves[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	l.Close()
+	leaves = nil
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	rep, err := Verify(b.Context(), db, didregistry.Rules{}, testOrigin, v, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+	_ = rep
 }
