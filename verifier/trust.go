@@ -7,7 +7,6 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -117,25 +116,7 @@ func (t *trust) accredited(ctx context.Context, subject, role, item string, at t
 	if err != nil {
 		return false, 0, err
 	}
-	for _, a := range accs {
-		if a.Subject != subject || a.Role != role || !slices.Contains(a.Scope, item) {
-			continue
-		}
-		from, _ := time.Parse(time.RFC3339, a.ValidFrom)
-		if at.Before(from) {
-			continue
-		}
-		if a.ValidUntil != "" {
-			if until, _ := time.Parse(time.RFC3339, a.ValidUntil); !at.Before(until) {
-				continue
-			}
-		}
-		if !a.RevokedAt.IsZero() && !at.Before(a.RevokedAt) {
-			continue
-		}
-		return true, stale, nil
-	}
-	return false, stale, nil
+	return client.AccreditedIn(accs, subject, role, item, at), stale, nil
 }
 
 // issuer returns the did:tong DID (and document) that names issuer URL iss.

@@ -254,6 +254,13 @@ func (c *Client) Accredited(ctx context.Context, subject, role, item string, at 
 	if err != nil {
 		return false, err
 	}
+	return AccreditedIn(as, subject, role, item, at), nil
+}
+
+// AccreditedIn reports whether the accreditations list one that lets
+// subject act in role for item at time at: in scope, within its validity,
+// and not yet revoked. Verifiers that cache the list evaluate it with this.
+func AccreditedIn(as []Accreditation, subject, role, item string, at time.Time) bool {
 	for _, a := range as {
 		if a.Subject != subject || a.Role != role || !slices.Contains(a.Scope, item) {
 			continue
@@ -270,9 +277,9 @@ func (c *Client) Accredited(ctx context.Context, subject, role, item string, at 
 		if !a.RevokedAt.IsZero() && !at.Before(a.RevokedAt) {
 			continue
 		}
-		return true, nil
+		return true
 	}
-	return false, nil
+	return false
 }
 
 // DIDForIssuerURL finds the DID whose document names issuer URL u, and
