@@ -315,11 +315,19 @@ func (p *processor) object(obj map[string]any, path Path, depth int) (map[string
 		if k == "_sd" {
 			continue
 		}
-		pv, err := p.value(v, append(slices.Clip(path), k), depth+1)
-		if err != nil {
-			return nil, err
+		switch v.(type) {
+		case map[string]any, []any:
+			pv, err := p.value(v, append(slices.Clip(path), k), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = pv
+		default: // a scalar needs no path: skip building one
+			if depth+1 > MaxDepth {
+				return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
+			}
+			out[k] = v
 		}
-		out[k] = pv
 	}
 	sd, ok := obj["_sd"]
 	if !ok {
