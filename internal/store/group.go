@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 )
 
@@ -28,6 +27,7 @@ type group struct {
 	ch      chan *groupReq
 	stop    chan struct{}
 	wg      sync.WaitGroup
+	sp      *savepoints // owned by the loop goroutine
 }
 
 // GroupTx runs fn inside a write transaction that it may share with other
@@ -94,31 +94,58 @@ func (db *DB) groupLoop() {
 	}
 }
 
+// savepoints are the three statements each grouped caller runs, prepared
+// once: one name serves every caller, since each is released before the
+// next begins.
+type savepoints struct{ begin, rollback, release *sql.Stmt }
+
+func (db *DB) prepareSavepoints() (*savepoints, error) {
+	var sp savepoints
+	var err error
+	for _, x := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&sp.begin, "SAVEPOINT g"}, {&sp.rollback, "ROLLBACK TO SAVEPOINT g"}, {&sp.release, "RELEASE SAVEPOINT g"}} {
+		if *x.dst, err = db.write.Prepare(x.q); err != nil {
+			return nil, err
+		}
+	}
+	return &sp, nil
+}
+
 func (db *DB) runGroup(batch []*groupReq) {
 	results := make([]error, len(batch))
 	err := func() error {
+		if db.group.sp == nil {
+			sp, err := db.prepareSavepoints()
+			if err != nil {
+				return fmt.Errorf("store: prepare savepoints: %w", err)
+			}
+			db.group.sp = sp
+		}
+		sp := db.group.sp
 		tx, err := db.write.BeginTx(context.Background(), nil)
 		if err != nil {
 			return fmt.Errorf("store: begin: %w", err)
 		}
+		begin, rollback, release := tx.Stmt(sp.begin), tx.Stmt(sp.rollback), tx.Stmt(sp.release)
 		for i, req := range batch {
 			if err := req.ctx.Err(); err != nil {
 				results[i] = err
 				continue
 			}
-			sp := "g" + strconv.Itoa(i)
-			if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+			if _, err := begin.Exec(); err != nil {
 				_ = tx.Rollback()
 				return fmt.Errorf("store: savepoint: %w", err)
 			}
 			if err := req.fn(tx); err != nil {
 				results[i] = err
-				if _, rerr := tx.Exec("ROLLBACK TO SAVEPOINT " + sp); rerr != nil {
+				if _, rerr := rollback.Exec(); rerr != nil {
 					_ = tx.Rollback()
 					return fmt.Errorf("store: rollback to savepoint: %w", rerr)
 				}
 			}
-			if _, err := tx.Exec("RELEASE SAVEPOINT " + sp); err != nil {
+			if _, err := release.Exec(); err != nil {
 				_ = tx.Rollback()
 				return fmt.Errorf("store: release savepoint: %w", err)
 			}
