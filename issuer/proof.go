@@ -228,7 +228,13 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 	if _, err := s.exec(ctx, s.db.Writer(), `DELETE FROM issuer_used_nonces WHERE expires_at < $1`, now); err != nil {
 		return err
 	}
-	_, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state IN ($1, $2) AND expires_at < $3`,
-		offerOffered, offerLocked, now)
+	if _, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state IN ($1, $2) AND expires_at < $3`,
+		offerOffered, offerLocked, now); err != nil {
+		return err
+	}
+	// A redeemed offer whose access token has expired can never be issued:
+	// its claims go too.
+	_, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state = $1 AND redeemed_at < $2`,
+		offerRedeemed, now-int64(s.cfg.AccessTokenTTL/time.Second))
 	return err
 }

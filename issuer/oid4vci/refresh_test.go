@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/issuer"
@@ -80,5 +81,36 @@ func TestRefresh(t *testing.T) {
 	// An access token from before the revocation is refused too.
 	if st, out := w.requestCredential(t, req(proof(t, newKeys(t, 1)[0], nil, w.proofClaims(w.nonce(t)))), nil); st != 400 || out["error"] != "credential_request_denied" {
 		t.Errorf("refresh token access after revocation: %d %v", st, out)
+	}
+}
+
+// TestPurgeWipesClaims: offers that can no longer be issued lose the
+// citizen's data: unredeemed past their expiry, and redeemed past the
+// access token's lifetime.
+func TestPurgeWipesClaims(t *testing.T) {
+	clock := time.Now()
+	e := newEnv(t, func(c *issuer.Config) { c.Now = func() time.Time { return clock } })
+	unredeemed := e.offer(t, "citizen-identity")
+	redeemedOffer := e.offer(t, "citizen-identity")
+	w := e.fetchOffer(t, redeemedOffer.OfferURI)
+	if st, eb := w.redeem(t, w.code(), redeemedOffer.TxCode, nil); st != 200 {
+		t.Fatalf("token: %d %+v", st, eb)
+	}
+	count := func() int {
+		var n int
+		if err := e.db.Reader().QueryRow(`SELECT COUNT(*) FROM issuer_offers WHERE claims IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := e.svc.PurgeExpired(context.Background()); err != nil || count() != 2 {
+		t.Fatalf("purge removed live claims: %v, %d left", err, count())
+	}
+	clock = clock.Add(issuer.DefaultOfferTTL + time.Minute)
+	if err := e.svc.PurgeExpired(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d offers still hold claims (%s, %s)", n, unredeemed.ID, redeemedOffer.ID)
 	}
 }
