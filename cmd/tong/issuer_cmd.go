@@ -114,7 +114,7 @@ decides the agency; --server is the Tong server (or the agency's issuer URL).`,
   tong issuer revoke cred_0123 --token $TOKEN
   tong issuer import citizens.csv --token $TOKEN --type citizen-identity --out offers.csv`,
 	}
-	cmd.AddCommand(newIssuerOfferCmd(a), newIssuerImportCmd(a), newIssuerAuditCmd(a))
+	cmd.AddCommand(newIssuerOfferCmd(a), newIssuerImportCmd(a), newIssuerAuditCmd(a), newIssuerTypesCmd(a), newIssuerTypePutCmd(a))
 	for _, action := range []struct{ name, short string }{
 		{"revoke", "Revoke an issued credential, every copy, for good"},
 		{"suspend", "Suspend an issued credential until it is unsuspended"},
@@ -275,6 +275,69 @@ func newIssuerAuditCmd(a *app) *cobra.Command {
 	}
 	sc.flags(cmd)
 	cmd.Flags().IntVar(&limit, "limit", 50, "entries to show, newest first (at most 1000)")
+	return cmd
+}
+
+func newIssuerTypesCmd(a *app) *cobra.Command {
+	sc := &staffConn{}
+	cmd := &cobra.Command{
+		Use:     "types",
+		Short:   "List the agency's credential types",
+		Example: "  tong issuer types --token $TOKEN --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := sc.connect(ctx); err != nil {
+				return err
+			}
+			var out struct {
+				Types []*issuer.CredentialType `json:"types"`
+			}
+			if err := sc.do(ctx, http.MethodGet, sc.base+"/api/types", nil, &out); err != nil {
+				return err
+			}
+			return a.printResult(out, func(w io.Writer) {
+				for _, t := range out.Types {
+					fmt.Fprintf(w, "%-24s %s  (%d claims, valid %d days)\n", t.ID, t.VCT, len(t.Claims), t.ValidityDays)
+				}
+			})
+		},
+	}
+	sc.flags(cmd)
+	return cmd
+}
+
+func newIssuerTypePutCmd(a *app) *cobra.Command {
+	sc := &staffConn{}
+	cmd := &cobra.Command{
+		Use:   "type-put FILE.json",
+		Short: "Create or replace a credential type from a JSON file",
+		Long: `Type-put uploads a credential type definition (docs/api.md shows the format;
+issuer/types/*.json are examples). Unknown members are refused, so a typo
+does not silently drop a setting.`,
+		Example: "  tong issuer type-put parking-permit.json --token $TOKEN",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			raw, err := readInput(a, args[0])
+			if err != nil {
+				return err
+			}
+			t, err := issuer.ParseType(raw)
+			if err != nil {
+				return usagef("%s: %v", args[0], err)
+			}
+			if err := sc.connect(ctx); err != nil {
+				return err
+			}
+			var out issuer.CredentialType
+			if err := sc.do(ctx, http.MethodPut, sc.base+"/api/types/"+url.PathEscape(t.ID), json.RawMessage(raw), &out); err != nil {
+				return err
+			}
+			return a.printResult(out, func(w io.Writer) { fmt.Fprintf(w, "Saved credential type %s (%s)\n", out.ID, out.VCT) })
+		},
+	}
+	sc.flags(cmd)
 	return cmd
 }
 

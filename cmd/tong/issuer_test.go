@@ -94,3 +94,30 @@ func TestIssuerCLIDemo(t *testing.T) {
 		t.Errorf("audit: %d %q", code, out)
 	}
 }
+
+// TestIssuerTypeCLI: staff add a credential type from a file; a bad file
+// is refused before anything is sent.
+func TestIssuerTypeCLI(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	defer stop()
+	raw, _ := os.ReadFile(filepath.Join(data, "demo.json"))
+	var demo demoFile
+	_ = json.Unmarshal(raw, &demo)
+	env := map[string]string{"TONG_SERVER": base, "TONG_TOKEN": demo.Agencies[1].Token}
+	def := filepath.Join(t.TempDir(), "parking.json")
+	_ = os.WriteFile(def, []byte(`{"id":"parking-permit","vct":"urn:tong:vct:parking-permit:1","display":[{"name":"Parking permit","locale":"en"},{"name":"停车许可","locale":"zh"}],
+"validity_days":365,"claims":[{"path":["plate"],"type":"string","mandatory":true},{"path":["zone"],"type":"string","mandatory":true}]}`), 0o600)
+	if code, out, errOut := runTong(t, env, "issuer", "type-put", def); code != 0 || !strings.Contains(out, "parking-permit") {
+		t.Fatalf("type-put: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runTong(t, env, "issuer", "types"); code != 0 || !strings.Contains(out, "urn:tong:vct:parking-permit:1") {
+		t.Fatalf("types: %d %q", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	_ = os.WriteFile(bad, []byte(`{"id":"x","vct":"urn:x","display":[{"name":"X"}],"validity_days":1,"claims":[{"path":["cnf"],"type":"string"}]}`), 0o600)
+	if code, _, errOut := runTong(t, env, "issuer", "type-put", bad); code != 2 || !strings.Contains(errOut, "registered claim") {
+		t.Fatalf("bad type: %d %q", code, errOut)
+	}
+}

@@ -31,6 +31,7 @@ type serveFlags struct {
 	demo      bool
 	witnesses []string
 	quorum    int
+	purposes  string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -60,6 +61,7 @@ lets requests in flight finish, then closes the database.`,
 	fl.StringVar(&f.masterKey, "master-key-file", "", "file with the key that seals DATA/keys (default DATA/master.key, created if missing; keep it off the data volume in production)")
 	fl.StringSliceVar(&f.witnesses, "witness", nil, "a witness to ask for cosignatures, URL=VKEY (repeatable)")
 	fl.IntVar(&f.quorum, "witness-quorum", 0, "cosignatures a checkpoint needs before it is published (default: all witnesses)")
+	fl.StringVar(&f.purposes, "purposes", "", "directory of verification purpose files (*.json) to add to or replace the presets")
 	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
 	return cmd
 }
@@ -164,6 +166,11 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	ver, err := openVerifier(ctx, db, kd, reg, publicURL, f.demo, logger)
 	if err != nil {
 		return fmt.Errorf("verifier: %w", err)
+	}
+	if f.purposes != "" {
+		if err := loadPurposes(ctx, ver, f.purposes); err != nil {
+			return withHint(err, "see verifier/purposes/*.json for the format")
+		}
 	}
 	verifierAPI := vapi.New(ver).Routes()
 	for _, p := range vapi.Prefixes {

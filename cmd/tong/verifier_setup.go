@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -72,4 +73,25 @@ func seedVerifierDemo(ctx context.Context, svc *verifier.Service, orgs []demoIde
 		}
 	}
 	return out, nil
+}
+
+// loadPurposes adds or replaces purposes from DIR/*.json.
+func loadPurposes(ctx context.Context, ver *verifier.Service, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("--purposes %s: no *.json files", dir)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if _, err := ver.PutPurpose(ctx, raw); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return nil
 }
