@@ -81,6 +81,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newIssuerCmd(a),
 		newWalletCmd(a),
 		newVerifierCmd(a),
+		newAdminCmd(a),
 		newWitnessCmd(a),
 	)
 	return root
