@@ -114,10 +114,10 @@ func newAdminAgencyCmd(a *app) *cobra.Command {
 	var typeFiles []string
 	cmd := &cobra.Command{Use: "agency", Short: "Onboard issuing agencies", Example: "  tong admin agency add --slug transport --name \"Beijing Transport Commission\" --types parking.json"}
 	add := &cobra.Command{
-		Use:   "add",
-		Short: "Register an agency: DID, accreditation for its types, issuer record, staff token",
+		Use:     "add",
+		Short:   "Register an agency: DID, accreditation for its types, issuer record, staff token",
 		Example: `  tong admin agency add --slug transport --name "Beijing Transport Commission" --types parking.json --types permit.json`,
-		Args:  cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if slug == "" || name == "" || len(typeFiles) == 0 {
