@@ -82,6 +82,27 @@ func (wc *walletConn) options(ctx context.Context, a *app) (wallet.Options, erro
 	return opts, nil
 }
 
+// run wraps a command body: it opens the wallet first and closes it after.
+func (wc *walletConn) run(a *app, fn func(ctx context.Context, w *wallet.Wallet, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		w, err := wc.open(cmd.Context(), a)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		return fn(cmd.Context(), w, args)
+	}
+}
+
+// pathString prints a claims path as dotted names.
+func pathString(p []any) string {
+	parts := make([]string, len(p))
+	for i, e := range p {
+		parts[i] = fmt.Sprint(e)
+	}
+	return strings.Join(parts, ".")
+}
+
 func (wc *walletConn) open(ctx context.Context, a *app) (*wallet.Wallet, error) {
 	opts, err := wc.options(ctx, a)
 	if err != nil {
@@ -156,13 +177,7 @@ func newWalletReceiveCmd(a *app) *cobra.Command {
 		Short:   "Receive a credential from an offer (the QR code's text)",
 		Example: `  tong wallet receive 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2F...' --tx-code 493817`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			w, err := wc.open(ctx, a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
 			if txCode == "" {
 				if o, err := w.ParseOffer(ctx, args[0]); err == nil && o.NeedsTxCode() {
 					fmt.Fprint(a.stderr, "PIN from the agency: ")
@@ -177,7 +192,7 @@ func newWalletReceiveCmd(a *app) *cobra.Command {
 			return a.printResult(c, func(out io.Writer) {
 				fmt.Fprintf(out, "Received %s (%s) from %s: %d copies\n", nameOr(c), c.ID, issuerLabel(c), c.CopiesLeft)
 			})
-		},
+		}),
 	}
 	wc.flags(cmd)
 	cmd.Flags().StringVar(&txCode, "tx-code", "", "the PIN the agency gave you (asked if needed and not given)")
@@ -209,13 +224,8 @@ func newWalletListCmd(a *app) *cobra.Command {
 		Short:   "List the credentials in the wallet",
 		Example: "  tong wallet list --json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := wc.open(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			cs, err := w.Credentials(cmd.Context())
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
+			cs, err := w.Credentials(ctx)
 			if err != nil {
 				return err
 			}
@@ -234,7 +244,7 @@ func newWalletListCmd(a *app) *cobra.Command {
 					fmt.Fprintf(out, "%s  %-24s %d copies left, %s, from %s\n", c.ID, nameOr(c), c.CopiesLeft, exp, issuerLabel(c))
 				}
 			})
-		},
+		}),
 	}
 	wc.flags(cmd)
 	return cmd
@@ -247,13 +257,8 @@ func newWalletShowCmd(a *app) *cobra.Command {
 		Short:   "Show one credential and its claims",
 		Example: "  tong wallet show cred_AbC123",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := wc.open(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			c, err := w.Credential(cmd.Context(), args[0])
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
+			c, err := w.Credential(ctx, args[0])
 			if errors.Is(err, wallet.ErrNotFound) {
 				return withHint(fmt.Errorf("no credential %s", args[0]), "see tong wallet list")
 			}
@@ -265,7 +270,7 @@ func newWalletShowCmd(a *app) *cobra.Command {
 				b, _ := json.MarshalIndent(c.Claims, "", "  ")
 				fmt.Fprintf(out, "claims: %s\n", b)
 			})
-		},
+		}),
 	}
 	wc.flags(cmd)
 	return cmd
@@ -282,13 +287,7 @@ purpose, exactly which claims would be shared and any payment, and asks y/n
 (--yes approves without asking).`,
 		Example: `  tong wallet present 'openid4vp://?client_id=decentralized_identifier%3Adid%3Atong%3Az...&request_uri=https%3A%2F%2F...'`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			w, err := wc.open(ctx, a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
 			req, err := w.Match(ctx, args[0])
 			if err != nil {
 				return err
@@ -312,7 +311,7 @@ purpose, exactly which claims would be shared and any payment, and asks y/n
 					fmt.Fprintf(out, "Continue at %s\n", rec.RedirectURI)
 				}
 			})
-		},
+		}),
 	}
 	wc.flags(cmd)
 	cmd.Flags().BoolVar(&yes, "yes", false, "approve without asking")
@@ -336,12 +335,8 @@ func printConsent(out io.Writer, r *wallet.ConsentRequest) {
 		}
 		fmt.Fprintf(out, "  from %s:\n", name)
 		for _, cl := range c.Claims {
-			parts := make([]string, len(cl.Path))
-			for i, p := range cl.Path {
-				parts[i] = fmt.Sprint(p)
-			}
 			v, _ := json.Marshal(cl.Value)
-			fmt.Fprintf(out, "    %s = %s\n", strings.Join(parts, "."), v)
+			fmt.Fprintf(out, "    %s = %s\n", pathString(cl.Path), v)
 		}
 	}
 	for _, td := range r.TransactionData {
@@ -359,20 +354,15 @@ func newWalletRefillCmd(a *app) *cobra.Command {
 Refill asks the issuer for a new batch, while the credential is still valid.`,
 		Example: "  tong wallet refill cred_AbC123",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := wc.open(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			c, err := w.Refill(cmd.Context(), args[0])
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
+			c, err := w.Refill(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			return a.printResult(c, func(out io.Writer) {
 				fmt.Fprintf(out, "%s now has %d copies\n", c.ID, c.CopiesLeft)
 			})
-		},
+		}),
 	}
 	wc.flags(cmd)
 	return cmd
@@ -385,13 +375,8 @@ func newWalletHistoryCmd(a *app) *cobra.Command {
 		Short:   "Show what was shared, with whom and when",
 		Example: "  tong wallet history",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := wc.open(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			hs, err := w.History(cmd.Context())
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
+			hs, err := w.History(ctx)
 			if err != nil {
 				return err
 			}
@@ -403,17 +388,13 @@ func newWalletHistoryCmd(a *app) *cobra.Command {
 					var claims []string
 					for _, d := range h.Disclosed {
 						for _, p := range d.Claims {
-							parts := make([]string, len(p))
-							for i, e := range p {
-								parts[i] = fmt.Sprint(e)
-							}
-							claims = append(claims, strings.Join(parts, "."))
+							claims = append(claims, pathString(p))
 						}
 					}
 					fmt.Fprintf(out, "%s  %s  %s  %s\n", h.At.Local().Format(time.DateTime), h.Verifier, h.Purpose, strings.Join(claims, ", "))
 				}
 			})
-		},
+		}),
 	}
 	wc.flags(cmd)
 	return cmd
@@ -426,18 +407,13 @@ func newWalletExportCmd(a *app) *cobra.Command {
 		Short:   "Write an encrypted backup of the wallet (same passphrase)",
 		Example: "  tong wallet export backup.tongwallet",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := wc.open(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer w.Close()
+		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
 			pass, _ := a.passphrase("Wallet passphrase: ", false)
 			f, err := os.OpenFile(args[0], os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 			if err != nil {
 				return err
 			}
-			if err := w.Export(cmd.Context(), f, pass); err != nil {
+			if err := w.Export(ctx, f, pass); err != nil {
 				f.Close()
 				os.Remove(args[0])
 				return err
@@ -446,7 +422,7 @@ func newWalletExportCmd(a *app) *cobra.Command {
 				return err
 			}
 			return a.printResult(map[string]string{"backup": args[0]}, func(out io.Writer) { fmt.Fprintf(out, "Wrote %s\n", args[0]) })
-		},
+		}),
 	}
 	wc.flags(cmd)
 	return cmd
