@@ -150,6 +150,7 @@ type JWTVCIssuerMetadata struct {
 
 type cachedJWKS struct {
 	keys    []jose.JWK
+	parsed  []crypto.PublicKey // keys[i] decoded once, so a verification does not re-validate the point
 	fetched time.Time
 }
 
@@ -166,27 +167,33 @@ type jwks struct {
 
 // ResolveIssuerKey fetches (or reuses) iss's JWKS and picks the key.
 func (m *JWTVCIssuerMetadata) ResolveIssuerKey(ctx context.Context, iss string, h Header) (crypto.PublicKey, error) {
-	keys, err := m.keys(ctx, iss)
+	c, err := m.keys(ctx, iss)
 	if err != nil {
 		return nil, err
 	}
-	var match []jose.JWK
-	for _, k := range keys {
+	found := -1
+	for i, k := range c.keys {
 		if h.Kid == "" || k.Kid == h.Kid {
-			match = append(match, k)
+			if found >= 0 {
+				found = -2
+				break
+			}
+			found = i
 		}
 	}
-	if len(match) != 1 {
-		return nil, errf(CodeIssuerUnknown, "issuer %q has %d keys matching kid %q, want exactly one", iss, len(match), h.Kid)
+	if found < 0 {
+		n := 0
+		for _, k := range c.keys {
+			if h.Kid == "" || k.Kid == h.Kid {
+				n++
+			}
+		}
+		return nil, errf(CodeIssuerUnknown, "issuer %q has %d keys matching kid %q, want exactly one", iss, n, h.Kid)
 	}
-	pub, err := match[0].PublicKey()
-	if err != nil {
-		return nil, &Error{Code: CodeIssuerUnknown, Description: err.Error(), Err: err}
-	}
-	return pub, nil
+	return c.parsed[found], nil
 }
 
-func (m *JWTVCIssuerMetadata) keys(ctx context.Context, iss string) ([]jose.JWK, error) {
+func (m *JWTVCIssuerMetadata) keys(ctx context.Context, iss string) (cachedJWKS, error) {
 	ttl := m.TTL
 	if ttl == 0 {
 		ttl = 5 * time.Minute
@@ -195,48 +202,56 @@ func (m *JWTVCIssuerMetadata) keys(ctx context.Context, iss string) ([]jose.JWK,
 	c, ok := m.cache[iss]
 	m.mu.Unlock()
 	if ok && time.Since(c.fetched) < ttl {
-		return c.keys, nil
+		return c, nil
 	}
 	metaURL, err := JWTVCIssuerMetadataURL(iss)
 	if err != nil {
-		return nil, err
+		return cachedJWKS{}, err
 	}
 	var meta jwtVCIssuerMetadata
 	if err := m.getJSON(ctx, metaURL, &meta); err != nil {
-		return nil, err
+		return cachedJWKS{}, err
 	}
 	// Spec: draft-ietf-oauth-sd-jwt-vc-18 §5.3: "The issuer value
 	// returned MUST be identical to the iss value of the JWT."
 	if meta.Issuer != iss {
-		return nil, errf(CodeIssuerRefused, "metadata names issuer %q, not %q", meta.Issuer, iss)
+		return cachedJWKS{}, errf(CodeIssuerRefused, "metadata names issuer %q, not %q", meta.Issuer, iss)
 	}
 	if (meta.JWKS == nil) == (meta.JWKSURI == "") {
-		return nil, errf(CodeIssuerUnknown, "metadata must hold exactly one of jwks and jwks_uri")
+		return cachedJWKS{}, errf(CodeIssuerUnknown, "metadata must hold exactly one of jwks and jwks_uri")
 	}
 	set := meta.JWKS
 	if set == nil {
 		set = &jwks{}
 		if err := m.getJSON(ctx, meta.JWKSURI, set); err != nil {
-			return nil, err
+			return cachedJWKS{}, err
 		}
 	}
 	var keys []jose.JWK
+	var parsed []crypto.PublicKey
 	for _, raw := range set.Keys {
 		if _, err := jose.ParsePublicJWK(raw); err != nil {
 			continue // keys of other types or with private members are skipped
 		}
 		var k jose.JWK
-		if json.Unmarshal(raw, &k) == nil {
-			keys = append(keys, k)
+		if json.Unmarshal(raw, &k) != nil {
+			continue
 		}
+		pub, err := k.PublicKey()
+		if err != nil {
+			continue
+		}
+		keys = append(keys, k)
+		parsed = append(parsed, pub)
 	}
+	c = cachedJWKS{keys: keys, parsed: parsed, fetched: time.Now()}
 	m.mu.Lock()
 	if m.cache == nil {
 		m.cache = map[string]cachedJWKS{}
 	}
-	m.cache[iss] = cachedJWKS{keys: keys, fetched: time.Now()}
+	m.cache[iss] = c
 	m.mu.Unlock()
-	return keys, nil
+	return c, nil
 }
 
 func (m *JWTVCIssuerMetadata) getJSON(ctx context.Context, rawURL string, v any) error {
