@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -79,9 +80,6 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 	if o.State != offerRedeemed {
 		return nil, 0, errorf(CodeInvalidToken, "access token was already used for this offer's credential")
 	}
-	if len(req.Proof) > 0 {
-		return nil, 0, errorf(CodeInvalidCredentialRequest, "use proofs (OpenID4VCI 1.0), not proof")
-	}
 	if len(req.CredentialResponseEncryption) > 0 {
 		return nil, 0, errorf(CodeInvalidCredentialRequest, "credential response encryption is not supported by this issuer")
 	}
@@ -117,7 +115,7 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 			}
 		}
 		keysJSON, _ := json.Marshal(jwks)
-		txID := "tx_" + randomString(16)
+		txID := "tx_" + ids.Random(16)
 		err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 			if err := s.spendNonces(ctx, tx, proofs); err != nil {
 				return err
@@ -207,7 +205,7 @@ func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *of
 		return nil, fmt.Errorf("issuer: stored claims: %w", err)
 	}
 	exp := now.Add(t.Validity())
-	notificationID := "ntf_" + randomString(16)
+	notificationID := "ntf_" + ids.Random(16)
 	var refs []credential.StatusRef
 	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 		if from == offerRedeemed {

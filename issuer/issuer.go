@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
 )
@@ -195,7 +196,7 @@ func (s *Service) AddAgency(ctx context.Context, a Agency) error {
 	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_agencies (slug, name, issuer_url, did, key_name, key_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.Slug, a.Name, a.IssuerURL, a.DID, a.KeyName, a.KeyID, s.cfg.Now().Unix())
 	if err != nil {
-		if isUnique(err) {
+		if store.IsUniqueViolation(err) {
 			return errorf(CodeConflict, "agency %q or its issuer URL exists", a.Slug)
 		}
 		return err
@@ -354,8 +355,8 @@ func (s *Service) CreateAPIToken(ctx context.Context, slug, actor, label string)
 	if _, err := s.Agency(ctx, slug); err != nil {
 		return "", "", err
 	}
-	token = APITokenPrefix + randomString(32)
-	id = "tok_" + randomString(8)
+	token = APITokenPrefix + ids.Random(32)
+	id = "tok_" + ids.Random(8)
 	h := sha256.Sum256([]byte(token))
 	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_api_tokens (id, agency, hash, label, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		id, slug, h[:], label, s.cfg.Now().Unix())
@@ -422,7 +423,7 @@ type AuditEntry struct {
 // audit records an action. detail must never hold claim values.
 func (s *Service) audit(ctx context.Context, db execer, agency, actor, action, object, detail string) error {
 	now := s.cfg.Now()
-	id := fmt.Sprintf("%016x%s", now.UnixNano(), randomString(6))
+	id := fmt.Sprintf("%016x%s", now.UnixNano(), ids.Random(6))
 	_, err := s.exec(ctx, db, `INSERT INTO issuer_audit (id, at, agency, actor, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		id, now.UnixNano(), agency, actor, action, object, detail)
 	return err
@@ -452,13 +453,6 @@ func (s *Service) Audit(ctx context.Context, slug string, limit int) ([]AuditEnt
 	return out, rows.Err()
 }
 
-// randomString returns n random bytes, base64url-encoded.
-func randomString(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // seal and open protect the access tokens and nonces the issuer hands out
 // and gets back: XChaCha20-Poly1305 under a key derived from Secret, with
 // a purpose string as associated data.
@@ -485,12 +479,4 @@ func openMax(key []byte, purpose, s string, max int) ([]byte, bool) {
 	}
 	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte(purpose))
 	return plain, err == nil
-}
-
-func isUnique(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint") || strings.Contains(msg, "duplicate key")
 }

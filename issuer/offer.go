@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"net/url"
 	"time"
+
+	"github.com/tongid/tong/internal/ids"
 )
 
 // Grant and parameter names of OpenID4VCI 1.0.
@@ -108,7 +110,7 @@ func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req Offer
 	codeHash := sha256.Sum256([]byte(code))
 	pin := txCode()
 	now := s.cfg.Now()
-	o := &Offer{ID: id, CredentialID: "cred_" + randomString(16), TxCode: pin, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second),
+	o := &Offer{ID: id, CredentialID: "cred_" + ids.Random(16), TxCode: pin, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second),
 		PreAuthorizedCode: code, OfferURI: OfferURI(a.IssuerURL + "/offers/" + id)}
 	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at)

@@ -10,6 +10,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -31,7 +32,7 @@ var ProofSigningAlgs = []string{jose.ES256, jose.EdDSA}
 func (s *Service) Nonce() string {
 	var b [8 + 16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(s.cfg.Now().Add(s.cfg.NonceTTL).Unix()))
-	copy(b[8:], randomString(12))
+	copy(b[8:], ids.Random(12))
 	return seal(s.nonceKey, "c_nonce", b[:])
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/statuslist"
+	"github.com/tongid/tong/internal/ids"
 )
 
 // Credential statuses, as the staff API names them.
@@ -36,7 +37,7 @@ func (s *Service) allocateStatus(ctx context.Context, tx *sql.Tx, a *Agency, cre
 	err := s.txRow(ctx, tx, `SELECT id, size, used FROM issuer_status_lists WHERE agency = $1 AND used * $2 < size ORDER BY created_at DESC, id LIMIT 1`,
 		a.Slug, listFillLimit).Scan(&listID, &size, &used)
 	if errors.Is(err, sql.ErrNoRows) {
-		listID = randomString(12)
+		listID = ids.Random(12)
 		size = int64(s.cfg.StatusListSize)
 		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_status_lists (id, agency, bits, size, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			listID, a.Slug, statusBits, size, s.cfg.Now().UnixNano()); err != nil {

@@ -3,7 +3,6 @@ package verifier
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -115,5 +114,3 @@ func (s *Service) SignResult(o *Org, counter, id string, res *Result) (string, e
 	}
 	return jose.SignRaw(o.signer, h, p)
 }
-
-func base64Decode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/tongid/tong/credential/dcql"
 	"github.com/tongid/tong/credential/statuslist"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -140,7 +142,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	}
 	ans := &ResponseAnswer{}
 	if row.sameDevice != "" {
-		ans.RedirectURI = s.cfg.PublicURL + "/counter/done?session=" + url.QueryEscape(id) + "&response_code=" + url.QueryEscape(randomString(16))
+		ans.RedirectURI = s.cfg.PublicURL + "/counter/done?session=" + url.QueryEscape(id) + "&response_code=" + url.QueryEscape(ids.Random(16))
 	}
 	return ans, nil
 }
@@ -448,7 +450,7 @@ func checkTxData(kb *credential.KBClaims, txData []string) error {
 
 func decodeTx(s string) map[string]any {
 	var m map[string]any
-	b, _ := base64Decode(s)
+	b, _ := base64.RawURLEncoding.DecodeString(s)
 	_ = json.Unmarshal(b, &m)
 	return m
 }

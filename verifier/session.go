@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -100,9 +101,9 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		return nil, errorf(CodeInvalidRequest, "purpose %s takes no transaction_data", p.ID)
 	}
 	now := s.cfg.Now()
-	id := "ses_" + randomString(16) // a prefix, so an id never reads as a CLI flag
-	nonce := randomString(24)       // 192 bits
-	state := randomString(16)
+	id := "ses_" + ids.Random(16) // a prefix, so an id never reads as a CLI flag
+	nonce := ids.Random(24)       // 192 bits
+	state := ids.Random(16)
 	sess := &Session{ID: id, Counter: c.ID, Purpose: p.ID, Status: StatusPending, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}
 	clientID := PrefixDID + org.DID
 	claims := map[string]any{

@@ -2,11 +2,9 @@ package verifier
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +19,7 @@ import (
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry/client"
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
 )
@@ -186,7 +185,7 @@ func (s *Service) AddOrg(ctx context.Context, o Org) error {
 	}
 	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_orgs (slug, name, did, key_name, key_id, webhook, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		o.Slug, o.Name, o.DID, o.KeyName, o.KeyID, o.Webhook, s.cfg.Now().Unix())
-	if err != nil && isUnique(err) {
+	if err != nil && store.IsUniqueViolation(err) {
 		return errorf(CodeConflict, "organisation %s exists", o.Slug)
 	}
 	return err
@@ -237,7 +236,7 @@ func (s *Service) AddCounter(ctx context.Context, org, name string, purposes []s
 			return nil, "", err
 		}
 	}
-	c := &Counter{ID: "ctr_" + randomString(9), Org: org, Name: name, Purposes: purposes}
+	c := &Counter{ID: "ctr_" + ids.Random(9), Org: org, Name: name, Purposes: purposes}
 	pj, _ := json.Marshal(purposes)
 	if _, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_counters (id, org, name, purposes, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		c.ID, org, name, string(pj), s.cfg.Now().Unix()); err != nil {
@@ -252,10 +251,10 @@ const TokenPrefix = "tong_ct_"
 
 // CreateToken makes another API token for a counter.
 func (s *Service) CreateToken(ctx context.Context, counter string) (string, error) {
-	tok := TokenPrefix + randomString(32)
+	tok := TokenPrefix + ids.Random(32)
 	h := sha256.Sum256([]byte(tok))
 	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_tokens (id, counter, hash, created_at) VALUES ($1, $2, $3, $4)`,
-		"vtk_"+randomString(8), counter, h[:], s.cfg.Now().Unix())
+		"vtk_"+ids.Random(8), counter, h[:], s.cfg.Now().Unix())
 	return tok, err
 }
 
@@ -350,14 +349,4 @@ func (s *Service) Purposes() []*Purpose {
 		out = append(out, p)
 	}
 	return out
-}
-
-func randomString(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func isUnique(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "duplicate key"))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tongid/tong/credential/dcql"
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -348,7 +349,7 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 		kbExtra = map[string]any{"transaction_data_hashes": hashes, "transaction_data_hashes_alg": "sha-256"}
 	}
 	vpToken := map[string][]string{}
-	rec := &Receipt{ID: randomID("rcp_"), At: w.opts.Now().UTC(), Verifier: req.ClientID, VerifierDID: req.VerifierDID,
+	rec := &Receipt{ID: ids.New("rcp_"), At: w.opts.Now().UTC(), Verifier: req.ClientID, VerifierDID: req.VerifierDID,
 		Verified: req.Verified, Name: req.Name, Purpose: req.Purpose, TransactionData: req.TransactionData}
 	for _, cc := range cr.Credentials {
 		var paths []credential.Path

@@ -11,6 +11,7 @@ import (
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/statuslist"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 )
@@ -241,7 +242,7 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	}
 
 	// Check every copy before keeping any.
-	rec := &credentialRecord{Credential: Credential{ID: randomID("cred_"), Issuer: iss, IssuerDID: issuerDID,
+	rec := &credentialRecord{Credential: Credential{ID: ids.New("cred_"), Issuer: iss, IssuerDID: issuerDID,
 		ConfigurationID: configID, VCT: cfg.VCT, ReceivedAt: w.opts.Now().UTC()}}
 	if len(md.Display) > 0 {
 		rec.IssuerName = md.Display[0].Name

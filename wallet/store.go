@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -359,10 +358,4 @@ func readBackup(r io.Reader, passphrase []byte) ([]backupRecord, error) {
 		return nil, ErrCorrupt
 	}
 	return recs, nil
-}
-
-func randomID(prefix string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }

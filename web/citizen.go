@@ -173,8 +173,7 @@ func (s *Server) meetingsCancel(w http.ResponseWriter, r *http.Request) {
 		s.meetingsHomePage(w, r, serviceError(err))
 		return
 	}
-	b, _ := s.cfg.Meetings.Booking(r.Context(), number)
-	http.Redirect(w, r, "/meetings/bookings/"+url.PathEscape(b.ID), http.StatusSeeOther)
+	http.Redirect(w, r, "/meetings/bookings/"+url.PathEscape(number), http.StatusSeeOther)
 }
 
 func (s *Server) meetingsCheckinForm(w http.ResponseWriter, r *http.Request) {
@@ -237,8 +236,7 @@ func (s *Server) meetingsPublish(w http.ResponseWriter, r *http.Request) {
 		s.meetingsHomePage(w, r, "Date and time are required. 请填写日期与时间。")
 		return
 	}
-	minutes := 30
-	if _, err := s.cfg.Meetings.Publish(r.Context(), chi.URLParam(r, "id"), at, minutes, strings.TrimSpace(r.PostForm.Get("place")), strings.TrimSpace(r.PostForm.Get("topic"))); err != nil {
+	if _, err := s.cfg.Meetings.Publish(r.Context(), chi.URLParam(r, "id"), at, 30, strings.TrimSpace(r.PostForm.Get("place")), strings.TrimSpace(r.PostForm.Get("topic"))); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		s.meetingsHomePage(w, r, publicError(err))
 		return

@@ -178,11 +178,11 @@ func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 func publicError(err error) string {
 	var ve *verifier.Error
 	var ie *issuer.Error
-	switch {
+	switch { // code and description only: a wrapped cause may be internal
 	case errors.As(err, &ve):
-		return ve.Error()
+		return string(ve.Code) + ": " + ve.Description
 	case errors.As(err, &ie):
-		return ie.Error()
+		return string(ie.Code) + ": " + ie.Description
 	}
 	return "Something went wrong; try again. 出现错误，请重试。"
 }

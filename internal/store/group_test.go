@@ -133,3 +133,27 @@ func BenchmarkWriteTx(b *testing.B) {
 		}
 	}
 }
+
+func TestIsUniqueViolation(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "u.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Writer().Exec(`CREATE TABLE u (k TEXT PRIMARY KEY, v TEXT UNIQUE, n BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Writer().Exec(`INSERT INTO u (k, v, n) VALUES ('a', 'x', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	_, pk := db.Writer().Exec(`INSERT INTO u (k, v, n) VALUES ('a', 'y', 1)`)
+	_, uniq := db.Writer().Exec(`INSERT INTO u (k, v, n) VALUES ('b', 'x', 1)`)
+	_, notNull := db.Writer().Exec(`INSERT INTO u (k, v, n) VALUES ('c', 'z', NULL)`)
+	if !IsUniqueViolation(pk) || !IsUniqueViolation(uniq) {
+		t.Fatalf("duplicate keys not recognised: %v / %v", pk, uniq)
+	}
+	if notNull == nil || IsUniqueViolation(notNull) || IsUniqueViolation(nil) {
+		t.Fatalf("other errors taken for duplicates: %v", notNull)
+	}
+}

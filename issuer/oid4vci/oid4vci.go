@@ -10,7 +10,6 @@ package oid4vci
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -557,10 +556,6 @@ func (a *API) offerQR(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "offer")
-	if b, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(b) != 16 {
-		fail(w, r, &issuer.Error{Code: issuer.CodeNotFound, Description: "no such offer"})
-		return
-	}
 	if _, err := a.svc.CredentialOfferObject(r.Context(), ag.Slug, id); err != nil {
 		fail(w, r, err)
 		return

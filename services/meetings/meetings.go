@@ -16,9 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/verifier"
 )
@@ -100,18 +100,12 @@ type Booking struct {
 	Reason     string
 }
 
-func newID(prefix string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
 // AddOfficial registers an official.
 func (s *Service) AddOfficial(ctx context.Context, o Official) (*Official, error) {
 	if o.Name == "" || o.Agency == "" {
 		return nil, errors.New("meetings: an official needs a name and an agency")
 	}
-	o.ID = newID("off_")
+	o.ID = ids.New("off_")
 	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_officials (id, name, title, agency) VALUES ($1, $2, $3, $4)`, o.ID, o.Name, o.Title, o.Agency)
 	return &o, err
 }
@@ -121,7 +115,7 @@ func (s *Service) Publish(ctx context.Context, official string, at time.Time, mi
 	if minutes <= 0 || minutes > 480 || place == "" || topic == "" {
 		return nil, errors.New("meetings: a slot needs a duration (1-480 minutes), a place and a topic")
 	}
-	id := newID("slot_")
+	id := ids.New("slot_")
 	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_slots (id, official, starts_at, minutes, place, topic) VALUES ($1, $2, $3, $4, $5, $6)`,
 		id, official, at.Unix(), minutes, place, topic)
 	if err != nil {
@@ -185,7 +179,7 @@ func (s *Service) Book(ctx context.Context, slotID string) (*Booking, *verifier.
 	if err != nil {
 		return nil, nil, err
 	}
-	b := &Booking{ID: newID("bkg_"), Number: bookingNumber(), Slot: *sl, Status: StatusVerifying, Session: sess.ID}
+	b := &Booking{ID: ids.New("bkg_"), Number: bookingNumber(), Slot: *sl, Status: StatusVerifying, Session: sess.ID}
 	// A verifying hold that was never answered is released when its
 	// session expires (see settle), so a slot cannot be blocked forever.
 	if err := s.releaseStale(ctx, slotID); err != nil {
@@ -194,7 +188,7 @@ func (s *Service) Book(ctx context.Context, slotID string) (*Booking, *verifier.
 	_, err = s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_bookings (id, slot, number, status, session, created_at, live_slot) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		b.ID, slotID, b.Number, b.Status, b.Session, s.cfg.Now().Unix(), slotID)
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
+		if store.IsUniqueViolation(err) {
 			return nil, nil, ErrTaken
 		}
 		return nil, nil, err

@@ -9,7 +9,6 @@ package payments
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"embed"
@@ -18,9 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
+	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
@@ -106,21 +105,15 @@ type Receipt struct {
 	JWT       string
 }
 
-func newID(prefix string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
 // CreateOrder adds a fee order.
 func (s *Service) CreateOrder(ctx context.Context, agency, reference, description string, amountFen int64) (*Order, error) {
 	if amountFen <= 0 || amountFen > 100_000_000 || reference == "" || agency == "" {
 		return nil, errors.New("payments: an order needs an agency, a reference and an amount between 0.01 and 1,000,000.00 CNY")
 	}
-	o := &Order{ID: newID("ord_"), Reference: reference, Agency: agency, Description: description, AmountFen: amountFen, Status: StatusOpen}
+	o := &Order{ID: ids.New("ord_"), Reference: reference, Agency: agency, Description: description, AmountFen: amountFen, Status: StatusOpen}
 	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO payments_orders (id, reference, agency, description, amount_fen, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		o.ID, o.Reference, o.Agency, o.Description, o.AmountFen, o.Status, s.cfg.Now().Unix())
-	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+	if store.IsUniqueViolation(err) {
 		return nil, fmt.Errorf("payments: reference %s exists", reference)
 	}
 	return o, err
@@ -243,7 +236,7 @@ func (s *Service) Settle(ctx context.Context, id string) (*Order, string, error)
 	fmt.Fprintf(m, "payments\x00%s\x00%s", pres.IssuerDID, pan)
 	payerRef := "P-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
 	now := s.cfg.Now()
-	r := &Receipt{ID: newID("rcpt_"), PayerRef: payerRef, PayerName: fam + giv, PaidAt: now}
+	r := &Receipt{ID: ids.New("rcpt_"), PayerRef: payerRef, PayerName: fam + giv, PaidAt: now}
 	h, _ := json.Marshal(map[string]any{"alg": s.cfg.Signer.Alg(), "typ": TypReceipt, "kid": s.cfg.KeyID})
 	p, _ := json.Marshal(map[string]any{"iss": s.cfg.Issuer, "jti": r.ID, "iat": now.Unix(), "order_id": o.Reference, "agency": o.Agency,
 		"amount_fen": o.AmountFen, "currency": "CNY", "payee": s.cfg.Payee, "payer": payerRef, "verification": sess.ID})
