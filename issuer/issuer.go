@@ -472,7 +472,8 @@ func openMax(key []byte, purpose, s string, max int) ([]byte, bool) {
 	if len(s) > max {
 		return nil, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Strict: a sealed value has exactly one spelling.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	aead, _ := chacha20poly1305.NewX(key)
 	if err != nil || len(b) < aead.NonceSize()+aead.Overhead() {
 		return nil, false

@@ -69,8 +69,10 @@ func TestRefresh(t *testing.T) {
 		t.Errorf("copies = %d, want 3", info.Copies)
 	}
 	// A forged refresh token, or one for a revoked credential, gets nothing.
-	if st, _, code := refresh(tok.RefreshToken[:len(tok.RefreshToken)-2] + "AA"); st != 400 || code != "invalid_grant" {
-		t.Errorf("forged refresh token: %d %s", st, code)
+	for _, forged := range []string{flipChar(tok.RefreshToken, len(tok.RefreshToken)/2), flipChar(tok.RefreshToken, len(tok.RefreshToken)-1)} {
+		if st, _, code := refresh(forged); st != 400 || code != "invalid_grant" {
+			t.Errorf("forged refresh token: %d %s", st, code)
+		}
 	}
 	if _, err := e.svc.SetStatus(context.Background(), "psb", "test", o.CredentialID, issuer.StatusRevoked); err != nil {
 		t.Fatal(err)
@@ -113,4 +115,13 @@ func TestPurgeWipesClaims(t *testing.T) {
 	if n := count(); n != 0 {
 		t.Fatalf("%d offers still hold claims (%s, %s)", n, unredeemed.ID, redeemedOffer.ID)
 	}
+}
+
+// flipChar changes the base64url character at i to another one, always.
+func flipChar(s string, i int) string {
+	c := byte('A')
+	if s[i] == 'A' {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }
