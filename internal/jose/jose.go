@@ -37,6 +37,9 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Algorithms.
@@ -335,25 +338,32 @@ func SignRaw(s crypto.Signer, header, payload []byte) (string, error) {
 	if err := json.Unmarshal(header, &h); err != nil {
 		return "", fmt.Errorf("jose: header: %w", err)
 	}
+	enc := base64.RawURLEncoding
+	buf, err := AppendSign(make([]byte, 0, enc.EncodedLen(len(header))+enc.EncodedLen(len(payload))+90), s, h.Alg, header, payload)
+	return string(buf), err
+}
+
+// AppendSign is SignRaw appending the compact JWS to dst, for callers
+// that wrote header themselves and pass the "alg" they put in it.
+func AppendSign(dst []byte, s crypto.Signer, alg string, header, payload []byte) ([]byte, error) {
 	want, err := AlgFor(s.Public())
 	if err != nil {
-		return "", err
+		return dst, err
 	}
-	if h.Alg != want && !(want == EdDSA && h.Alg == Ed25519) {
-		return "", errf(CodeAlgKeyMismatch, "header alg %q does not match the %s key", h.Alg, want)
+	if alg != want && !(want == EdDSA && alg == Ed25519) {
+		return dst, errf(CodeAlgKeyMismatch, "header alg %q does not match the %s key", alg, want)
 	}
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, enc.EncodedLen(len(header))+enc.EncodedLen(len(payload))+90)
-	buf = enc.AppendEncode(buf, header)
+	start := len(dst)
+	buf := enc.AppendEncode(dst, header)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
-	sig, err := signBytes(s, buf)
+	sig, err := signBytes(s, buf[start:])
 	if err != nil {
-		return "", err
+		return dst, err
 	}
 	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig)
-	return string(buf), nil
+	return enc.AppendEncode(buf, sig), nil
 }
 
 // signBytes signs the JWS signing input: ES256 as the 64-byte R || S of
@@ -362,16 +372,6 @@ func signBytes(s crypto.Signer, input []byte) ([]byte, error) {
 	switch pub := s.Public().(type) {
 	case *ecdsa.PublicKey:
 		d := sha256.Sum256(input)
-		if k, ok := s.(*ecdsa.PrivateKey); ok {
-			r, ss, err := ecdsa.Sign(rand.Reader, k, d[:])
-			if err != nil {
-				return nil, err
-			}
-			out := make([]byte, 64)
-			r.FillBytes(out[:32])
-			ss.FillBytes(out[32:])
-			return out, nil
-		}
 		der, err := s.Sign(rand.Reader, d[:], crypto.SHA256)
 		if err != nil {
 			return nil, err
@@ -383,15 +383,29 @@ func signBytes(s crypto.Signer, input []byte) ([]byte, error) {
 	return nil, errf(CodeInvalidKey, "unsupported key type %T", s.Public())
 }
 
-// derToRS converts an ASN.1 ECDSA signature to the fixed-size R || S form.
+// derToRS converts an ASN.1 ECDSA signature to the fixed-size R || S form
+// without going through big.Int.
 func derToRS(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
-	var sig struct{ R, S *big.Int }
-	if err := unmarshalASN1Sig(der, &sig.R, &sig.S); err != nil {
-		return nil, err
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	var inner, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&inner, asn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1(&r, asn1.INTEGER) || !inner.ReadASN1(&s, asn1.INTEGER) || !inner.Empty() {
+		return nil, errors.New("jose: signer returned a malformed ECDSA signature")
 	}
-	out := make([]byte, 64)
-	sig.R.FillBytes(out[:32])
-	sig.S.FillBytes(out[32:])
+	out := make([]byte, 2*size)
+	for i, n := range []cryptobyte.String{r, s} {
+		if len(n) == 0 || n[0]&0x80 != 0 { // empty or negative
+			return nil, errors.New("jose: signer returned a malformed ECDSA signature")
+		}
+		for len(n) > 1 && n[0] == 0 {
+			n = n[1:]
+		}
+		if len(n) > size {
+			return nil, errors.New("jose: signer returned a malformed ECDSA signature")
+		}
+		copy(out[(i+1)*size-len(n):(i+1)*size], n)
+	}
 	return out, nil
 }
 

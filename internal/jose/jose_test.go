@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
@@ -319,4 +320,49 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// derToRS must keep every ASN.1 INTEGER form a signer may return: R or S
+// with a leading zero byte (high bit set), shorter than 32 bytes, and
+// reject what is not a signature.
+func TestDERToRS(t *testing.T) {
+	t.Parallel()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub := &key.PublicKey
+	seen := map[string]bool{}
+	for i := 0; i < 400; i++ {
+		d := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		der, err := ecdsa.SignASN1(rand.Reader, key, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := derToRS(der, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, s := new(big.Int).SetBytes(rs[:32]), new(big.Int).SetBytes(rs[32:])
+		if !ecdsa.Verify(pub, d[:], r, s) {
+			t.Fatalf("derToRS(%x) = %x, which does not verify", der, rs)
+		}
+		switch {
+		case rs[0]&0x80 != 0:
+			seen["high bit"] = true
+		case rs[0] == 0:
+			seen["short"] = true
+		}
+	}
+	if !seen["high bit"] {
+		t.Error("400 signatures and none had R with its high bit set")
+	}
+	for _, der := range [][]byte{
+		nil,
+		{0x30, 0x00},
+		{0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01},                                            // negative R
+		{0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00},                                      // trailing byte
+		append(append([]byte{0x30, 0x26, 0x02, 0x21, 0x01}, make([]byte, 32)...), 0x02, 0x01, 0x01), // R longer than 32 bytes
+	} {
+		if _, err := derToRS(der, pub); err == nil {
+			t.Errorf("derToRS(%x) accepted", der)
+		}
+	}
 }

@@ -8,11 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"math/big"
-
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // MaxJWKSize bounds the JWKs Parse*JWK accept.
@@ -204,17 +199,6 @@ func (j *JWK) PublicKey() (crypto.PublicKey, error) {
 		return ed25519.PublicKey(x), nil
 	}
 	return nil, errf(CodeInvalidKey, "unsupported JWK kty %q crv %q (want EC P-256 or OKP Ed25519)", j.Kty, j.Crv)
-}
-
-func unmarshalASN1Sig(der []byte, r, s **big.Int) error {
-	var inner cryptobyte.String
-	in := cryptobyte.String(der)
-	*r, *s = new(big.Int), new(big.Int)
-	if !in.ReadASN1(&inner, asn1.SEQUENCE) || !in.Empty() ||
-		!inner.ReadASN1Integer(*r) || !inner.ReadASN1Integer(*s) || !inner.Empty() {
-		return errors.New("jose: signer returned a malformed ECDSA signature")
-	}
-	return nil
 }
 
 // PublicKeyFromMap reads a public JWK that arrived inside a decoded JSON
