@@ -252,7 +252,7 @@ func (t *SDJWT) Process() (map[string]any, error) {
 	if alg, ok := t.payload["_sd_alg"]; ok && alg != HashAlg {
 		return nil, errf(CodeHashAlg, "_sd_alg %v is not supported (want sha-256)", alg)
 	}
-	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: map[string]bool{}}
+	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: make(map[string]bool, 32)}
 	for _, d := range t.Disclosures {
 		// Spec: RFC 9901 §7.1 step 4: "If any Disclosure was not
 		// referenced ... or the same Disclosure appears more than once,
@@ -263,7 +263,7 @@ func (t *SDJWT) Process() (map[string]any, error) {
 		}
 		p.byDigest[d.digest] = d
 	}
-	out, err := p.object(t.payload, nil, 0)
+	out, err := p.object(t.payload, make(Path, 0, 8), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +292,9 @@ func (p *processor) use(digest string) (*Disclosure, error) {
 	return p.byDigest[digest], nil
 }
 
+// value processes v at path. Paths passed down share one backing array
+// (a child's append overwrites its sibling's last element), so only a
+// copy may be kept.
 func (p *processor) value(v any, path Path, depth int) (any, error) {
 	if depth > MaxDepth {
 		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
@@ -313,7 +316,7 @@ func (p *processor) object(obj map[string]any, path Path, depth int) (map[string
 		}
 		switch v.(type) {
 		case map[string]any, []any:
-			pv, err := p.value(v, append(slices.Clip(path), k), depth+1)
+			pv, err := p.value(v, append(path, k), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -353,8 +356,8 @@ func (p *processor) object(obj map[string]any, path Path, depth int) (map[string
 		if _, exists := out[d.Name]; exists {
 			return nil, errf(CodeClaimExists, "disclosure for %q overwrites a claim", d.Name)
 		}
-		d.Path = append(slices.Clip(path), d.Name)
-		pv, err := p.value(d.Value, d.Path, depth+1)
+		d.Path = append(slices.Clip(path), d.Name) // kept: its own array
+		pv, err := p.value(d.Value, append(path, d.Name), depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -382,8 +385,8 @@ func (p *processor) array(arr []any, path Path, depth int) ([]any, error) {
 				if !d.array {
 					return nil, errf(CodeDisclosureShape, "object-property disclosure referenced from an array")
 				}
-				d.Path = append(slices.Clip(path), len(out))
-				pv, err := p.value(d.Value, d.Path, depth+1)
+				d.Path = append(slices.Clip(path), len(out)) // kept: its own array
+				pv, err := p.value(d.Value, append(path, len(out)), depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -391,7 +394,7 @@ func (p *processor) array(arr []any, path Path, depth int) ([]any, error) {
 				continue
 			}
 		}
-		pv, err := p.value(el, append(slices.Clip(path), len(out)), depth+1)
+		pv, err := p.value(el, append(path, len(out)), depth+1)
 		if err != nil {
 			return nil, err
 		}

@@ -35,7 +35,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -287,9 +286,8 @@ func (j *JWS) Verify(pub crypto.PublicKey) error {
 			return errBadSignature
 		}
 		d := sha256.Sum256([]byte(j.SigningInput))
-		r := new(big.Int).SetBytes(j.Signature[:32])
-		s := new(big.Int).SetBytes(j.Signature[32:])
-		if !ecdsa.Verify(k, d[:], r, s) {
+		var der [72]byte
+		if !ecdsa.VerifyASN1(k, d[:], rsToDER(der[:0], j.Signature)) {
 			return errBadSignature
 		}
 		return nil
@@ -381,6 +379,27 @@ func signBytes(s crypto.Signer, input []byte) ([]byte, error) {
 		return s.Sign(rand.Reader, input, crypto.Hash(0))
 	}
 	return nil, errf(CodeInvalidKey, "unsupported key type %T", s.Public())
+}
+
+// rsToDER appends the ASN.1 form of a 64-byte R || S signature to dst
+// (72 bytes at most), the form ecdsa.VerifyASN1 takes, without going
+// through big.Int as ecdsa.Verify does.
+func rsToDER(dst, rs []byte) []byte {
+	integer := func(dst, n []byte) []byte {
+		for len(n) > 1 && n[0] == 0 {
+			n = n[1:]
+		}
+		if n[0]&0x80 != 0 {
+			return append(append(dst, 0x02, byte(len(n)+1), 0), n...)
+		}
+		return append(append(dst, 0x02, byte(len(n))), n...)
+	}
+	dst = append(dst, 0x30, 0)
+	start := len(dst)
+	dst = integer(dst, rs[:32])
+	dst = integer(dst, rs[32:])
+	dst[start-1] = byte(len(dst) - start)
+	return dst
 }
 
 // derToRS converts an ASN.1 ECDSA signature to the fixed-size R || S form

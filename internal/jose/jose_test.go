@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -363,6 +364,34 @@ func TestDERToRS(t *testing.T) {
 	} {
 		if _, err := derToRS(der, pub); err == nil {
 			t.Errorf("derToRS(%x) accepted", der)
+		}
+	}
+}
+
+// rsToDER is derToRS's inverse for every signature, including R or S
+// with leading zeros or the high bit set.
+func TestRSToDER(t *testing.T) {
+	t.Parallel()
+	pub := &ecdsa.PublicKey{Curve: elliptic.P256()}
+	cases := [][]byte{make([]byte, 64)}
+	hi := make([]byte, 64)
+	hi[0], hi[32] = 0x80, 0xff
+	lo := make([]byte, 64)
+	lo[31], lo[63] = 1, 0x7f
+	cases = append(cases, hi, lo)
+	for range 200 {
+		rs := make([]byte, 64)
+		_, _ = rand.Read(rs)
+		cases = append(cases, rs)
+	}
+	for _, rs := range cases {
+		der := rsToDER(nil, rs)
+		if len(der) > 72 {
+			t.Fatalf("rsToDER(%x) is %d bytes", rs, len(der))
+		}
+		back, err := derToRS(der, pub)
+		if err != nil || !bytes.Equal(back, rs) {
+			t.Errorf("derToRS(rsToDER(%x)) = %x, %v", rs, back, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -16,7 +17,13 @@ import (
 // trailing data. It is the decoder for every untrusted JOSE header, JWT
 // payload and disclosure on the verification path.
 func ParseJSON(data []byte, maxDepth int) (any, error) {
-	p := jsonParser{data: data, maxDepth: maxDepth}
+	stack := stacks.Get().(*[]member)
+	defer func() {
+		clear((*stack)[:cap(*stack)]) // drop references to the parsed values
+		stacks.Put(stack)
+	}()
+	p := jsonParser{data: data, text: string(data), maxDepth: maxDepth, stack: (*stack)[:0]}
+	defer func() { *stack = p.stack[:0] }()
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -49,9 +56,13 @@ var errTooDeep = errors.New("JSON nested too deeply")
 func IsTooDeep(err error) bool { return errors.Is(err, errTooDeep) }
 
 type jsonParser struct {
-	data     []byte
+	data []byte
+	// text is data as one string: strings without escapes, member names
+	// and numbers are substrings of it, which costs no allocation each.
+	text     string
 	i        int
 	maxDepth int
+	stack    []member
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {
@@ -100,28 +111,29 @@ func (p *jsonParser) literal(lit string) error {
 	return nil
 }
 
+// object and array gather members on p.stack and then allocate the map
+// or slice once, at its final size.
 func (p *jsonParser) object(depth int) (any, error) {
 	if depth > p.maxDepth {
 		return nil, fmt.Errorf("%w (limit %d)", errTooDeep, p.maxDepth)
 	}
 	p.i++ // {
-	m := make(map[string]any, 8)
+	base := len(p.stack)
+	defer func() { p.stack = p.stack[:base] }()
 	p.skipSpace()
 	if p.i < len(p.data) && p.data[p.i] == '}' {
 		p.i++
-		return m, nil
+		return map[string]any{}, nil
 	}
 	for {
 		p.skipSpace()
 		if p.i >= len(p.data) || p.data[p.i] != '"' {
 			return nil, p.errorf("want a member name")
 		}
+		at := p.i
 		k, err := p.str()
 		if err != nil {
 			return nil, err
-		}
-		if _, dup := m[k]; dup {
-			return nil, p.errorf("duplicate member %q", k)
 		}
 		p.skipSpace()
 		if p.i >= len(p.data) || p.data[p.i] != ':' {
@@ -133,7 +145,7 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[k] = v
+		p.stack = append(p.stack, member{k, v, at})
 		p.skipSpace()
 		if p.i >= len(p.data) {
 			return nil, p.errorf("unexpected end in object")
@@ -141,13 +153,34 @@ func (p *jsonParser) object(depth int) (any, error) {
 		switch p.data[p.i] {
 		case ',':
 			p.i++
+			continue
 		case '}':
 			p.i++
-			return m, nil
 		default:
 			return nil, p.errorf("want ',' or '}'")
 		}
+		members := p.stack[base:]
+		m := make(map[string]any, len(members))
+		for _, mb := range members {
+			if _, dup := m[mb.name]; dup {
+				p.i = mb.at
+				return nil, p.errorf("duplicate member %q", mb.name)
+			}
+			m[mb.name] = mb.value
+		}
+		return m, nil
 	}
+}
+
+// stacks holds parsers' member stacks for reuse.
+var stacks = sync.Pool{New: func() any { s := make([]member, 0, 32); return &s }}
+
+// member is an object member or (with no name) an array element being
+// parsed; at is where it starts, for errors.
+type member struct {
+	name  string
+	value any
+	at    int
 }
 
 func (p *jsonParser) array(depth int) (any, error) {
@@ -155,11 +188,12 @@ func (p *jsonParser) array(depth int) (any, error) {
 		return nil, fmt.Errorf("%w (limit %d)", errTooDeep, p.maxDepth)
 	}
 	p.i++ // [
-	a := make([]any, 0, 4)
+	base := len(p.stack)
+	defer func() { p.stack = p.stack[:base] }()
 	p.skipSpace()
 	if p.i < len(p.data) && p.data[p.i] == ']' {
 		p.i++
-		return a, nil
+		return []any{}, nil
 	}
 	for {
 		p.skipSpace()
@@ -167,7 +201,7 @@ func (p *jsonParser) array(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, v)
+		p.stack = append(p.stack, member{value: v})
 		p.skipSpace()
 		if p.i >= len(p.data) {
 			return nil, p.errorf("unexpected end in array")
@@ -175,12 +209,17 @@ func (p *jsonParser) array(depth int) (any, error) {
 		switch p.data[p.i] {
 		case ',':
 			p.i++
+			continue
 		case ']':
 			p.i++
-			return a, nil
 		default:
 			return nil, p.errorf("want ',' or ']'")
 		}
+		a := make([]any, len(p.stack)-base)
+		for i, el := range p.stack[base:] {
+			a[i] = el.value
+		}
+		return a, nil
 	}
 }
 
@@ -223,7 +262,7 @@ func (p *jsonParser) number() (any, error) {
 			return nil, p.errorf("invalid number")
 		}
 	}
-	return json.Number(d[start:p.i]), nil
+	return json.Number(p.text[start:p.i]), nil
 }
 
 func (p *jsonParser) str() (string, error) {
@@ -231,16 +270,18 @@ func (p *jsonParser) str() (string, error) {
 	start := p.i
 	d := p.data
 	// Fast path: no escapes, ASCII or valid UTF-8.
+	ascii := true
 	for p.i < len(d) {
 		c := d[p.i]
 		if c == '"' {
-			s := d[start:p.i]
+			s := p.text[start:p.i]
 			p.i++
-			if !utf8.Valid(s) {
+			if !ascii && !utf8.ValidString(s) {
 				return "", p.errorf("invalid UTF-8 in string")
 			}
-			return string(s), nil
+			return s, nil
 		}
+		ascii = ascii && c < utf8.RuneSelf
 		if c == '\\' {
 			break
 		}

@@ -1,0 +1,67 @@
+package jose
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var jsonSeeds = []string{
+	`{}`, `[]`, `{"a":1,"b":[1,2,{"c":null}],"d":"\u00e9\n\"","e":-1.5e+3,"f":true,"g":false}`,
+	`{"_sd":["a","b","c","d","e","f","g","h","i","j","k"],"iss":"x","cnf":{"jwk":{"kty":"EC"}}}`,
+	`[[[[1]]],[],{},""]`, `"\ud83d\ude00"`, `  {"王":"芳"}  `, `{"a":{"a":{"a":{}}}}`, `0`, `-0.0e-0`,
+}
+
+// ParseJSON agrees with encoding/json on everything it accepts.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range jsonSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := ParseJSON(data, 32)
+		if err != nil {
+			return
+		}
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber()
+		var want any
+		if err := d.Decode(&want); err != nil {
+			t.Fatalf("ParseJSON accepted %q, encoding/json says %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ParseJSON(%q) = %#v, encoding/json %#v", data, got, want)
+		}
+	})
+}
+
+func TestParseJSONRejects(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"a":1,"a":2}`, "duplicate member"},
+		{`{"a":{"b":1,"c":[{"d":1,"d":1}]}}`, "duplicate member"},
+		{"\"\xff\"", "invalid UTF-8"},
+		{`{"a":1} x`, "trailing data"},
+		{`{"a":1,}`, "want a member name"},
+		{`[1,]`, "unexpected character"},
+		{`"\ud800"`, "unpaired surrogate"},
+		{"\"a\x01\"", "control character"},
+		{`01`, "trailing data"},
+		{`{"a" 1}`, "want ':'"},
+		{`[1 2]`, "want ',' or ']'"},
+		{strings.Repeat("[", 40) + strings.Repeat("]", 40), "nested too deeply"},
+	} {
+		if _, err := ParseJSON([]byte(tc.in), 32); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseJSON(%q) = %v, want an error containing %q", tc.in, err, tc.want)
+		}
+	}
+	// Strings and numbers come back intact, escaped or not, after nesting.
+	v, err := ParseJSON([]byte(`{"k":["x\"y",{"n":12.50,"s":"plain"}],"z":"é"}`), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"k": []any{`x"y`, map[string]any{"n": json.Number("12.50"), "s": "plain"}}, "z": "é"}
+	if !reflect.DeepEqual(v, want) {
+		t.Errorf("got %#v", v)
+	}
+}
