@@ -16,6 +16,7 @@ import (
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/benchprof"
 	istore "github.com/tongid/tong/internal/store"
 )
 
@@ -64,6 +65,8 @@ func BenchmarkAppend(b *testing.B) {
 	defer l.Close()
 	var next atomic.Int64
 	b.SetParallelism(64)
+	stop := benchprof.Start(b)
+	defer stop()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {

@@ -94,6 +94,7 @@ type Log struct {
 	// Owned by the sequencer goroutine.
 	size  int64
 	cache map[int64]tlog.Hash
+	stmts prepared
 
 	mu     sync.RWMutex
 	latest Published
@@ -166,6 +167,9 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		}
 	}
 	l.latest = p
+	if l.stmts, err = prepare(ctx, w, sequencerQueries...); err != nil {
+		return nil, fmt.Errorf("didregistry/store: %w", err)
+	}
 	go l.sequence()
 	return l, nil
 }
@@ -221,6 +225,7 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (Receipt, error) {
 
 func (l *Log) sequence() {
 	defer close(l.done)
+	defer l.stmts.close()
 	for {
 		var first *pending
 		select {
@@ -254,6 +259,25 @@ func (l *Log) drainClosed() {
 	}
 }
 
+// The sequencer's statements, prepared once (see prepared).
+const (
+	qSelectHead       = `SELECT state FROM registry_heads WHERE did = $1`
+	qSelectRevokedAt  = `SELECT revoked_at FROM registry_accreditations WHERE version_id = $1`
+	qInsertHash       = `INSERT INTO registry_hashes (id, hash) VALUES ($1, $2)`
+	qInsertEntry      = `INSERT INTO registry_entries (idx, did, seq, op_type, entry_hash, version_time, leaf) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qInsertCheckpoint = `INSERT INTO registry_checkpoints (size, root, signed, created) VALUES ($1, $2, $3, $4)`
+	qUpsertHead       = `INSERT INTO registry_heads (did, seq, head_idx, state) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (did) DO UPDATE SET seq = excluded.seq, head_idx = excluded.head_idx, state = excluded.state`
+	qDeleteIssuerURLs = `DELETE FROM registry_issuer_urls WHERE did = $1`
+	qUpsertIssuerURL  = `INSERT INTO registry_issuer_urls (url, did) VALUES ($1, $2)
+					ON CONFLICT (url) DO UPDATE SET did = excluded.did`
+	qInsertAccreditation = `INSERT INTO registry_accreditations (version_id, subject, role, scope, valid_from, valid_until, idx) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qRevokeAccreditation = `UPDATE registry_accreditations SET revoked_at = $1 WHERE version_id = $2 AND revoked_at = ''`
+	qSelectHash          = `SELECT hash FROM registry_hashes WHERE id = $1`
+)
+
+var sequencerQueries = []string{qSelectHead, qSelectRevokedAt, qInsertHash, qInsertEntry, qInsertCheckpoint, qUpsertHead, qDeleteIssuerURLs, qUpsertIssuerURL, qInsertAccreditation, qRevokeAccreditation, qSelectHash}
+
 // hashReader reads stored hashes: this batch's, then the cache, then the
 // database through q.
 type hashReader struct {
@@ -277,7 +301,7 @@ func (h *hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 			continue
 		}
 		var b []byte
-		if err := h.q.QueryRowContext(h.ctx, `SELECT hash FROM registry_hashes WHERE id = $1`, id).Scan(&b); err != nil {
+		if err := h.q.QueryRowContext(h.ctx, qSelectHash, id).Scan(&b); err != nil {
 			return nil, fmt.Errorf("read stored hash %d: %w", id, err)
 		}
 		if len(b) != tlog.HashSize {
@@ -291,9 +315,9 @@ func (h *hashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-func (l *Log) loadHead(ctx context.Context, tx *sql.Tx, did string) (*didregistry.State, error) {
+func (l *Log) loadHead(ctx context.Context, tx *bound, did string) (*didregistry.State, error) {
 	var raw string
-	err := tx.QueryRowContext(ctx, `SELECT state FROM registry_heads WHERE did = $1`, did).Scan(&raw)
+	err := tx.QueryRowContext(ctx, qSelectHead, did).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -314,7 +338,8 @@ func (l *Log) commit(batch []*pending) {
 	heads := map[string]*didregistry.State{}
 	size := l.size
 	var published Published
-	err := l.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := l.db.WriteTx(ctx, func(sqlTx *sql.Tx) error {
+		tx := l.stmts.bind(sqlTx)
 		hr := &hashReader{ctx: ctx, q: tx, overlay: overlay, cache: l.cache}
 		now := l.cfg.Now()
 		for i, p := range batch {
@@ -345,7 +370,7 @@ func (l *Log) commit(batch []*pending) {
 			}
 			if p.op.Type == didregistry.OpRevoke {
 				var revokedAt string
-				err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM registry_accreditations WHERE version_id = $1`, p.op.Revokes).Scan(&revokedAt)
+				err := tx.QueryRowContext(ctx, qSelectRevokedAt, p.op.Revokes).Scan(&revokedAt)
 				if errors.Is(err, sql.ErrNoRows) || (err == nil && revokedAt != "") {
 					results[i].err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "no live accreditation " + p.op.Revokes}
 					continue
@@ -362,11 +387,11 @@ func (l *Log) commit(batch []*pending) {
 			first := tlog.StoredHashCount(idx)
 			for k, h := range hashes {
 				overlay[first+int64(k)] = h
-				if _, err := tx.ExecContext(ctx, `INSERT INTO registry_hashes (id, hash) VALUES ($1, $2)`, first+int64(k), h[:]); err != nil {
+				if _, err := tx.ExecContext(ctx, qInsertHash, first+int64(k), h[:]); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO registry_entries (idx, did, seq, op_type, entry_hash, version_time, leaf) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			if _, err := tx.ExecContext(ctx, qInsertEntry,
 				idx, p.op.DID, p.op.Seq, p.op.Type, next.EntryHash, p.op.VersionTime, p.leaf); err != nil {
 				return err
 			}
@@ -390,7 +415,7 @@ func (l *Log) commit(batch []*pending) {
 		if err != nil {
 			return fmt.Errorf("sign checkpoint: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO registry_checkpoints (size, root, signed, created) VALUES ($1, $2, $3, $4)`,
+		if _, err := tx.ExecContext(ctx, qInsertCheckpoint,
 			size, root[:], string(signed), didregistry.FormatTime(now)); err != nil {
 			return err
 		}
@@ -426,42 +451,39 @@ func (l *Log) commit(batch []*pending) {
 }
 
 // derive updates the tables derived from the log.
-func (l *Log) derive(ctx context.Context, tx *sql.Tx, op *didregistry.Operation, next *didregistry.State) error {
+func (l *Log) derive(ctx context.Context, tx *bound, op *didregistry.Operation, next *didregistry.State) error {
 	state, err := json.Marshal(next)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO registry_heads (did, seq, head_idx, state) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (did) DO UPDATE SET seq = excluded.seq, head_idx = excluded.head_idx, state = excluded.state`,
-		next.DID, next.Seq, next.LogIndex, string(state)); err != nil {
+	if _, err := tx.ExecContext(ctx, qUpsertHead, next.DID, next.Seq, next.LogIndex, string(state)); err != nil {
 		return err
 	}
 	switch op.Type {
 	case didregistry.OpCreate, didregistry.OpUpdate:
 		if op.Document != nil {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM registry_issuer_urls WHERE did = $1`, op.DID); err != nil {
+			if _, err := tx.ExecContext(ctx, qDeleteIssuerURLs, op.DID); err != nil {
 				return err
 			}
 			for _, u := range didregistry.IssuerURLs(op.Document) {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO registry_issuer_urls (url, did) VALUES ($1, $2)
-					ON CONFLICT (url) DO UPDATE SET did = excluded.did`, u, op.DID); err != nil {
+				if _, err := tx.ExecContext(ctx, qUpsertIssuerURL, u, op.DID); err != nil {
 					return err
 				}
 			}
 		}
 	case didregistry.OpDeactivate:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM registry_issuer_urls WHERE did = $1`, op.DID); err != nil {
+		if _, err := tx.ExecContext(ctx, qDeleteIssuerURLs, op.DID); err != nil {
 			return err
 		}
 	case didregistry.OpAccredit:
 		a := op.Accreditation
 		scope, _ := json.Marshal(a.Scope)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO registry_accreditations (version_id, subject, role, scope, valid_from, valid_until, idx) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		if _, err := tx.ExecContext(ctx, qInsertAccreditation,
 			next.VersionID(), a.Subject, a.Role, string(scope), a.ValidFrom, a.ValidUntil, next.LogIndex); err != nil {
 			return err
 		}
 	case didregistry.OpRevoke:
-		if _, err := tx.ExecContext(ctx, `UPDATE registry_accreditations SET revoked_at = $1 WHERE version_id = $2 AND revoked_at = ''`, op.VersionTime, op.Revokes); err != nil {
+		if _, err := tx.ExecContext(ctx, qRevokeAccreditation, op.VersionTime, op.Revokes); err != nil {
 			return err
 		}
 	}

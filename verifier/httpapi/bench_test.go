@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/benchprof"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/verifier"
@@ -98,7 +98,7 @@ func BenchmarkVerifyResponse(b *testing.B) {
 	hc := &http.Client{Transport: tr}
 	var next atomic.Int64
 	b.SetParallelism(4)
-	stop := profileTimed(b)
+	stop := benchprof.Start(b)
 	defer stop()
 	b.ResetTimer()
 	start := time.Now()
@@ -122,24 +122,6 @@ func BenchmarkVerifyResponse(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "responses/s")
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)*4), "clients")
-}
-
-// profileTimed writes a CPU profile of the timed part alone to
-// $TONG_BENCH_CPUPROFILE when set (go test -cpuprofile also covers the
-// preparation, which costs more than the part measured).
-func profileTimed(b *testing.B) (stop func()) {
-	path := os.Getenv("TONG_BENCH_CPUPROFILE")
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		b.Fatal(err)
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // BenchmarkVerifyLibrary is the credential library's cost for the same
