@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"sort"
-	"unicode/utf8"
+
+	"github.com/tongid/tong/internal/jose"
 )
 
 // maxJSONDepth bounds nesting in documents and JWKs.
@@ -17,80 +17,7 @@ const maxJSONDepth = 32
 // differently by two implementations), nesting deeper than maxJSONDepth,
 // trailing data, and invalid UTF-8.
 func checkJSON(data []byte) error {
-	if !utf8.Valid(data) {
-		// encoding/json would turn bad bytes into U+FFFD silently.
-		return errors.New("invalid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var stack []jsonFrame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if len(stack) > 0 && stack[len(stack)-1].obj {
-			top := &stack[len(stack)-1]
-			if top.wantKV {
-				if d, ok := tok.(json.Delim); ok && d == '}' {
-					stack = stack[:len(stack)-1]
-					markValueDone(stack)
-					continue
-				}
-				k, ok := tok.(string)
-				if !ok {
-					return errors.New("malformed JSON object")
-				}
-				if _, dup := top.keys[k]; dup {
-					return errors.New("duplicate JSON object key " + strconvQuote(k))
-				}
-				top.keys[k] = struct{}{}
-				top.wantKV = false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			if len(stack) >= maxJSONDepth {
-				return errors.New("JSON nested too deeply")
-			}
-			stack = append(stack, jsonFrame{obj: true, keys: map[string]struct{}{}, wantKV: true})
-		case json.Delim('['):
-			if len(stack) >= maxJSONDepth {
-				return errors.New("JSON nested too deeply")
-			}
-			stack = append(stack, jsonFrame{})
-		case json.Delim(']'), json.Delim('}'):
-			stack = stack[:len(stack)-1]
-			markValueDone(stack)
-		default:
-			markValueDone(stack)
-		}
-		if len(stack) == 0 {
-			if _, err := dec.Token(); err != io.EOF {
-				return errors.New("trailing data after JSON value")
-			}
-			return nil
-		}
-	}
-	return nil
-}
-
-// jsonFrame is one open container in checkJSON.
-type jsonFrame struct {
-	obj    bool
-	keys   map[string]struct{}
-	wantKV bool // in an object, the next token is a key or '}'
-}
-
-// markValueDone records that a value ended inside the innermost container.
-func markValueDone(stack []jsonFrame) {
-	if len(stack) > 0 && stack[len(stack)-1].obj {
-		stack[len(stack)-1].wantKV = true
-	}
+	return jose.CheckJSON(data, maxJSONDepth)
 }
 
 // isJSONNull reports whether raw is the literal null.

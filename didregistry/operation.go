@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -16,10 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gowebpki/jcs"
-
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/internal/base58"
+	"github.com/tongid/tong/internal/jcs"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -218,13 +218,16 @@ func signRaw(s crypto.Signer, msg []byte) ([]byte, error) {
 }
 
 // verifyProof checks op's signature and returns the signing Multikey.
-func (op *Operation) verifyProof() (string, error) {
+func (op *Operation) verifyProof(decoded map[string]crypto.PublicKey) (string, error) {
 	if op.Proof == nil || op.Proof.Type != ProofType {
 		return "", errorf(CodeInvalidSignature, "missing or unknown proof")
 	}
-	pub, err := did.DecodeMultikey(op.Proof.VerificationMethod)
-	if err != nil {
-		return "", errorf(CodeInvalidSignature, "proof key is not a Multikey")
+	pub, ok := decoded[op.Proof.VerificationMethod]
+	if !ok {
+		var err error
+		if pub, err = did.DecodeMultikey(op.Proof.VerificationMethod); err != nil {
+			return "", errorf(CodeInvalidSignature, "proof key is not a Multikey")
+		}
 	}
 	sig, err := base64.RawURLEncoding.Strict().DecodeString(op.Proof.ProofValue)
 	if err != nil {
@@ -234,13 +237,10 @@ func (op *Operation) verifyProof() (string, error) {
 	if err != nil {
 		return "", errorf(CodeInvalidOperation, "cannot canonicalize")
 	}
-	ok := false
+	ok = false
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if len(sig) == 64 {
-			d := sha256.Sum256(input)
-			ok = ecdsa.Verify(k, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
-		}
+		ok = jose.VerifyES256(k, input, sig)
 	case ed25519.PublicKey:
 		ok = ed25519.Verify(k, input, sig)
 	}
@@ -257,20 +257,154 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 	if len(leaf) > MaxOperationSize {
 		return nil, errorf(CodeTooLarge, "operation is %d bytes, limit %d", len(leaf), MaxOperationSize)
 	}
-	if err := jose.CheckJSON(leaf, 32); err != nil {
+	v, err := jose.ParseJSON(leaf, 32)
+	if err != nil {
 		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
 	}
-	dec := json.NewDecoder(bytes.NewReader(leaf))
-	dec.DisallowUnknownFields()
-	var op Operation
-	if err := dec.Decode(&op); err != nil {
-		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
-	}
-	canon, err := jcs.Transform(leaf)
+	canon, err := jcs.Append(make([]byte, 0, len(leaf)), v)
 	if err != nil || !bytes.Equal(canon, leaf) {
 		return nil, errorf(CodeInvalidOperation, "operation is not in canonical JCS form")
 	}
-	return &op, nil
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errorf(CodeInvalidOperation, "operation is not a JSON object")
+	}
+	op, err := operationFrom(m)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
+	}
+	// The signing input is the same parse without the proof.
+	if op.Proof != nil {
+		delete(m, "proof")
+		if op.input, err = jcs.Append(make([]byte, 0, len(leaf)), m); err != nil {
+			return nil, errorf(CodeInvalidOperation, "cannot canonicalize")
+		}
+	}
+	return op, nil
+}
+
+// operationFrom reads an operation from its strict parse: every member
+// known and of its type (no nulls), seq an integer, the document an
+// object (kept in its canonical form, which is how the leaf has it).
+func operationFrom(m map[string]any) (*Operation, error) {
+	op := new(Operation)
+	for k, v := range m {
+		var err error
+		switch k {
+		case "type":
+			err = str(v, &op.Type)
+		case "did":
+			err = str(v, &op.DID)
+		case "seq":
+			n, ok := v.(json.Number)
+			if op.Seq, err = strconv.ParseInt(string(n), 10, 64); !ok || err != nil {
+				err = errors.New("must be an integer")
+			}
+		case "prev":
+			err = str(v, &op.Prev)
+		case "versionTime":
+			err = str(v, &op.VersionTime)
+		case "updateKeys":
+			op.UpdateKeys, err = strs(v)
+		case "nextKeyHashes":
+			op.NextKeyHashes, err = strs(v)
+		case "document":
+			if _, ok := v.(map[string]any); !ok {
+				err = errors.New("must be an object")
+			} else {
+				op.Document, err = jcs.Append(nil, v)
+			}
+		case "accreditation":
+			op.Accreditation, err = accreditationFrom(v)
+		case "revokes":
+			err = str(v, &op.Revokes)
+		case "proof":
+			op.Proof, err = proofFrom(v)
+		default:
+			err = errors.New("unknown member")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+	}
+	return op, nil
+}
+
+func str(v any, dst *string) error {
+	s, ok := v.(string)
+	if !ok {
+		return errors.New("must be a string")
+	}
+	*dst = s
+	return nil
+}
+
+func strs(v any) ([]string, error) {
+	a, ok := v.([]any)
+	if !ok {
+		return nil, errors.New("must be an array of strings")
+	}
+	out := make([]string, len(a))
+	for i, el := range a {
+		if err := str(el, &out[i]); err != nil {
+			return nil, errors.New("must be an array of strings")
+		}
+	}
+	return out, nil
+}
+
+func accreditationFrom(v any) (*Accreditation, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("must be an object")
+	}
+	a := new(Accreditation)
+	for k, v := range m {
+		var err error
+		switch k {
+		case "subject":
+			err = str(v, &a.Subject)
+		case "role":
+			err = str(v, &a.Role)
+		case "scope":
+			a.Scope, err = strs(v)
+		case "validFrom":
+			err = str(v, &a.ValidFrom)
+		case "validUntil":
+			err = str(v, &a.ValidUntil)
+		default:
+			err = errors.New("unknown member")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+	}
+	return a, nil
+}
+
+func proofFrom(v any) (*Proof, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("must be an object")
+	}
+	p := new(Proof)
+	for k, v := range m {
+		var err error
+		switch k {
+		case "type":
+			err = str(v, &p.Type)
+		case "verificationMethod":
+			err = str(v, &p.VerificationMethod)
+		case "proofValue":
+			err = str(v, &p.ProofValue)
+		default:
+			err = errors.New("unknown member")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+	}
+	return p, nil
 }
 
 // NewGenesis builds and signs the create operation of a new DID. doc is

@@ -1,6 +1,7 @@
 package didregistry
 
 import (
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,12 +212,17 @@ func Precheck(op *Operation) (string, error) {
 	if len(op.UpdateKeys) > MaxKeys || len(op.NextKeyHashes) > MaxKeys {
 		return "", errorf(CodeInvalidOperation, "at most %d update keys and key hashes", MaxKeys)
 	}
+	// Decoding a compressed P-256 key costs a square root: the proof's key
+	// is usually one of the update keys, so each is decoded once.
+	decoded := make(map[string]crypto.PublicKey, len(op.UpdateKeys))
 	for _, mk := range op.UpdateKeys {
-		if _, err := did.DecodeMultikey(mk); err != nil {
+		pub, err := did.DecodeMultikey(mk)
+		if err != nil {
 			return "", errorf(CodeInvalidOperation, "update key %q is not a Multikey", mk)
 		}
+		decoded[mk] = pub
 	}
-	signer, err := op.verifyProof()
+	signer, err := op.verifyProof(decoded)
 	if err != nil {
 		return "", err
 	}

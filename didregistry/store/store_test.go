@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/jcs"
 	istore "github.com/tongid/tong/internal/store"
 )
 
@@ -426,3 +429,84 @@ func hashes[T ~[]tlog.Hash](p T) [][]byte {
 }
 
 func noteVerifier(vkey string) (note.Verifier, error) { return note.NewVerifier(vkey) }
+
+// An operation has exactly one leaf: the same signature over a leaf with
+// a member the signer did not write (even an empty one the struct would
+// drop) does not verify, though the leaf is still canonical JCS.
+func TestOneLeafPerOperation(t *testing.T) {
+	k := newKey(t)
+	op, err := didregistry.NewGenesis(k, docFor(didregistry.PlaceholderDID, mustMultikey(&k.PublicKey)), []crypto.PublicKey{&k.PublicKey}, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := op.Canonical()
+	parsed, err := didregistry.ParseOperation(leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := didregistry.Precheck(parsed); err != nil {
+		t.Fatalf("the genuine leaf: %v", err)
+	}
+	// "nextKeyHashes" sorts between "document" and "proof".
+	forged := strings.Replace(string(leaf), `,"proof":`, `,"nextKeyHashes":[],"proof":`, 1)
+	if forged == string(leaf) {
+		t.Fatal("could not insert the member")
+	}
+	fop, err := didregistry.ParseOperation([]byte(forged))
+	if err != nil {
+		t.Fatalf("the forged leaf is canonical, ParseOperation = %v", err)
+	}
+	if _, err := didregistry.Precheck(fop); didregistry.CodeOf(err) != didregistry.CodeInvalidSignature {
+		t.Errorf("Precheck(forged) = %v, want %s", err, didregistry.CodeInvalidSignature)
+	}
+}
+
+// ParseOperation refuses members it does not know, nulls, wrong types and
+// non-canonical leaves, each with CodeInvalidOperation.
+func TestParseOperationRejects(t *testing.T) {
+	k := newKey(t)
+	op, err := didregistry.NewGenesis(k, docFor(didregistry.PlaceholderDID, mustMultikey(&k.PublicKey)), []crypto.PublicKey{&k.PublicKey}, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := op.Canonical()
+	good, err := didregistry.ParseOperation(leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if good.DID != op.DID || good.Seq != 1 || good.Type != didregistry.OpCreate || good.Proof == nil || good.Proof.ProofValue != op.Proof.ProofValue ||
+		len(good.UpdateKeys) != 1 || !bytes.Equal(good.Document, mustCanonicalDoc(t, op.Document)) {
+		t.Fatalf("ParseOperation(leaf) = %+v, want %+v", good, op)
+	}
+	s := string(leaf)
+	for name, bad := range map[string]string{
+		"unknown member":         strings.Replace(s, `{"did":`, `{"colour":"red","did":`, 1),
+		"null prev":              strings.Replace(s, `,"proof":`, `,"prev":null,"proof":`, 1),
+		"seq not an integer":     strings.Replace(s, `"seq":1`, `"seq":1.5`, 1),
+		"seq a string":           strings.Replace(s, `"seq":1`, `"seq":"1"`, 1),
+		"document not an object": regexpDocument.ReplaceAllString(s, `"document":"x","$1"`),
+		"updateKeys not strings": strings.Replace(s, `"updateKeys":["`, `"updateKeys":[1,"`, 1),
+		"unknown proof member":   strings.Replace(s, `"proof":{`, `"proof":{"nonce":"x",`, 1),
+		"not canonical":          strings.Replace(s, `{"did":`, `{ "did":`, 1),
+		"duplicate member":       strings.Replace(s, `{"did":`, `{"did":"x","did":`, 1),
+		"not an object":          `[1]`,
+	} {
+		if bad == s {
+			t.Fatalf("%s: the edit did not apply", name)
+		}
+		if _, err := didregistry.ParseOperation([]byte(bad)); didregistry.CodeOf(err) != didregistry.CodeInvalidOperation {
+			t.Errorf("%s: ParseOperation = %v, want %s", name, err, didregistry.CodeInvalidOperation)
+		}
+	}
+}
+
+var regexpDocument = regexp.MustCompile(`"document":\{.*?\},"(nextKeyHashes|proof)"`)
+
+func mustCanonicalDoc(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	out, err := jcs.Transform(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

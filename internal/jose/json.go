@@ -17,12 +17,18 @@ import (
 // trailing data. It is the decoder for every untrusted JOSE header, JWT
 // payload and disclosure on the verification path.
 func ParseJSON(data []byte, maxDepth int) (any, error) {
+	return parseJSON(data, maxDepth, false)
+}
+
+// parseJSON is ParseJSON; with check set it validates only, building no
+// values (CheckJSON).
+func parseJSON(data []byte, maxDepth int, check bool) (any, error) {
 	stack := stacks.Get().(*[]member)
 	defer func() {
 		clear((*stack)[:cap(*stack)]) // drop references to the parsed values
 		stacks.Put(stack)
 	}()
-	p := jsonParser{data: data, text: string(data), maxDepth: maxDepth, stack: (*stack)[:0]}
+	p := jsonParser{data: data, text: string(data), maxDepth: maxDepth, stack: (*stack)[:0], check: check}
 	defer func() { *stack = p.stack[:0] }()
 	p.skipSpace()
 	v, err := p.value(0)
@@ -63,6 +69,7 @@ type jsonParser struct {
 	i        int
 	maxDepth int
 	stack    []member
+	check    bool // validate only: values are nil
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {
@@ -90,7 +97,11 @@ func (p *jsonParser) value(depth int) (any, error) {
 	case c == '[':
 		return p.array(depth + 1)
 	case c == '"':
-		return p.str()
+		s, err := p.str()
+		if p.check || err != nil {
+			return nil, err
+		}
+		return s, nil
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
@@ -98,7 +109,11 @@ func (p *jsonParser) value(depth int) (any, error) {
 	case c == 'n':
 		return nil, p.literal("null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
+		n, err := p.number()
+		if p.check || err != nil {
+			return nil, err
+		}
+		return n, nil
 	}
 	return nil, p.errorf("unexpected character %q", p.data[p.i])
 }
@@ -160,6 +175,9 @@ func (p *jsonParser) object(depth int) (any, error) {
 			return nil, p.errorf("want ',' or '}'")
 		}
 		members := p.stack[base:]
+		if p.check {
+			return nil, p.checkNames(members)
+		}
 		m := make(map[string]any, len(members))
 		for _, mb := range members {
 			if _, dup := m[mb.name]; dup {
@@ -170,6 +188,32 @@ func (p *jsonParser) object(depth int) (any, error) {
 		}
 		return m, nil
 	}
+}
+
+// checkNames finds a duplicate member name without building the object.
+func (p *jsonParser) checkNames(members []member) error {
+	dup := func(mb member) error {
+		p.i = mb.at
+		return p.errorf("duplicate member %q", mb.name)
+	}
+	if len(members) <= 16 {
+		for i := 1; i < len(members); i++ {
+			for j := range i {
+				if members[j].name == members[i].name {
+					return dup(members[i])
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[string]bool, len(members))
+	for _, mb := range members {
+		if seen[mb.name] {
+			return dup(mb)
+		}
+		seen[mb.name] = true
+	}
+	return nil
 }
 
 // stacks holds parsers' member stacks for reuse.
@@ -214,6 +258,9 @@ func (p *jsonParser) array(depth int) (any, error) {
 			p.i++
 		default:
 			return nil, p.errorf("want ',' or ']'")
+		}
+		if p.check {
+			return nil, nil
 		}
 		a := make([]any, len(p.stack)-base)
 		for i, el := range p.stack[base:] {

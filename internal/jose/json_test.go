@@ -21,6 +21,9 @@ func FuzzParseJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := ParseJSON(data, 32)
+		if cerr := CheckJSON(data, 32); (cerr == nil) != (err == nil) {
+			t.Fatalf("CheckJSON(%q) = %v but ParseJSON = %v", data, cerr, err)
+		}
 		if err != nil {
 			return
 		}
@@ -39,6 +42,7 @@ func FuzzParseJSON(f *testing.F) {
 func TestParseJSONRejects(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"a":1,"a":2}`, "duplicate member"},
+		{`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"a":18}`, "duplicate member"},
 		{`{"a":{"b":1,"c":[{"d":1,"d":1}]}}`, "duplicate member"},
 		{"\"\xff\"", "invalid UTF-8"},
 		{`{"a":1} x`, "trailing data"},
@@ -53,6 +57,9 @@ func TestParseJSONRejects(t *testing.T) {
 	} {
 		if _, err := ParseJSON([]byte(tc.in), 32); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseJSON(%q) = %v, want an error containing %q", tc.in, err, tc.want)
+		}
+		if err := CheckJSON([]byte(tc.in), 32); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("CheckJSON(%q) = %v, want an error containing %q", tc.in, err, tc.want)
 		}
 	}
 	// Strings and numbers come back intact, escaped or not, after nesting.
