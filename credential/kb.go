@@ -2,7 +2,6 @@ package credential
 
 import (
 	"crypto"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -92,7 +91,7 @@ func Present(sdjwt string, paths []Path, holder crypto.Signer, kb KeyBinding) (s
 
 // sdHash is base64url(SHA-256(ASCII(presented))) (RFC 9901 §4.3.1).
 func sdHash(presented string) string {
-	sum := sha256.Sum256([]byte(presented))
+	sum := jose.SHA256String(presented)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 

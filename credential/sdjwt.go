@@ -2,7 +2,6 @@ package credential
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -104,7 +103,7 @@ func (d *Disclosure) IsArrayElement() bool { return d.array }
 func (d *Disclosure) Digest() string { return d.digest }
 
 func digestOf(encoded string) string {
-	sum := sha256.Sum256([]byte(encoded))
+	sum := jose.SHA256String(encoded)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
@@ -252,7 +251,7 @@ func (t *SDJWT) Process() (map[string]any, error) {
 	if alg, ok := t.payload["_sd_alg"]; ok && alg != HashAlg {
 		return nil, errf(CodeHashAlg, "_sd_alg %v is not supported (want sha-256)", alg)
 	}
-	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: make(map[string]bool, 32)}
+	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: make(map[string]bool, 2*len(t.Disclosures)+8)}
 	for _, d := range t.Disclosures {
 		// Spec: RFC 9901 §7.1 step 4: "If any Disclosure was not
 		// referenced ... or the same Disclosure appears more than once,

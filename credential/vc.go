@@ -197,7 +197,7 @@ type VerifyOptions struct {
 // caller's (they need network policy). On failure the *Result is still
 // returned, with the checks run so far, and err is an *Error.
 func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions) (*Result, error) {
-	r := &Result{}
+	r := &Result{Checks: make([]Check, 0, 8)}
 	if v.Keys == nil {
 		return r, errors.New("credential: Verifier.Keys is nil")
 	}

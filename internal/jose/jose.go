@@ -285,7 +285,7 @@ func (j *JWS) Verify(pub crypto.PublicKey) error {
 		if len(j.Signature) != 64 {
 			return errBadSignature
 		}
-		if !VerifyES256(k, []byte(j.SigningInput), j.Signature) {
+		if !verifyES256Digest(k, SHA256String(j.SigningInput), j.Signature) {
 			return errBadSignature
 		}
 		return nil
@@ -382,12 +382,33 @@ func signBytes(s crypto.Signer, input []byte) ([]byte, error) {
 // VerifyES256 checks a 64-byte R || S signature over msg (hashed with
 // SHA-256 here), through ecdsa.VerifyASN1 without big.Int conversions.
 func VerifyES256(pub *ecdsa.PublicKey, msg, sig []byte) bool {
+	return verifyES256Digest(pub, sha256.Sum256(msg), sig)
+}
+
+func verifyES256Digest(pub *ecdsa.PublicKey, d [32]byte, sig []byte) bool {
 	if len(sig) != 64 {
 		return false
 	}
-	d := sha256.Sum256(msg)
 	var der [72]byte
 	return ecdsa.VerifyASN1(pub, d[:], rsToDER(der[:0], sig))
+}
+
+// SHA256String is sha256.Sum256 of s without copying s to the heap first
+// (a signing input or a presentation is kilobytes, hashed once).
+func SHA256String(s string) [32]byte {
+	var buf [2048]byte
+	if len(s) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], s)])
+	}
+	h := sha256.New()
+	for len(s) > 0 {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
 }
 
 // rsToDER appends the ASN.1 form of a 64-byte R || S signature to dst

@@ -395,3 +395,13 @@ func TestRSToDER(t *testing.T) {
 		}
 	}
 }
+
+func TestSHA256String(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 2047, 2048, 2049, 4096, 10000} {
+		s := strings.Repeat("a", n)
+		if SHA256String(s) != sha256.Sum256([]byte(s)) {
+			t.Errorf("SHA256String of %d bytes differs from sha256.Sum256", n)
+		}
+	}
+}
