@@ -288,8 +288,7 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 // object (kept in its canonical form, which is how the leaf has it).
 func operationFrom(m map[string]any) (*Operation, error) {
 	op := new(Operation)
-	for k, v := range m {
-		var err error
+	return op, members(m, func(k string, v any) (err error) {
 		switch k {
 		case "type":
 			err = str(v, &op.Type)
@@ -323,11 +322,8 @@ func operationFrom(m map[string]any) (*Operation, error) {
 		default:
 			err = errors.New("unknown member")
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", k, err)
-		}
-	}
-	return op, nil
+		return err
+	})
 }
 
 func str(v any, dst *string) error {
@@ -354,13 +350,8 @@ func strs(v any) ([]string, error) {
 }
 
 func accreditationFrom(v any) (*Accreditation, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("must be an object")
-	}
 	a := new(Accreditation)
-	for k, v := range m {
-		var err error
+	return a, members(v, func(k string, v any) (err error) {
 		switch k {
 		case "subject":
 			err = str(v, &a.Subject)
@@ -375,21 +366,13 @@ func accreditationFrom(v any) (*Accreditation, error) {
 		default:
 			err = errors.New("unknown member")
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", k, err)
-		}
-	}
-	return a, nil
+		return err
+	})
 }
 
 func proofFrom(v any) (*Proof, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("must be an object")
-	}
 	p := new(Proof)
-	for k, v := range m {
-		var err error
+	return p, members(v, func(k string, v any) (err error) {
 		switch k {
 		case "type":
 			err = str(v, &p.Type)
@@ -400,11 +383,23 @@ func proofFrom(v any) (*Proof, error) {
 		default:
 			err = errors.New("unknown member")
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", k, err)
+		return err
+	})
+}
+
+// members calls read for each member of the object v, naming the member
+// in the first error.
+func members(v any, read func(k string, v any) error) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return errors.New("must be an object")
+	}
+	for k, v := range m {
+		if err := read(k, v); err != nil {
+			return fmt.Errorf("%q: %w", k, err)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // NewGenesis builds and signs the create operation of a new DID. doc is

@@ -430,16 +430,26 @@ func hashes[T ~[]tlog.Hash](p T) [][]byte {
 
 func noteVerifier(vkey string) (note.Verifier, error) { return note.NewVerifier(vkey) }
 
-// An operation has exactly one leaf: the same signature over a leaf with
-// a member the signer did not write (even an empty one the struct would
-// drop) does not verify, though the leaf is still canonical JCS.
-func TestOneLeafPerOperation(t *testing.T) {
+// signedGenesis is a new DID's signed create operation and its leaf.
+func signedGenesis(t *testing.T) (*didregistry.Operation, []byte) {
+	t.Helper()
 	k := newKey(t)
 	op, err := didregistry.NewGenesis(k, docFor(didregistry.PlaceholderDID, mustMultikey(&k.PublicKey)), []crypto.PublicKey{&k.PublicKey}, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, _ := op.Canonical()
+	leaf, err := op.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op, leaf
+}
+
+// An operation has exactly one leaf: the same signature over a leaf with
+// a member the signer did not write (even an empty one the struct would
+// drop) does not verify, though the leaf is still canonical JCS.
+func TestOneLeafPerOperation(t *testing.T) {
+	_, leaf := signedGenesis(t)
 	parsed, err := didregistry.ParseOperation(leaf)
 	if err != nil {
 		t.Fatal(err)
@@ -464,12 +474,7 @@ func TestOneLeafPerOperation(t *testing.T) {
 // ParseOperation refuses members it does not know, nulls, wrong types and
 // non-canonical leaves, each with CodeInvalidOperation.
 func TestParseOperationRejects(t *testing.T) {
-	k := newKey(t)
-	op, err := didregistry.NewGenesis(k, docFor(didregistry.PlaceholderDID, mustMultikey(&k.PublicKey)), []crypto.PublicKey{&k.PublicKey}, nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := op.Canonical()
+	op, leaf := signedGenesis(t)
 	good, err := didregistry.ParseOperation(leaf)
 	if err != nil {
 		t.Fatal(err)
