@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/benchprof"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/issuer/oid4vci"
 )
@@ -56,6 +57,8 @@ func benchFlow(b *testing.B, timeOffers bool) {
 	var next atomic.Int64
 	var creds atomic.Int64
 	b.SetParallelism(benchParallelism)
+	stop := benchprof.Start(b)
+	defer stop()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
