@@ -46,7 +46,7 @@ func IssueSDJWT(signer crypto.Signer, header map[string]any, claims map[string]a
 	}
 	is := issuers.Get().(*issuer)
 	defer is.release()
-	is.rand, is.decoys, is.sd = opts.Rand, opts.Decoys, disclosable
+	is.rand, is.decoys, is.sd, is.out = opts.Rand, opts.Decoys, disclosable, is.out[:0]
 
 	var err error
 	if is.payload, err = is.object(is.payload[:0], claims, is.path[:0], true); err != nil {
@@ -135,7 +135,10 @@ func (is *issuer) release() {
 		return
 	}
 	is.rand, is.sd, is.salts = nil, nil, nil
-	is.out = is.out[:0]
+	for i := range is.levels {
+		clear(is.levels[i].keys) // the claim names are the caller's strings
+		clear(is.levels[i].names)
+	}
 	issuers.Put(is)
 }
 

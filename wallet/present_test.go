@@ -17,6 +17,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/wallet"
 )
 
@@ -35,13 +36,13 @@ type counter struct {
 	redirectRequest string
 }
 
-func newCounter(t *testing.T, reg *registry, purposes ...string) *counter {
+func newCounter(t *testing.T, reg *tongtest.City, purposes ...string) *counter {
 	c := &counter{t: t, requests: map[string]map[string]any{}}
 	c.key, _ = keys.Generate(nil, keys.ES256)
 	if len(purposes) > 0 {
-		c.did = reg.register(t, c.key, "", didregistry.RoleVerifier, purposes...)
+		c.did = reg.Register(t, c.key, "", didregistry.RoleVerifier, purposes...)
 	} else {
-		c.did = reg.register(t, c.key, "", "")
+		c.did = reg.Register(t, c.key, "", "")
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /request/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -127,19 +128,19 @@ const ageQuery = `{"credentials":[{"id":"pid","format":"dc+sd-jwt","meta":{"vct_
 // fixture: a registry, our issuer registered and accredited, a wallet
 // holding a citizen identity.
 type fixture struct {
-	reg *registry
+	reg *tongtest.City // its registry; the issuer is iss
 	iss *issuerEnv
 	w   *wallet.Wallet
 	c   *wallet.Credential
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{reg: newRegistry(t), iss: newIssuer(t)}
+	f := &fixture{reg: tongtest.New(t, tongtest.Options{}), iss: newIssuer(t)}
 	ag, _ := f.iss.svc.Agency(context.Background(), "psb")
-	f.reg.register(t, ag.Signer(), ag.IssuerURL, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1")
+	f.reg.Register(t, ag.Signer(), ag.IssuerURL, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1")
 	opts := loopbackOpts(f.iss.srv)
 	opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	opts.Registry, opts.RequireRegistry = f.reg.client, true
+	opts.Registry, opts.RequireRegistry = f.reg.Registry, true
 	f.w, _ = newWallet(t, opts)
 	o, err := f.iss.offer(t, "citizen-identity")
 	if err != nil {
@@ -360,11 +361,11 @@ func TestTransactionDataIsSigned(t *testing.T) {
 // TestEd25519HolderKeys: a wallet whose holder keys are Ed25519 receives
 // and presents like one with P-256 keys.
 func TestEd25519HolderKeys(t *testing.T) {
-	f := &fixture{reg: newRegistry(t), iss: newIssuer(t)}
+	f := &fixture{reg: tongtest.New(t, tongtest.Options{}), iss: newIssuer(t)}
 	ag, _ := f.iss.svc.Agency(context.Background(), "psb")
-	f.reg.register(t, ag.Signer(), ag.IssuerURL, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1")
+	f.reg.Register(t, ag.Signer(), ag.IssuerURL, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1")
 	opts := loopbackOpts(f.iss.srv)
-	opts.Registry, opts.RequireRegistry, opts.HolderAlg = f.reg.client, true, "EdDSA"
+	opts.Registry, opts.RequireRegistry, opts.HolderAlg = f.reg.Registry, true, "EdDSA"
 	f.w, _ = newWallet(t, opts)
 	o, _ := f.iss.offer(t, "citizen-identity")
 	if _, err := f.w.Receive(t.Context(), o.OfferURI, o.TxCode); err != nil {

@@ -24,12 +24,16 @@ func ParseJSON(data []byte, maxDepth int) (any, error) {
 // values (CheckJSON).
 func parseJSON(data []byte, maxDepth int, check bool) (any, error) {
 	stack := stacks.Get().(*[]member)
-	defer func() {
-		clear((*stack)[:cap(*stack)]) // drop references to the parsed values
-		stacks.Put(stack)
-	}()
 	p := jsonParser{data: data, text: string(data), maxDepth: maxDepth, stack: (*stack)[:0], check: check}
-	defer func() { *stack = p.stack[:0] }()
+	defer func() {
+		// A stack a huge document grew is left to the collector; a kept
+		// one loses its references to the parsed values.
+		if cap(p.stack) <= maxKeptStack {
+			*stack = p.stack[:0]
+			clear((*stack)[:cap(*stack)])
+			stacks.Put(stack)
+		}
+	}()
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -215,6 +219,9 @@ func (p *jsonParser) checkNames(members []member) error {
 	}
 	return nil
 }
+
+// maxKeptStack bounds the member stacks kept for reuse.
+const maxKeptStack = 256
 
 // stacks holds parsers' member stacks for reuse.
 var stacks = sync.Pool{New: func() any { s := make([]member, 0, 32); return &s }}
