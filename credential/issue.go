@@ -2,14 +2,15 @@ package credential
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -28,34 +29,69 @@ import (
 // kept for the next issuance: after the signature, building maps and
 // garbage was most of the cost.
 func IssueSDJWT(signer crypto.Signer, header map[string]any, claims map[string]any, disclosable []Path, opts IssueOptions) (string, error) {
-	if opts.Rand == nil {
-		opts.Rand = rand.Reader
+	if err := checkIssuable(claims, disclosable, nil); err != nil {
+		return "", err
 	}
-	if opts.Decoys == 0 {
-		opts.Decoys = DefaultDecoys
+	is := acquireIssuer(opts)
+	defer is.release()
+	var err error
+	is.plain = true
+	is.header, err = is.object(is.header[:0], header, nil, false)
+	is.plain = false
+	if err != nil {
+		return "", fmt.Errorf("credential: header: %w", err)
 	}
+	alg, _ := header["alg"].(string)
+	return is.sign(signer, alg, claims, disclosable)
+}
+
+// checkIssuable refuses reserved claim names and disclosable paths that
+// select nothing in claims or among the registered claims (which are
+// top-level scalars or objects written by the issuer).
+func checkIssuable(claims map[string]any, disclosable []Path, registered []member) error {
 	for _, reserved := range []string{"_sd", "_sd_alg", "..."} {
 		if _, ok := claims[reserved]; ok {
-			return "", errf(CodeReservedClaimName, "claims may not use %q", reserved)
+			return errf(CodeReservedClaimName, "claims may not use %q", reserved)
 		}
 	}
 	for _, p := range disclosable {
+		if len(p) == 1 && slices.ContainsFunc(registered, func(m member) bool { return pathElemEqual(p[0], m.key) }) {
+			continue
+		}
 		if len(p) == 0 || !pathExists(claims, p) {
-			return "", errf(CodeInvalidPath, "disclosable path %s selects no claim", p)
+			return errf(CodeInvalidPath, "disclosable path %s selects no claim", p)
 		}
 	}
-	is := issuers.Get().(*issuer)
-	defer is.release()
-	is.rand, is.decoys, is.sd, is.out = opts.Rand, opts.Decoys, disclosable, is.out[:0]
+	return nil
+}
 
+// acquireIssuer takes pooled issuance state. Salts left over from the
+// last issuance are kept only when both draw from crypto/rand: a caller's
+// own Rand (a test's fixed stream) must give every salt.
+func acquireIssuer(opts IssueOptions) *issuer {
+	is := issuers.Get().(*issuer)
+	is.rand, is.systemRand = opts.Rand, opts.Rand == nil
+	if is.systemRand {
+		is.rand = rand.Reader
+	} else {
+		is.salts = nil
+	}
+	is.decoys = opts.Decoys
+	if is.decoys == 0 {
+		is.decoys = DefaultDecoys
+	}
+	is.out, is.registered = is.out[:0], is.registered[:0]
+	return is
+}
+
+// sign writes the payload (claims plus is.registered), signs it under
+// is.header, and returns the SD-JWT with every disclosure.
+func (is *issuer) sign(signer crypto.Signer, alg string, claims map[string]any, disclosable []Path) (string, error) {
+	is.sd = disclosable
 	var err error
 	if is.payload, err = is.object(is.payload[:0], claims, is.path[:0], true); err != nil {
 		return "", err
 	}
-	if is.header, err = is.object(is.header[:0], header, nil, false); err != nil {
-		return "", fmt.Errorf("credential: header: %w", err)
-	}
-	alg, _ := header["alg"].(string)
 	if is.jws, err = jose.AppendSign(is.jws[:0], signer, alg, is.header, is.payload); err != nil {
 		return "", fromJOSE(err, false)
 	}
@@ -67,18 +103,30 @@ func IssueSDJWT(signer crypto.Signer, header map[string]any, claims map[string]a
 	return b.String(), nil
 }
 
+// member is a top-level claim the issuer writes itself (iss, vct, iat,
+// cnf, ...), already JSON.
+type member struct {
+	key string
+	raw []byte
+}
+
 // issuer holds one issuance's state and the buffers it writes into.
 type issuer struct {
-	rand    io.Reader
-	decoys  int
-	sd      []Path
-	salts   []byte // random bytes for the next salts, read into saltBuf
-	saltBuf [32 * saltBytes]byte
+	rand       io.Reader
+	systemRand bool // rand is crypto/rand, so leftover salts may be kept
+	decoys     int
+	sd         []Path
+	plain      bool   // writing the header: no disclosures, no reserved names
+	salts      []byte // random bytes for the next salts, read into saltBuf
+	saltBuf    [64 * saltBytes]byte
+
+	registered []member // top-level claims written by IssueVC
+	regJSON    []byte   // their JSON
 
 	out                  []byte // the encoded disclosures, each followed by "~"
 	scratch              []byte // a disclosure's JSON before encoding
 	payload, header, jws []byte
-	path                 Path
+	path                 []at
 	levels               []level // per nesting depth
 }
 
@@ -97,14 +145,14 @@ type level struct {
 }
 
 // disclosable fills lv's names, indexes and every for the object or array
-// at path. A nil path is JSON outside the claims (the header).
-func (is *issuer) disclosable(lv *level, path Path) {
+// at path.
+func (is *issuer) disclosable(lv *level, path []at) {
 	lv.names, lv.indexes, lv.every = lv.names[:0], lv.indexes[:0], false
-	if path == nil {
+	if is.plain {
 		return
 	}
 	for _, sd := range is.sd {
-		if len(sd) != len(path)+1 || !sd[:len(path)].matches(path) {
+		if len(sd) != len(path)+1 || !selects(sd[:len(path)], path) {
 			continue
 		}
 		switch e := sd[len(path)].(type) {
@@ -122,8 +170,36 @@ func (is *issuer) disclosable(lv *level, path Path) {
 	}
 }
 
+// selects is Path.matches for the issuer's own path, which is kept as
+// []at because boxing each member name into an any allocates.
+func selects(p Path, c []at) bool {
+	for i, e := range p {
+		switch x := e.(type) {
+		case nil:
+			if c[i].i < 0 {
+				return false
+			}
+		case string:
+			if c[i].i >= 0 || c[i].key != x {
+				return false
+			}
+		case int:
+			if c[i].i != x {
+				return false
+			}
+		case float64:
+			if c[i].i < 0 || float64(c[i].i) != x {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 var issuers = sync.Pool{New: func() any {
-	return &issuer{path: make(Path, 0, MaxDepth+2), levels: make([]level, MaxDepth+2)}
+	return &issuer{path: make([]at, 0, MaxDepth+2), levels: make([]level, MaxDepth+2)}
 }}
 
 // maxKeptBuffer bounds what goes back to the pool, so that one huge
@@ -131,14 +207,20 @@ var issuers = sync.Pool{New: func() any {
 const maxKeptBuffer = 64 << 10
 
 func (is *issuer) release() {
-	if cap(is.out)+cap(is.payload)+cap(is.jws) > maxKeptBuffer {
+	if cap(is.out)+cap(is.payload)+cap(is.jws)+cap(is.regJSON) > maxKeptBuffer {
 		return
 	}
-	is.rand, is.sd, is.salts = nil, nil, nil
+	is.rand, is.sd = nil, nil
+	if !is.systemRand {
+		is.salts = nil
+	}
+	// The claim names are the caller's strings.
 	for i := range is.levels {
-		clear(is.levels[i].keys) // the claim names are the caller's strings
+		clear(is.levels[i].keys)
 		clear(is.levels[i].names)
 	}
+	clear(is.path[:cap(is.path)])
+	clear(is.registered)
 	issuers.Put(is)
 }
 
@@ -152,12 +234,23 @@ func digestOfBytes(b []byte) digest {
 	return d
 }
 
-// salt returns 128 random bits. Randomness is read in blocks of 32 salts,
+// compareDigests orders digests as bytes.Compare does, deciding on the
+// first eight characters in one comparison (they differ but for one
+// digest pair in 2^48).
+func compareDigests(a, b digest) int {
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return cmp.Compare(x, y)
+	}
+	return bytes.Compare(a[8:], b[8:])
+}
+
+// salt returns 128 random bits. Randomness is read in blocks of 64 salts,
 // because one read per salt costs more than the rest of the disclosure.
 func (is *issuer) salt() ([]byte, error) {
 	if len(is.salts) < saltBytes {
 		is.salts = is.saltBuf[:]
 		if _, err := io.ReadFull(is.rand, is.salts); err != nil {
+			is.salts = nil
 			return nil, err
 		}
 	}
@@ -206,51 +299,53 @@ type at struct {
 	i   int
 }
 
-// child is path extended by a, or nil outside the claims. Children's
-// paths share path's backing array: a path is only read while its claim
-// is written.
-func child(path Path, a at) Path {
-	switch {
-	case path == nil:
-		return nil
-	case a.i >= 0:
-		return append(path, a.i)
+// pathOf is path as a Path, for errors.
+func pathOf(path []at) Path {
+	p := make(Path, len(path))
+	for i, a := range path {
+		if a.i >= 0 {
+			p[i] = a.i
+		} else {
+			p[i] = a.key
+		}
 	}
-	return append(path, a.key)
+	return p
 }
 
 // value appends v as JSON, with the disclosable claims inside it replaced
-// by digests. Only objects and arrays need their path, so scalars are
-// written without one and name it only in an error.
-func (is *issuer) value(dst []byte, v any, path Path, a at) ([]byte, error) {
+// by digests. path is where v is; it shares its backing array with the
+// caller's, because a path is only read while its claim is written.
+func (is *issuer) value(dst []byte, v any, path []at) ([]byte, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		return is.object(dst, x, child(path, a), false)
+		return is.object(dst, x, path, false)
 	case []any:
-		return is.array(dst, x, child(path, a))
+		return is.array(dst, x, path)
 	}
 	out, err := appendScalar(dst, v)
 	if err != nil {
-		return nil, fmt.Errorf("credential: claim %s: %w", child(path, a), err)
+		return nil, fmt.Errorf("credential: claim %s: %w", pathOf(path), err)
 	}
 	return out, nil
 }
 
-// disclosed writes the JSON of a value about to be disclosed into the
-// buffer of its depth.
-func (is *issuer) disclosed(v any, path Path, a at) ([]byte, error) {
-	lv := &is.levels[len(path)+1]
-	raw, err := is.value(lv.value[:0], v, path, a)
-	if err == nil {
-		lv.value = raw
+// member appends the JSON of obj's member k at path: a registered
+// claim's own JSON at the top, otherwise obj[k] written by value.
+func (is *issuer) member(dst []byte, obj map[string]any, path []at, k string, top bool) ([]byte, error) {
+	if top {
+		for _, m := range is.registered {
+			if m.key == k {
+				return append(dst, m.raw...), nil
+			}
+		}
 	}
-	return raw, err
+	return is.value(dst, obj[k], append(path, at{k, -1}))
 }
 
 // object appends obj: its disclosable members become digests in "_sd",
-// with decoys, and top adds "_sd_alg". Members are written in sorted key
-// order, as json.Marshal writes them.
-func (is *issuer) object(dst []byte, obj map[string]any, path Path, top bool) ([]byte, error) {
+// with decoys, and top adds "_sd_alg" and the registered claims. Members
+// are written in sorted key order, as json.Marshal writes them.
+func (is *issuer) object(dst []byte, obj map[string]any, path []at, top bool) ([]byte, error) {
 	if len(path) > MaxDepth {
 		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
 	}
@@ -258,22 +353,29 @@ func (is *issuer) object(dst []byte, obj map[string]any, path Path, top bool) ([
 	is.disclosable(lv, path)
 	keys := lv.keys[:0]
 	for k := range obj {
-		if path != nil && (k == "_sd" || k == "...") {
+		if !is.plain && (k == "_sd" || k == "...") {
 			return nil, errf(CodeReservedClaimName, "claims may not use %q", k)
 		}
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	if top {
+		for _, m := range is.registered {
+			keys = append(keys, m.key)
+		}
+	}
+	slices.Sort(keys)
 	// First the disclosures, whose digests make "_sd".
 	digests := lv.digests[:0]
 	for _, k := range keys {
 		if !slices.Contains(lv.names, k) {
 			continue
 		}
-		raw, err := is.disclosed(obj[k], path, at{k, -1})
+		below := &is.levels[len(path)+1]
+		raw, err := is.member(below.value[:0], obj, path, k, top)
 		if err != nil {
 			return nil, err
 		}
+		below.value = raw
 		d, err := is.disclose(&k, raw)
 		if err != nil {
 			return nil, err
@@ -292,14 +394,11 @@ func (is *issuer) object(dst []byte, obj map[string]any, path Path, top bool) ([
 		// order of the claims in the array. To ensure this, it is
 		// RECOMMENDED to shuffle the array of hashes, e.g., by sorting
 		// them alphanumerically".
-		slices.SortFunc(digests, func(a, b digest) int { return bytes.Compare(a[:], b[:]) })
-		keys = append(keys, "_sd")
+		slices.SortFunc(digests, compareDigests)
+		keys = insertSorted(keys, "_sd")
 	}
 	if top {
-		keys = append(keys, "_sd_alg")
-	}
-	if len(digests) > 0 || top {
-		sort.Strings(keys)
+		keys = insertSorted(keys, "_sd_alg")
 	}
 	lv.keys, lv.digests = keys, digests
 
@@ -321,12 +420,18 @@ func (is *issuer) object(dst []byte, obj map[string]any, path Path, top bool) ([
 			dst = appendString(appendKey(dst, &first, k), HashAlg)
 		case !slices.Contains(lv.names, k):
 			var err error
-			if dst, err = is.value(appendKey(dst, &first, k), obj[k], path, at{k, -1}); err != nil {
+			if dst, err = is.member(appendKey(dst, &first, k), obj, path, k, top); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return append(dst, '}'), nil
+}
+
+// insertSorted inserts k into the sorted keys, keeping them sorted.
+func insertSorted(keys []string, k string) []string {
+	i, _ := slices.BinarySearch(keys, k)
+	return slices.Insert(keys, i, k)
 }
 
 func appendKey(dst []byte, first *bool, k string) []byte {
@@ -337,7 +442,7 @@ func appendKey(dst []byte, first *bool, k string) []byte {
 	return append(appendString(dst, k), ':')
 }
 
-func (is *issuer) array(dst []byte, arr []any, path Path) ([]byte, error) {
+func (is *issuer) array(dst []byte, arr []any, path []at) ([]byte, error) {
 	if len(path) > MaxDepth {
 		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
 	}
@@ -350,15 +455,17 @@ func (is *issuer) array(dst []byte, arr []any, path Path) ([]byte, error) {
 		}
 		var err error
 		if !lv.every && !slices.Contains(lv.indexes, i) {
-			if dst, err = is.value(dst, el, path, at{i: i}); err != nil {
+			if dst, err = is.value(dst, el, append(path, at{i: i})); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		raw, err := is.disclosed(el, path, at{i: i})
+		below := &is.levels[len(path)+1]
+		raw, err := is.value(below.value[:0], el, append(path, at{i: i}))
 		if err != nil {
 			return nil, err
 		}
+		below.value = raw
 		d, err := is.disclose(nil, raw)
 		if err != nil {
 			return nil, err

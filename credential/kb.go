@@ -91,8 +91,8 @@ func Present(sdjwt string, paths []Path, holder crypto.Signer, kb KeyBinding) (s
 
 // sdHash is base64url(SHA-256(ASCII(presented))) (RFC 9901 §4.3.1).
 func sdHash(presented string) string {
-	sum := jose.SHA256String(presented)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	d := digestOfString(presented)
+	return string(d[:])
 }
 
 func signKB(holder crypto.Signer, presented string, kb KeyBinding) (string, error) {
@@ -139,7 +139,9 @@ const DefaultKBMaxAge = 5 * time.Minute
 
 // verifyKB checks a KB-JWT against the holder key, the presented string
 // and the policy (RFC 9901 §7.3).
-func verifyKB(kbjwt, presented string, holder crypto.PublicKey, pol *KBPolicy, now time.Time, skew time.Duration) (*KBClaims, error) {
+// presentedSHA256, when not nil, is SHA-256(presented), hashed by the
+// caller along with the issuer JWT's signing input.
+func verifyKB(kbjwt, presented string, presentedSHA256 *[32]byte, holder crypto.PublicKey, pol *KBPolicy, now time.Time, skew time.Duration) (*KBClaims, error) {
 	j, err := jose.Parse(kbjwt, MaxTokenSize)
 	if err != nil {
 		return nil, fromJOSE(err, true)
@@ -156,9 +158,12 @@ func verifyKB(kbjwt, presented string, holder crypto.PublicKey, pol *KBPolicy, n
 	}
 	var c struct{ Aud, Nonce, SDHash string }
 	ok := true
-	for name, dst := range map[string]*string{"aud": &c.Aud, "nonce": &c.Nonce, "sd_hash": &c.SDHash} {
-		if v, present := raw[name]; present && ok {
-			*dst, ok = v.(string)
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"aud", &c.Aud}, {"nonce", &c.Nonce}, {"sd_hash", &c.SDHash}} {
+		if v, present := raw[f.name]; present && ok {
+			*f.dst, ok = v.(string)
 		}
 	}
 	iat, isNum := raw["iat"].(json.Number)
@@ -167,7 +172,13 @@ func verifyKB(kbjwt, presented string, holder crypto.PublicKey, pol *KBPolicy, n
 		return nil, errf(CodeKBClaims, "KB-JWT claims of the wrong type, or no integer iat")
 	}
 	out := &KBClaims{Nonce: c.Nonce, Audience: c.Aud, IssuedAt: time.Unix(iatSec, 0), SDHash: c.SDHash, Raw: raw}
-	if c.SDHash != sdHash(presented) {
+	var want digest
+	if presentedSHA256 != nil {
+		base64.RawURLEncoding.Encode(want[:], presentedSHA256[:])
+	} else {
+		want = digestOfString(presented)
+	}
+	if c.SDHash != string(want[:]) {
 		return out, errf(CodeKBSDHash, "sd_hash does not match the presented SD-JWT")
 	}
 	if pol == nil {

@@ -103,13 +103,21 @@ func (d *Disclosure) IsArrayElement() bool { return d.array }
 func (d *Disclosure) Digest() string { return d.digest }
 
 func digestOf(encoded string) string {
-	sum := jose.SHA256String(encoded)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	d := digestOfString(encoded)
+	return string(d[:])
+}
+
+// digestOfString is digestOfBytes for a string, without copying it.
+func digestOfString(s string) digest {
+	var d digest
+	sum := jose.SHA256String(s)
+	base64.RawURLEncoding.Encode(d[:], sum[:])
+	return d
 }
 
 // parseDisclosure decodes one disclosure strictly.
 func parseDisclosure(enc string) (*Disclosure, error) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(enc)
+	raw, err := jose.DecodeSegment(enc)
 	if err != nil || len(raw) == 0 {
 		return nil, errf(CodeMalformed, "disclosure is not base64url")
 	}
@@ -246,117 +254,181 @@ func (t *SDJWT) presented() string {
 // 3–5) and returns the processed claims. Each disclosure's Path is set. It
 // refuses duplicate digests, unreferenced disclosures, disclosures that
 // would overwrite a claim, and disclosures of the wrong shape for where
-// their digest sits.
-func (t *SDJWT) Process() (map[string]any, error) {
+// their digest sits. The signed payload is left as it was.
+func (t *SDJWT) Process() (map[string]any, error) { return t.process(false) }
+
+// process is Process; with own, the payload's maps and arrays become the
+// processed claims in place instead of being copied (Verify's parse is its
+// own). Disclosed values are always copied: Disclosure.Value stays as
+// disclosed.
+func (t *SDJWT) process(own bool) (map[string]any, error) {
 	if alg, ok := t.payload["_sd_alg"]; ok && alg != HashAlg {
 		return nil, errf(CodeHashAlg, "_sd_alg %v is not supported (want sha-256)", alg)
 	}
-	p := processor{byDigest: make(map[string]*Disclosure, len(t.Disclosures)), seen: make(map[string]bool, 2*len(t.Disclosures)+8)}
-	for _, d := range t.Disclosures {
+	p := processor{disclosures: t.Disclosures, used: make([]bool, len(t.Disclosures)), unmatched: make([]string, 0, 16)}
+	if len(t.Disclosures) > linearLookup {
+		p.byDigest = make(map[string]int, len(t.Disclosures))
+	}
+	for i, d := range t.Disclosures {
+		d.Path = nil
 		// Spec: RFC 9901 §7.1 step 4: "If any Disclosure was not
 		// referenced ... or the same Disclosure appears more than once,
 		// the SD-JWT MUST be rejected." Equal disclosures have equal
 		// digests, so this catches both.
-		if p.byDigest[d.digest] != nil {
+		if p.lookup(d.digest) >= 0 {
 			return nil, errf(CodeDuplicateDisclosure, "a disclosure appears twice")
 		}
-		p.byDigest[d.digest] = d
+		if p.byDigest != nil {
+			p.byDigest[d.digest] = i
+		}
+		p.known = i + 1
 	}
-	out, err := p.object(t.payload, make(Path, 0, 8), 0)
+	out, err := p.object(t.payload, make(Path, 0, 8), 0, own)
 	if err != nil {
 		return nil, err
 	}
+	// Digests that matched no disclosure (decoys and withheld claims)
+	// must not repeat either; disclosed ones were checked as they were
+	// used.
+	slices.Sort(p.unmatched)
+	for i := 1; i < len(p.unmatched); i++ {
+		if p.unmatched[i] == p.unmatched[i-1] {
+			return nil, errf(CodeDuplicateDigest, "digest %s appears twice", p.unmatched[i])
+		}
+	}
 	delete(out, "_sd_alg")
-	for _, d := range t.Disclosures {
-		if d.Path == nil {
+	for _, used := range p.used {
+		if !used {
 			return nil, errf(CodeUnreferencedDisclosure, "a disclosure is not referenced by any digest")
 		}
 	}
 	return out, nil
 }
 
+// linearLookup is the number of disclosures up to which finding one by
+// digest scans them: a presentation discloses a handful, and a scan of a
+// few strings costs less than building a map.
+const linearLookup = 8
+
 type processor struct {
-	byDigest map[string]*Disclosure
-	seen     map[string]bool
+	disclosures []*Disclosure
+	known       int            // disclosures[:known] can be looked up
+	byDigest    map[string]int // index by digest, past linearLookup
+	used        []bool         // by index
+	unmatched   []string       // digests that matched no disclosure
+}
+
+// lookup returns the index of the disclosure with digest, or -1.
+func (p *processor) lookup(digest string) int {
+	if p.byDigest != nil {
+		if i, ok := p.byDigest[digest]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, d := range p.disclosures[:p.known] {
+		if d.digest == digest {
+			return i
+		}
+	}
+	return -1
 }
 
 func (p *processor) use(digest string) (*Disclosure, error) {
 	// Spec: RFC 9901 §7.1 step 3.5: "If any digest value is encountered
 	// more than once in the Issuer-signed JWT payload (directly or
 	// recursively via other Disclosures), the SD-JWT MUST be rejected."
-	if p.seen[digest] {
+	i := p.lookup(digest)
+	if i < 0 {
+		p.unmatched = append(p.unmatched, digest)
+		return nil, nil
+	}
+	if p.used[i] {
 		return nil, errf(CodeDuplicateDigest, "digest %s appears twice", digest)
 	}
-	p.seen[digest] = true
-	return p.byDigest[digest], nil
+	p.used[i] = true
+	return p.disclosures[i], nil
 }
 
 // value processes v at path. Paths passed down share one backing array
 // (a child's append overwrites its sibling's last element), so only a
-// copy may be kept.
-func (p *processor) value(v any, path Path, depth int) (any, error) {
+// copy may be kept. With own, v is changed in place.
+func (p *processor) value(v any, path Path, depth int, own bool) (any, error) {
 	if depth > MaxDepth {
 		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		return p.object(x, path, depth)
+		return p.object(x, path, depth, own)
 	case []any:
-		return p.array(x, path, depth)
+		return p.array(x, path, depth, own)
 	}
 	return v, nil
 }
 
-func (p *processor) object(obj map[string]any, path Path, depth int) (map[string]any, error) {
-	out := make(map[string]any, len(obj))
+func (p *processor) object(obj map[string]any, path Path, depth int, own bool) (map[string]any, error) {
+	// The disclosures this object's _sd references come first, so that
+	// the output map is made at its final size.
+	var found [8]*Disclosure
+	disclosed := found[:0]
+	sd, hasSD := obj["_sd"]
+	if hasSD {
+		digests, ok := sd.([]any)
+		if !ok {
+			return nil, errf(CodeMalformed, "_sd is not an array")
+		}
+		for _, dv := range digests {
+			digest, ok := dv.(string)
+			if !ok {
+				return nil, errf(CodeMalformed, "_sd holds a non-string")
+			}
+			d, err := p.use(digest)
+			if err != nil {
+				return nil, err
+			}
+			if d == nil {
+				continue // a decoy, or a disclosure the holder withheld
+			}
+			if d.array {
+				return nil, errf(CodeDisclosureShape, "array-element disclosure referenced from _sd")
+			}
+			disclosed = append(disclosed, d)
+		}
+	}
+	// In place only when nothing is added: a map grown past its size
+	// costs more than a new one.
+	out := obj
+	if !own || hasSD {
+		out = make(map[string]any, len(obj)+len(disclosed))
+	}
 	for k, v := range obj {
 		if k == "_sd" {
 			continue
 		}
 		switch v.(type) {
 		case map[string]any, []any:
-			pv, err := p.value(v, append(path, k), depth+1)
+			pv, err := p.value(v, append(path, k), depth+1, own)
 			if err != nil {
 				return nil, err
 			}
-			out[k] = pv
+			out[k] = pv // in place, a member that exists: allowed while ranging
 		default: // a scalar needs no path: skip building one
 			if depth+1 > MaxDepth {
 				return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
 			}
-			out[k] = v
+			if !own || hasSD {
+				out[k] = v
+			}
 		}
 	}
-	sd, ok := obj["_sd"]
-	if !ok {
-		return out, nil
-	}
-	digests, ok := sd.([]any)
-	if !ok {
-		return nil, errf(CodeMalformed, "_sd is not an array")
-	}
-	for _, dv := range digests {
-		digest, ok := dv.(string)
-		if !ok {
-			return nil, errf(CodeMalformed, "_sd holds a non-string")
-		}
-		d, err := p.use(digest)
-		if err != nil {
-			return nil, err
-		}
-		if d == nil {
-			continue // a decoy, or a disclosure the holder withheld
-		}
-		if d.array {
-			return nil, errf(CodeDisclosureShape, "array-element disclosure referenced from _sd")
-		}
+	for _, d := range disclosed {
 		// Spec: RFC 9901 §7.1 step 3.2.2.3: "If the claim name already
 		// exists at the level of the _sd key, the SD-JWT MUST be rejected."
 		if _, exists := out[d.Name]; exists {
 			return nil, errf(CodeClaimExists, "disclosure for %q overwrites a claim", d.Name)
 		}
 		d.Path = append(slices.Clip(path), d.Name) // kept: its own array
-		pv, err := p.value(d.Value, append(path, d.Name), depth+1)
+		pv, err := p.value(d.Value, append(path, d.Name), depth+1, false)
 		if err != nil {
 			return nil, err
 		}
@@ -365,8 +437,11 @@ func (p *processor) object(obj map[string]any, path Path, depth int) (map[string
 	return out, nil
 }
 
-func (p *processor) array(arr []any, path Path, depth int) ([]any, error) {
-	out := make([]any, 0, len(arr))
+func (p *processor) array(arr []any, path Path, depth int, own bool) ([]any, error) {
+	out := arr[:0] // in place: out never passes the element being read
+	if !own {
+		out = make([]any, 0, len(arr))
+	}
 	for _, el := range arr {
 		if m, ok := el.(map[string]any); ok && len(m) == 1 {
 			if dv, ok := m["..."]; ok {
@@ -385,7 +460,7 @@ func (p *processor) array(arr []any, path Path, depth int) ([]any, error) {
 					return nil, errf(CodeDisclosureShape, "object-property disclosure referenced from an array")
 				}
 				d.Path = append(slices.Clip(path), len(out)) // kept: its own array
-				pv, err := p.value(d.Value, append(path, len(out)), depth+1)
+				pv, err := p.value(d.Value, append(path, len(out)), depth+1, false)
 				if err != nil {
 					return nil, err
 				}
@@ -393,11 +468,14 @@ func (p *processor) array(arr []any, path Path, depth int) ([]any, error) {
 				continue
 			}
 		}
-		pv, err := p.value(el, append(path, len(out)), depth+1)
+		pv, err := p.value(el, append(path, len(out)), depth+1, own)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, pv)
+	}
+	if own {
+		clear(arr[len(out):]) // the removed elements' tail
 	}
 	return out, nil
 }

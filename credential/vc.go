@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tongid/tong/internal/jose"
@@ -48,53 +50,12 @@ type VC struct {
 }
 
 // IssueVC signs vc as an SD-JWT VC (typ dc+sd-jwt) with signer.
+//
+// The registered claims and the header are written straight as JSON, as
+// json.Marshal would write them, rather than copied into a claims map.
 func IssueVC(signer crypto.Signer, vc VC, opts IssueOptions) (string, error) {
 	if vc.Issuer == "" || vc.VCT == "" {
 		return "", errf(CodeClaimMissing, "iss and vct are required")
-	}
-	claims := make(map[string]any, len(vc.Claims)+8)
-	for k, v := range vc.Claims {
-		claims[k] = v
-	}
-	set := func(k string, v any) error {
-		if _, ok := vc.Claims[k]; ok {
-			return errf(CodeClaimInvalid, "claim %q is set by the issuer, not in Claims", k)
-		}
-		claims[k] = v
-		return nil
-	}
-	iat := vc.IssuedAt
-	if iat.IsZero() {
-		iat = time.Now()
-	}
-	reg := []struct {
-		k  string
-		v  any
-		on bool
-	}{
-		{"iss", vc.Issuer, true},
-		{"vct", vc.VCT, true},
-		{"iat", iat.Unix(), true},
-		{"nbf", vc.NotBefore.Unix(), !vc.NotBefore.IsZero()},
-		{"exp", vc.Expiry.Unix(), !vc.Expiry.IsZero()},
-		{"sub", vc.Subject, vc.Subject != ""},
-		{"status", map[string]any{"status_list": vc.Status}, vc.Status != nil},
-	}
-	for _, r := range reg {
-		if r.on {
-			if err := set(r.k, r.v); err != nil {
-				return "", err
-			}
-		}
-	}
-	if vc.Holder != nil {
-		jwk, err := jose.PublicJWK(vc.Holder)
-		if err != nil {
-			return "", fromJOSE(err, false)
-		}
-		if err := set("cnf", map[string]any{"jwk": jwk}); err != nil {
-			return "", err
-		}
 	}
 	for _, p := range vc.Disclosable {
 		if len(p) > 0 {
@@ -107,11 +68,81 @@ func IssueVC(signer crypto.Signer, vc VC, opts IssueOptions) (string, error) {
 	if err != nil {
 		return "", fromJOSE(err, false)
 	}
-	header := map[string]any{"alg": alg, "typ": TypSDJWTVC}
-	if vc.KeyID != "" {
-		header["kid"] = vc.KeyID
+	is := acquireIssuer(opts)
+	defer is.release()
+	if err := is.registerVC(vc); err != nil {
+		return "", err
 	}
-	return IssueSDJWT(signer, header, claims, vc.Disclosable, opts)
+	if err := checkIssuable(vc.Claims, vc.Disclosable, is.registered); err != nil {
+		return "", err
+	}
+	h := appendString(append(is.header[:0], `{"alg":`...), alg)
+	if vc.KeyID != "" {
+		h = appendString(append(h, `,"kid":`...), vc.KeyID)
+	}
+	h = appendString(append(h, `,"typ":`...), TypSDJWTVC)
+	is.header = append(h, '}')
+	return is.sign(signer, alg, vc.Claims, vc.Disclosable)
+}
+
+// registerVC writes vc's registered claims (iss, vct, iat, nbf, exp, sub,
+// status, cnf) into is.registered, refusing any that Claims also sets.
+func (is *issuer) registerVC(vc VC) error {
+	iat := vc.IssuedAt
+	if iat.IsZero() {
+		iat = time.Now()
+	}
+	var names [8]string
+	var ends [8]int
+	n := 0
+	buf := is.regJSON[:0]
+	done := func(k string) {
+		names[n], ends[n] = k, len(buf)
+		n++
+	}
+	buf = appendString(buf, vc.Issuer)
+	done("iss")
+	buf = appendString(buf, vc.VCT)
+	done("vct")
+	buf = strconv.AppendInt(buf, iat.Unix(), 10)
+	done("iat")
+	if !vc.NotBefore.IsZero() {
+		buf = strconv.AppendInt(buf, vc.NotBefore.Unix(), 10)
+		done("nbf")
+	}
+	if !vc.Expiry.IsZero() {
+		buf = strconv.AppendInt(buf, vc.Expiry.Unix(), 10)
+		done("exp")
+	}
+	if vc.Subject != "" {
+		buf = appendString(buf, vc.Subject)
+		done("sub")
+	}
+	if s := vc.Status; s != nil {
+		// Spec: draft-ietf-oauth-status-list-20 §6.2: "status":
+		// {"status_list": {"idx": ..., "uri": ...}}.
+		buf = strconv.AppendInt(append(buf, `{"status_list":{"idx":`...), int64(s.Index), 10)
+		buf = append(appendString(append(buf, `,"uri":`...), s.URI), `}}`...)
+		done("status")
+	}
+	if vc.Holder != nil {
+		var err error
+		if buf, err = jose.AppendPublicJWK(append(buf, `{"jwk":`...), vc.Holder); err != nil {
+			return fromJOSE(err, false)
+		}
+		buf = append(buf, '}')
+		done("cnf")
+	}
+	is.regJSON = buf
+	start := 0
+	for i, k := range names[:n] {
+		if _, ok := vc.Claims[k]; ok {
+			return errf(CodeClaimInvalid, "claim %q is set by the issuer, not in Claims", k)
+		}
+		is.registered = append(is.registered, member{key: k, raw: buf[start:ends[i]]})
+		start = ends[i]
+	}
+	return nil
 }
 
 // Check is the outcome of one verification step, for people and logs.
@@ -156,6 +187,8 @@ type Result struct {
 	// Checks lists each step run, in order, with its outcome. When Verify
 	// fails, the last entry is the failed step.
 	Checks []Check
+
+	checks [8]Check // Checks' first backing array, allocated with r
 }
 
 func (r *Result) pass(name string) { r.Checks = append(r.Checks, Check{Name: name, OK: true}) }
@@ -197,7 +230,8 @@ type VerifyOptions struct {
 // caller's (they need network policy). On failure the *Result is still
 // returned, with the checks run so far, and err is an *Error.
 func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions) (*Result, error) {
-	r := &Result{Checks: make([]Check, 0, 8)}
+	r := &Result{}
+	r.Checks = r.checks[:0]
 	if v.Keys == nil {
 		return r, errors.New("credential: Verifier.Keys is nil")
 	}
@@ -243,7 +277,18 @@ func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions)
 	}
 	r.IssuerKey = key
 	r.pass(CheckIssuerKey)
-	if err := t.jws.Verify(key); err != nil {
+	// With a KB-JWT, the signing input is the start of what its sd_hash
+	// covers: one pass of SHA-256 serves both.
+	presented := t.presented()
+	var presentedSHA256 *[32]byte
+	if t.KBJWT != "" && r.Header.Alg == jose.ES256 && strings.HasPrefix(presented, t.jws.SigningInput) {
+		input, whole := jose.SHA256Prefix(t.jws.SigningInput, presented[len(t.jws.SigningInput):])
+		presentedSHA256 = &whole
+		err = t.jws.VerifyHashed(key, input)
+	} else {
+		err = t.jws.Verify(key)
+	}
+	if err != nil {
 		return r, r.fail(CheckSignature, fromJOSE(err, false))
 	}
 	r.pass(CheckSignature)
@@ -261,7 +306,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions)
 		return r, r.fail(CheckValidity, errf(CodeIssuedInFuture, "issued in the future"))
 	}
 	r.pass(CheckValidity)
-	claims, err := t.Process()
+	claims, err := t.process(true) // t is this call's own parse
 	if err != nil {
 		return r, r.fail(CheckDisclosures, asError(err))
 	}
@@ -282,7 +327,7 @@ func (v *Verifier) Verify(ctx context.Context, token string, opts VerifyOptions)
 	if r.HolderKey == nil {
 		return r, r.fail(CheckKeyBinding, errf(CodeKBNoCnf, "KB-JWT presented but the credential has no cnf key"))
 	}
-	kb, err := verifyKB(t.KBJWT, t.presented(), r.HolderKey, opts.KeyBinding, now, skew)
+	kb, err := verifyKB(t.KBJWT, presented, presentedSHA256, r.HolderKey, opts.KeyBinding, now, skew)
 	r.KeyBinding = kb
 	if err != nil {
 		return r, r.fail(CheckKeyBinding, asError(err))

@@ -123,7 +123,7 @@ func TestRFC9901Main(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := verifyKB(sd.KBJWT, sd.presented(), holder, &KBPolicy{Nonce: kb.Nonce, Audience: kb.Aud}, time.Unix(kb.Iat, 0), DefaultSkew)
+	got, err := verifyKB(sd.KBJWT, sd.presented(), nil, holder, &KBPolicy{Nonce: kb.Nonce, Audience: kb.Aud}, time.Unix(kb.Iat, 0), DefaultSkew)
 	if err != nil {
 		t.Fatalf("KB-JWT: %v", err)
 	}
@@ -213,7 +213,7 @@ func TestSDJWTVCExamples(t *testing.T) {
 			tok := str(t, v[tc.token])
 			sd, _ := Parse(tok)
 			var iss string
-			json.Unmarshal(sd.jws.Payload, &struct{ Iss *string }{&iss})
+			json.Unmarshal([]byte(sd.jws.Payload), &struct{ Iss *string }{&iss})
 			now := time.Unix(1683000000, 0).Add(time.Hour)
 			opts := VerifyOptions{}
 			if sd.KBJWT != "" {
@@ -222,7 +222,7 @@ func TestSDJWTVCExamples(t *testing.T) {
 					Nonce, Aud string
 					Iat        int64
 				}
-				json.Unmarshal(kj.Payload, &kb)
+				json.Unmarshal([]byte(kj.Payload), &kb)
 				now = time.Unix(kb.Iat, 0)
 				opts.KeyBinding = &KBPolicy{Nonce: kb.Nonce, Audience: kb.Aud}
 			}

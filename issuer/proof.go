@@ -84,7 +84,7 @@ func (s *Service) verifyProof(issuerURL, proof string) (*provenKey, error) {
 	if err := jose.CheckJSON(jws.Payload, 8); err != nil {
 		return nil, errorf(CodeInvalidProof, "proof payload is not a JSON object")
 	}
-	if err := json.Unmarshal(jws.Payload, &c); err != nil {
+	if err := json.Unmarshal([]byte(jws.Payload), &c); err != nil {
 		return nil, errorf(CodeInvalidProof, "proof payload is not a JSON object")
 	}
 	if !audienceIs(c.Aud, issuerURL) {
@@ -171,7 +171,7 @@ func (s *Service) VerifyDPoP(proof, htm, htu, accessToken string) (*DPoP, error)
 		Iat *float64 `json:"iat"`
 		ATH string   `json:"ath"`
 	}
-	if jose.CheckJSON(jws.Payload, 8) != nil || json.Unmarshal(jws.Payload, &c) != nil {
+	if jose.CheckJSON(jws.Payload, 8) != nil || json.Unmarshal([]byte(jws.Payload), &c) != nil {
 		return nil, bad("DPoP proof payload is not a JSON object")
 	}
 	if c.JTI == "" || len(c.JTI) > 256 {

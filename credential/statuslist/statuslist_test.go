@@ -136,7 +136,7 @@ func TestSpecTokenParses(t *testing.T) {
 		TTL        int    `json:"ttl"`
 		StatusList JSON   `json:"status_list"`
 	}
-	json.Unmarshal(j.Payload, &claims)
+	json.Unmarshal([]byte(j.Payload), &claims)
 	l, err := Decode(claims.StatusList.Bits, claims.StatusList.Lst)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
@@ -121,7 +123,7 @@ type Header struct {
 type JWS struct {
 	Header    Header
 	RawHeader []byte // decoded protected header
-	Payload   []byte // decoded payload
+	Payload   string // decoded payload (a string: JSON parses of it need no copy)
 	// SigningInput is BASE64URL(header) || '.' || BASE64URL(payload).
 	SigningInput string
 	Signature    []byte
@@ -150,17 +152,20 @@ func ParseWith(compact string, maxSize int, opts ParseOptions) (*JWS, error) {
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
 		return nil, errf(CodeMalformed, "want three dot-separated parts")
 	}
-	hdr, err := b64decode(h)
+	// One buffer for the header and the signature; the payload is
+	// decoded on the stack and becomes a string in one copy.
+	buf := make([]byte, 0, strictB64.DecodedLen(len(h))+strictB64.DecodedLen(len(s)))
+	hdr, buf, err := decodePart(buf, h)
 	if err != nil || len(hdr) == 0 {
 		return nil, errf(CodeMalformed, "header is not base64url")
 	}
-	payload, err := b64decode(p)
-	if err != nil {
-		return nil, errf(CodeMalformed, "payload is not base64url")
-	}
-	sig, err := b64decode(s)
+	sig, _, err := decodePart(buf, s)
 	if err != nil {
 		return nil, errf(CodeMalformed, "signature is not base64url")
+	}
+	payload, err := DecodeSegment(p)
+	if err != nil {
+		return nil, errf(CodeMalformed, "payload is not base64url")
 	}
 	j := &JWS{RawHeader: hdr, Payload: payload, SigningInput: compact[:len(h)+1+len(p)], Signature: sig}
 	if err := parseHeader(hdr, &j.Header); err != nil {
@@ -198,10 +203,43 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func b64decode(s string) ([]byte, error) {
-	// RawURLEncoding rejects padding and the standard alphabet; Strict
-	// rejects non-zero trailing bits, so each token has one encoding.
-	return base64.RawURLEncoding.Strict().DecodeString(s)
+// strictB64 is base64url without padding, strictly: RawURLEncoding rejects
+// padding and the standard alphabet; Strict rejects non-zero trailing
+// bits, so each token has one encoding.
+var strictB64 = base64.RawURLEncoding.Strict()
+
+func b64decode(s string) ([]byte, error) { return strictB64.DecodeString(s) }
+
+// DecodeSegment decodes base64url s (no padding, strictly) into a string.
+// Up to 4 KiB decode into a stack buffer, so that the string is the only
+// allocation; short segments (disclosures) use a short one, because Go
+// zeroes the buffer first.
+func DecodeSegment(s string) (string, error) {
+	if strictB64.DecodedLen(len(s)) <= 256 {
+		var stack [256]byte
+		return decodeSegment(stack[:0], s)
+	}
+	var stack [4 << 10]byte
+	return decodeSegment(stack[:0], s)
+}
+
+func decodeSegment(buf []byte, s string) (string, error) {
+	b, err := strictB64.AppendDecode(buf, []byte(s))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// decodePart decodes s onto buf and returns the decoded part, clipped,
+// and buf after it.
+func decodePart(buf []byte, s string) (part, rest []byte, err error) {
+	start := len(buf)
+	buf, err = strictB64.AppendDecode(buf, []byte(s))
+	if err != nil {
+		return nil, nil, err
+	}
+	return buf[start:len(buf):len(buf)], buf, nil
 }
 
 func parseHeader(raw []byte, h *Header) error {
@@ -276,6 +314,17 @@ func checkAlg(alg string) error {
 // Verify checks the signature with pub, which must be a P-256 public key
 // for ES256 or an Ed25519 public key for EdDSA/Ed25519.
 func (j *JWS) Verify(pub crypto.PublicKey) error {
+	return j.verify(pub, nil)
+}
+
+// VerifyHashed is Verify for a caller that has hashed the signing input
+// already: inputSHA256 must be SHA-256(j.SigningInput) (see SHA256Prefix).
+// Only ES256 uses it; EdDSA signs the input itself.
+func (j *JWS) VerifyHashed(pub crypto.PublicKey, inputSHA256 [32]byte) error {
+	return j.verify(pub, &inputSHA256)
+}
+
+func (j *JWS) verify(pub crypto.PublicKey, hashed *[32]byte) error {
 	switch j.Header.Alg {
 	case ES256:
 		k, ok := pub.(*ecdsa.PublicKey)
@@ -285,7 +334,13 @@ func (j *JWS) Verify(pub crypto.PublicKey) error {
 		if len(j.Signature) != 64 {
 			return errBadSignature
 		}
-		if !verifyES256Digest(k, SHA256String(j.SigningInput), j.Signature) {
+		var d [32]byte
+		if hashed != nil {
+			d = *hashed
+		} else {
+			d = SHA256String(j.SigningInput)
+		}
+		if !verifyES256Digest(k, d, j.Signature) {
 			return errBadSignature
 		}
 		return nil
@@ -411,6 +466,40 @@ func SHA256String(s string) [32]byte {
 	return out
 }
 
+// SHA256Prefix returns SHA-256 of prefix and of prefix+rest, reading the
+// prefix once: an SD-JWT's signing input is the start of the presentation
+// its KB-JWT's sd_hash covers.
+func SHA256Prefix(prefix, rest string) (ofPrefix, ofWhole [32]byte) {
+	buf := hashBuffers.Get().(*[2048]byte)
+	defer hashBuffers.Put(buf)
+	h := sha256.New()
+	write := func(s string) {
+		for len(s) > 0 {
+			n := copy(buf[:], s)
+			h.Write(buf[:n])
+			s = s[n:]
+		}
+	}
+	write(prefix)
+	c, err := h.(hash.Cloner).Clone()
+	if err != nil { // not with crypto/sha256: hash the whole again
+		var b strings.Builder
+		b.Grow(len(prefix) + len(rest))
+		b.WriteString(prefix)
+		b.WriteString(rest)
+		return SHA256String(prefix), SHA256String(b.String())
+	}
+	h.Sum(buf[:0])
+	copy(ofPrefix[:], buf[:32])
+	h = c
+	write(rest)
+	h.Sum(buf[:0])
+	copy(ofWhole[:], buf[:32])
+	return ofPrefix, ofWhole
+}
+
+var hashBuffers = sync.Pool{New: func() any { return new([2048]byte) }}
+
 // rsToDER appends the ASN.1 form of a 64-byte R || S signature to dst
 // (72 bytes at most), the form ecdsa.VerifyASN1 takes, without going
 // through big.Int as ecdsa.Verify does.
@@ -460,7 +549,7 @@ func derToRS(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
 
 // CheckJSON checks that data is one strict JSON value (see ParseJSON).
 // It builds no values, so it costs a fraction of a parse.
-func CheckJSON(data []byte, maxDepth int) error {
-	_, err := parseJSON(data, maxDepth, true)
+func CheckJSON[T ~string | ~[]byte](data T, maxDepth int) error {
+	_, err := parseJSON(string(data), maxDepth, true)
 	return err
 }

@@ -67,7 +67,7 @@ func TestRFC8037(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.SigningInput != v.SigningIn || string(j.Payload) != v.Payload {
+	if j.SigningInput != v.SigningIn || j.Payload != v.Payload {
 		t.Errorf("Parse(A.4) signing input %q payload %q", j.SigningInput, j.Payload)
 	}
 	if err := j.Verify(pub); err != nil {
@@ -91,6 +91,27 @@ func TestThumbprintP256(t *testing.T) {
 	}
 	if kid, _ := keys.Thumbprint(&k.PublicKey); kid != got {
 		t.Errorf("keys.Thumbprint = %s, jose.Thumbprint = %s; want equal", kid, got)
+	}
+}
+
+func TestAppendPublicJWKMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ed, _, _ := ed25519.GenerateKey(rand.Reader)
+	for _, pub := range []crypto.PublicKey{&ec.PublicKey, ed} {
+		j, err := PublicJWK(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(j)
+		got, err := AppendPublicJWK([]byte("prefix"), pub)
+		if err != nil || string(got) != "prefix"+string(want) {
+			t.Errorf("AppendPublicJWK(%T) = %s, %v; want prefix%s", pub, got, err, want)
+		}
+	}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if _, err := AppendPublicJWK(nil, &p384.PublicKey); !errors.Is(err, &Error{Code: CodeInvalidKey}) {
+		t.Errorf("P-384: err = %v, want %s", err, CodeInvalidKey)
 	}
 }
 
@@ -397,6 +418,19 @@ func TestSHA256String(t *testing.T) {
 		s := strings.Repeat("a", n)
 		if SHA256String(s) != sha256.Sum256([]byte(s)) {
 			t.Errorf("SHA256String of %d bytes differs from sha256.Sum256", n)
+		}
+	}
+}
+
+func TestSHA256Prefix(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("0123456789abcdef", 300) // past the 2 KiB chunk
+	for _, tc := range []struct{ prefix, rest string }{
+		{"", ""}, {"eyJ.eyJ", ""}, {"eyJ.eyJ", ".sig~WyJ~"}, {long, "~" + long}, {"a", long},
+	} {
+		p, w := SHA256Prefix(tc.prefix, tc.rest)
+		if p != sha256.Sum256([]byte(tc.prefix)) || w != sha256.Sum256([]byte(tc.prefix+tc.rest)) {
+			t.Errorf("SHA256Prefix(%d bytes, %d bytes) differs from sha256.Sum256", len(tc.prefix), len(tc.rest))
 		}
 	}
 }

@@ -16,21 +16,24 @@ import (
 // UTF-8 (instead of replacing it), nesting deeper than maxDepth, and
 // trailing data. It is the decoder for every untrusted JOSE header, JWT
 // payload and disclosure on the verification path.
-func ParseJSON(data []byte, maxDepth int) (any, error) {
-	return parseJSON(data, maxDepth, false)
+//
+// data may be a string or a byte slice; a string is parsed without a
+// copy, and the strings in the result are substrings of it.
+func ParseJSON[T ~string | ~[]byte](data T, maxDepth int) (any, error) {
+	return parseJSON(string(data), maxDepth, false)
 }
 
 // parseJSON is ParseJSON; with check set it validates only, building no
 // values (CheckJSON).
-func parseJSON(data []byte, maxDepth int, check bool) (any, error) {
+func parseJSON(text string, maxDepth int, check bool) (any, error) {
 	stack := stacks.Get().(*[]member)
-	p := jsonParser{data: data, text: string(data), maxDepth: maxDepth, stack: (*stack)[:0], check: check}
+	p := jsonParser{text: text, maxDepth: maxDepth, stack: (*stack)[:0], check: check}
 	defer func() {
 		// A stack a huge document grew is left to the collector; a kept
 		// one loses its references to the parsed values.
 		if cap(p.stack) <= maxKeptStack {
 			*stack = p.stack[:0]
-			clear((*stack)[:cap(*stack)])
+			clear((*stack)[:p.used]) // entries past it were not written
 			stacks.Put(stack)
 		}
 	}()
@@ -40,14 +43,14 @@ func parseJSON(data []byte, maxDepth int, check bool) (any, error) {
 		return nil, err
 	}
 	p.skipSpace()
-	if p.i != len(p.data) {
+	if p.i != len(p.text) {
 		return nil, p.errorf("trailing data")
 	}
 	return v, nil
 }
 
 // ParseJSONObject is ParseJSON for a value that must be an object.
-func ParseJSONObject(data []byte, maxDepth int) (map[string]any, error) {
+func ParseJSONObject[T ~string | ~[]byte](data T, maxDepth int) (map[string]any, error) {
 	v, err := ParseJSON(data, maxDepth)
 	if err != nil {
 		return nil, err
@@ -66,13 +69,13 @@ var errTooDeep = errors.New("JSON nested too deeply")
 func IsTooDeep(err error) bool { return errors.Is(err, errTooDeep) }
 
 type jsonParser struct {
-	data []byte
-	// text is data as one string: strings without escapes, member names
-	// and numbers are substrings of it, which costs no allocation each.
+	// text is the document: strings without escapes, member names and
+	// numbers are substrings of it, which costs no allocation each.
 	text     string
 	i        int
 	maxDepth int
 	stack    []member
+	used     int  // the most entries stack has held
 	check    bool // validate only: values are nil
 }
 
@@ -81,8 +84,8 @@ func (p *jsonParser) errorf(format string, args ...any) error {
 }
 
 func (p *jsonParser) skipSpace() {
-	for p.i < len(p.data) {
-		switch p.data[p.i] {
+	for p.i < len(p.text) {
+		switch p.text[p.i] {
 		case ' ', '\t', '\n', '\r':
 			p.i++
 		default:
@@ -92,10 +95,10 @@ func (p *jsonParser) skipSpace() {
 }
 
 func (p *jsonParser) value(depth int) (any, error) {
-	if p.i >= len(p.data) {
+	if p.i >= len(p.text) {
 		return nil, p.errorf("unexpected end")
 	}
-	switch c := p.data[p.i]; {
+	switch c := p.text[p.i]; {
 	case c == '{':
 		return p.object(depth + 1)
 	case c == '[':
@@ -119,11 +122,11 @@ func (p *jsonParser) value(depth int) (any, error) {
 		}
 		return n, nil
 	}
-	return nil, p.errorf("unexpected character %q", p.data[p.i])
+	return nil, p.errorf("unexpected character %q", p.text[p.i])
 }
 
 func (p *jsonParser) literal(lit string) error {
-	if len(p.data)-p.i < len(lit) || string(p.data[p.i:p.i+len(lit)]) != lit {
+	if len(p.text)-p.i < len(lit) || p.text[p.i:p.i+len(lit)] != lit {
 		return p.errorf("invalid literal")
 	}
 	p.i += len(lit)
@@ -140,13 +143,13 @@ func (p *jsonParser) object(depth int) (any, error) {
 	base := len(p.stack)
 	defer func() { p.stack = p.stack[:base] }()
 	p.skipSpace()
-	if p.i < len(p.data) && p.data[p.i] == '}' {
+	if p.i < len(p.text) && p.text[p.i] == '}' {
 		p.i++
 		return map[string]any{}, nil
 	}
 	for {
 		p.skipSpace()
-		if p.i >= len(p.data) || p.data[p.i] != '"' {
+		if p.i >= len(p.text) || p.text[p.i] != '"' {
 			return nil, p.errorf("want a member name")
 		}
 		at := p.i
@@ -155,7 +158,7 @@ func (p *jsonParser) object(depth int) (any, error) {
 			return nil, err
 		}
 		p.skipSpace()
-		if p.i >= len(p.data) || p.data[p.i] != ':' {
+		if p.i >= len(p.text) || p.text[p.i] != ':' {
 			return nil, p.errorf("want ':'")
 		}
 		p.i++
@@ -165,11 +168,12 @@ func (p *jsonParser) object(depth int) (any, error) {
 			return nil, err
 		}
 		p.stack = append(p.stack, member{k, v, at})
+		p.used = max(p.used, len(p.stack))
 		p.skipSpace()
-		if p.i >= len(p.data) {
+		if p.i >= len(p.text) {
 			return nil, p.errorf("unexpected end in object")
 		}
-		switch p.data[p.i] {
+		switch p.text[p.i] {
 		case ',':
 			p.i++
 			continue
@@ -242,7 +246,7 @@ func (p *jsonParser) array(depth int) (any, error) {
 	base := len(p.stack)
 	defer func() { p.stack = p.stack[:base] }()
 	p.skipSpace()
-	if p.i < len(p.data) && p.data[p.i] == ']' {
+	if p.i < len(p.text) && p.text[p.i] == ']' {
 		p.i++
 		return []any{}, nil
 	}
@@ -253,11 +257,12 @@ func (p *jsonParser) array(depth int) (any, error) {
 			return nil, err
 		}
 		p.stack = append(p.stack, member{value: v})
+		p.used = max(p.used, len(p.stack))
 		p.skipSpace()
-		if p.i >= len(p.data) {
+		if p.i >= len(p.text) {
 			return nil, p.errorf("unexpected end in array")
 		}
-		switch p.data[p.i] {
+		switch p.text[p.i] {
 		case ',':
 			p.i++
 			continue
@@ -279,7 +284,7 @@ func (p *jsonParser) array(depth int) (any, error) {
 
 func (p *jsonParser) number() (any, error) {
 	start := p.i
-	d := p.data
+	d := p.text
 	if p.i < len(d) && d[p.i] == '-' {
 		p.i++
 	}
@@ -319,13 +324,39 @@ func (p *jsonParser) number() (any, error) {
 	return json.Number(p.text[start:p.i]), nil
 }
 
+// plain8 says whether the eight bytes in x are all ASCII characters that
+// a JSON string may hold as they are: none is '"', '\\', a control
+// character or a byte of a multi-byte UTF-8 sequence. It may say false
+// of plain bytes (the caller then looks at them one at a time), never
+// true of others.
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
+	return (x|(x-ones*0x20)|zero(x^(ones*'"'))|zero(x^(ones*'\\')))&highs == 0
+}
+
+// load64 reads eight bytes of s, little-endian (the compiler makes this
+// one load).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 func (p *jsonParser) str() (string, error) {
 	p.i++ // opening quote
 	start := p.i
-	d := p.data
+	d := p.text
 	// Fast path: no escapes, ASCII or valid UTF-8.
 	ascii := true
 	for p.i < len(d) {
+		// Eight plain ASCII characters at a time.
+		for p.i+8 <= len(d) && plain8(load64(d[p.i:])) {
+			p.i += 8
+		}
+		if p.i >= len(d) {
+			break
+		}
 		c := d[p.i]
 		if c == '"' {
 			s := p.text[start:p.i]
@@ -407,11 +438,11 @@ func (p *jsonParser) str() (string, error) {
 }
 
 func (p *jsonParser) hex4(at int) (rune, bool) {
-	if at+4 > len(p.data) {
+	if at+4 > len(p.text) {
 		return 0, false
 	}
 	var r rune
-	for _, c := range p.data[at : at+4] {
+	for _, c := range p.text[at : at+4] {
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':

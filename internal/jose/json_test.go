@@ -2,7 +2,9 @@ package jose
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,5 +72,37 @@ func TestParseJSONRejects(t *testing.T) {
 	want := map[string]any{"k": []any{`x"y`, map[string]any{"n": json.Number("12.50"), "s": "plain"}}, "z": "é"}
 	if !reflect.DeepEqual(v, want) {
 		t.Errorf("got %#v", v)
+	}
+}
+
+// plain8 must never call a word plain that holds a byte the string loop
+// has to look at; it may miss plain words (they are then read bytewise).
+func TestPlain8(t *testing.T) {
+	t.Parallel()
+	plain := func(b byte) bool { return b >= 0x20 && b < 0x80 && b != '"' && b != '\\' }
+	for b := 0; b < 256; b++ {
+		for pos := range 8 {
+			for _, fill := range []byte{' ', 'a', 0x7f} {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(b)
+				if got := plain8(binary.LittleEndian.Uint64(w)); got && !plain(byte(b)) {
+					t.Fatalf("plain8(%q) = true, but %#x is not plain", w, b)
+				}
+			}
+		}
+	}
+	if !plain8(binary.LittleEndian.Uint64([]byte("abcdefgh"))) {
+		t.Error(`plain8("abcdefgh") = false; the fast path never runs`)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1 << 20 {
+		x := r.Uint64()
+		all := true
+		for i := range 8 {
+			all = all && plain(byte(x>>(8*i)))
+		}
+		if plain8(x) && !all {
+			t.Fatalf("plain8(%#016x) = true, but a byte is not plain", x)
+		}
 	}
 }

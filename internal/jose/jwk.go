@@ -46,6 +46,31 @@ func PublicJWK(pub crypto.PublicKey) (JWK, error) {
 	return JWK{}, errf(CodeInvalidKey, "unsupported key type %T", pub)
 }
 
+// AppendPublicJWK appends the JSON of PublicJWK(pub), byte for byte what
+// json.Marshal writes for it, without building the strings.
+func AppendPublicJWK(dst []byte, pub crypto.PublicKey) ([]byte, error) {
+	enc := base64.RawURLEncoding
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			break
+		}
+		raw, err := k.Bytes()
+		if err != nil {
+			return dst, &Error{Code: CodeInvalidKey, Err: err}
+		}
+		dst = enc.AppendEncode(append(dst, `{"kty":"EC","crv":"P-256","x":"`...), raw[1:33])
+		dst = enc.AppendEncode(append(dst, `","y":"`...), raw[33:65])
+		return append(dst, `"}`...), nil
+	case ed25519.PublicKey:
+		if len(k) == ed25519.PublicKeySize {
+			dst = enc.AppendEncode(append(dst, `{"kty":"OKP","crv":"Ed25519","x":"`...), k)
+			return append(dst, `"}`...), nil
+		}
+	}
+	return dst, errf(CodeInvalidKey, "unsupported key type %T", pub)
+}
+
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // Thumbprint is the RFC 7638 JWK thumbprint of pub: base64url(SHA-256) of
@@ -206,13 +231,16 @@ func (j *JWK) PublicKey() (crypto.PublicKey, error) {
 // ParsePublicJWK.
 func PublicKeyFromMap(m map[string]any) (crypto.PublicKey, error) {
 	var j JWK
-	for name, dst := range map[string]*string{"kty": &j.Kty, "crv": &j.Crv, "x": &j.X, "y": &j.Y} {
-		if v, ok := m[name]; ok {
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"kty", &j.Kty}, {"crv", &j.Crv}, {"x", &j.X}, {"y", &j.Y}} {
+		if v, ok := m[f.name]; ok {
 			s, ok := v.(string)
 			if !ok {
-				return nil, errf(CodeInvalidKey, "JWK member %q is not a string", name)
+				return nil, errf(CodeInvalidKey, "JWK member %q is not a string", f.name)
 			}
-			*dst = s
+			*f.dst = s
 		}
 	}
 	for _, private := range []string{"d", "p", "q", "dp", "dq", "qi", "k"} {
