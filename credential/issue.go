@@ -301,15 +301,18 @@ type at struct {
 
 // pathOf is path as a Path, for errors.
 func pathOf(path []at) Path {
-	p := make(Path, len(path))
-	for i, a := range path {
-		if a.i >= 0 {
-			p[i] = a.i
-		} else {
-			p[i] = a.key
-		}
+	if len(path) == 0 {
+		return Path{}
 	}
-	return p
+	return pathWith(path[:len(path)-1], path[len(path)-1].elem())
+}
+
+// elem is a as a Path element.
+func (a at) elem() any {
+	if a.i >= 0 {
+		return a.i
+	}
+	return a.key
 }
 
 // value appends v as JSON, with the disclosable claims inside it replaced

@@ -283,7 +283,7 @@ func (t *SDJWT) process(own bool) (map[string]any, error) {
 		}
 		p.known = i + 1
 	}
-	out, err := p.object(t.payload, make(Path, 0, 8), 0, own)
+	out, err := p.object(t.payload, make([]at, 0, 8), 0, own)
 	if err != nil {
 		return nil, err
 	}
@@ -309,6 +309,16 @@ func (t *SDJWT) process(own bool) (map[string]any, error) {
 // digest scans them: a presentation discloses a handful, and a scan of a
 // few strings costs less than building a map.
 const linearLookup = 8
+
+// pathWith is path, then last, as a Path of its own.
+func pathWith(path []at, last any) Path {
+	p := make(Path, len(path)+1)
+	for i, a := range path {
+		p[i] = a.elem()
+	}
+	p[len(path)] = last
+	return p
+}
 
 type processor struct {
 	disclosures []*Disclosure
@@ -352,8 +362,10 @@ func (p *processor) use(digest string) (*Disclosure, error) {
 
 // value processes v at path. Paths passed down share one backing array
 // (a child's append overwrites its sibling's last element), so only a
-// copy may be kept. With own, v is changed in place.
-func (p *processor) value(v any, path Path, depth int, own bool) (any, error) {
+// copy may be kept; they are []at, not Path, because boxing each member
+// name into an any allocates, and only a disclosure's own Path needs it.
+// With own, v is changed in place.
+func (p *processor) value(v any, path []at, depth int, own bool) (any, error) {
 	if depth > MaxDepth {
 		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
 	}
@@ -366,7 +378,7 @@ func (p *processor) value(v any, path Path, depth int, own bool) (any, error) {
 	return v, nil
 }
 
-func (p *processor) object(obj map[string]any, path Path, depth int, own bool) (map[string]any, error) {
+func (p *processor) object(obj map[string]any, path []at, depth int, own bool) (map[string]any, error) {
 	// The disclosures this object's _sd references come first, so that
 	// the output map is made at its final size.
 	var found [8]*Disclosure
@@ -407,7 +419,7 @@ func (p *processor) object(obj map[string]any, path Path, depth int, own bool) (
 		}
 		switch v.(type) {
 		case map[string]any, []any:
-			pv, err := p.value(v, append(path, k), depth+1, own)
+			pv, err := p.value(v, append(path, at{k, -1}), depth+1, own)
 			if err != nil {
 				return nil, err
 			}
@@ -427,8 +439,8 @@ func (p *processor) object(obj map[string]any, path Path, depth int, own bool) (
 		if _, exists := out[d.Name]; exists {
 			return nil, errf(CodeClaimExists, "disclosure for %q overwrites a claim", d.Name)
 		}
-		d.Path = append(slices.Clip(path), d.Name) // kept: its own array
-		pv, err := p.value(d.Value, append(path, d.Name), depth+1, false)
+		d.Path = pathWith(path, d.Name)
+		pv, err := p.value(d.Value, append(path, at{d.Name, -1}), depth+1, false)
 		if err != nil {
 			return nil, err
 		}
@@ -437,7 +449,7 @@ func (p *processor) object(obj map[string]any, path Path, depth int, own bool) (
 	return out, nil
 }
 
-func (p *processor) array(arr []any, path Path, depth int, own bool) ([]any, error) {
+func (p *processor) array(arr []any, path []at, depth int, own bool) ([]any, error) {
 	out := arr[:0] // in place: out never passes the element being read
 	if !own {
 		out = make([]any, 0, len(arr))
@@ -459,8 +471,8 @@ func (p *processor) array(arr []any, path Path, depth int, own bool) ([]any, err
 				if !d.array {
 					return nil, errf(CodeDisclosureShape, "object-property disclosure referenced from an array")
 				}
-				d.Path = append(slices.Clip(path), len(out)) // kept: its own array
-				pv, err := p.value(d.Value, append(path, len(out)), depth+1, false)
+				d.Path = pathWith(path, len(out))
+				pv, err := p.value(d.Value, append(path, at{i: len(out)}), depth+1, false)
 				if err != nil {
 					return nil, err
 				}
@@ -468,7 +480,7 @@ func (p *processor) array(arr []any, path Path, depth int, own bool) ([]any, err
 				continue
 			}
 		}
-		pv, err := p.value(el, append(path, len(out)), depth+1, own)
+		pv, err := p.value(el, append(path, at{i: len(out)}), depth+1, own)
 		if err != nil {
 			return nil, err
 		}
