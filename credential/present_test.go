@@ -75,6 +75,58 @@ func TestPresentDisclosesOnlyWhatWasAsked(t *testing.T) {
 
 // Two issuances of the same claims share no salt and no digest, and two
 // presentations of one credential share no KB-JWT signature.
+// Verify processes its own parse in place; Process copies. Both must give
+// the same claims, with no SD-JWT machinery (_sd, _sd_alg, "...") left.
+func TestVerifyClaimsMatchProcess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	v := f.verifier()
+	for _, paths := range [][]Path{
+		nil,
+		{{"given_name"}},
+		{{"given_name"}, {"family_name"}, {"age_equal_or_over", "18"}},
+		{{"address", "locality"}, {"nationalities", 0}, {"sex"}},
+		citizenSD,
+	} {
+		p := f.present(t, paths...)
+		r, err := v.Verify(context.Background(), p, VerifyOptions{KeyBinding: &testKB})
+		if err != nil {
+			t.Fatalf("%v: %v", paths, err)
+		}
+		sd, err := Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := sd.Process()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, r.Claims); diff != "" {
+			t.Errorf("%v: Verify's claims differ from Process's (-Process +Verify):\n%s", paths, diff)
+		}
+		var walk func(v any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, el := range x {
+					if k == "_sd" || k == "_sd_alg" || k == "..." {
+						t.Errorf("%v: processed claims still hold %q", paths, k)
+					}
+					walk(el)
+				}
+			case []any:
+				for _, el := range x {
+					walk(el)
+				}
+			}
+		}
+		walk(r.Claims)
+		if got := len(r.Disclosed); got == 0 && len(paths) > 0 {
+			t.Errorf("%v: nothing disclosed", paths)
+		}
+	}
+}
+
 func TestIssuanceIsUnlinkable(t *testing.T) {
 	t.Parallel()
 	a, b := newFixture(t), newFixture(t)

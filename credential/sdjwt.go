@@ -205,7 +205,9 @@ func Parse(s string) (*SDJWT, error) {
 		return nil, fromJOSE(err, false)
 	}
 	t.jws = jws
-	if t.payload, err = jose.ParseJSONObject(jws.Payload, MaxDepth); err != nil {
+	// Room for every disclosure at the top, where most land: Verify adds
+	// them to this map instead of copying it.
+	if t.payload, err = jose.ParseJSONObjectRoom(jws.Payload, MaxDepth, len(parts)-2); err != nil {
 		return nil, jsonErr("payload", err)
 	}
 	t.raw = s[:len(s)-len(t.KBJWT)]
@@ -407,10 +409,12 @@ func (p *processor) object(obj map[string]any, path []at, depth int, own bool) (
 			disclosed = append(disclosed, d)
 		}
 	}
-	// In place only when nothing is added: a map grown past its size
+	// In place only when nothing is added, or at the top, whose map Parse
+	// made with room for every disclosure: a map grown past its size
 	// costs more than a new one.
+	inPlace := own && (!hasSD || depth == 0)
 	out := obj
-	if !own || hasSD {
+	if !inPlace {
 		out = make(map[string]any, len(obj)+len(disclosed))
 	}
 	for k, v := range obj {
@@ -428,10 +432,13 @@ func (p *processor) object(obj map[string]any, path []at, depth int, own bool) (
 			if depth+1 > MaxDepth {
 				return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)
 			}
-			if !own || hasSD {
+			if !inPlace {
 				out[k] = v
 			}
 		}
+	}
+	if inPlace && hasSD {
+		delete(out, "_sd")
 	}
 	for _, d := range disclosed {
 		// Spec: RFC 9901 §7.1 step 3.2.2.3: "If the claim name already

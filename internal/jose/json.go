@@ -26,8 +26,14 @@ func ParseJSON[T ~string | ~[]byte](data T, maxDepth int) (any, error) {
 // parseJSON is ParseJSON; with check set it validates only, building no
 // values (CheckJSON).
 func parseJSON(text string, maxDepth int, check bool) (any, error) {
+	return parseJSONRoom(text, maxDepth, check, 0)
+}
+
+// parseJSONRoom is parseJSON, making a top-level object's map with room
+// for that many more members.
+func parseJSONRoom(text string, maxDepth int, check bool, room int) (any, error) {
 	stack := stacks.Get().(*[]member)
-	p := jsonParser{text: text, maxDepth: maxDepth, stack: (*stack)[:0], check: check}
+	p := jsonParser{text: text, maxDepth: maxDepth, stack: (*stack)[:0], check: check, room: room}
 	defer func() {
 		// A stack a huge document grew is left to the collector; a kept
 		// one loses its references to the parsed values.
@@ -51,7 +57,14 @@ func parseJSON(text string, maxDepth int, check bool) (any, error) {
 
 // ParseJSONObject is ParseJSON for a value that must be an object.
 func ParseJSONObject[T ~string | ~[]byte](data T, maxDepth int) (map[string]any, error) {
-	v, err := ParseJSON(data, maxDepth)
+	return ParseJSONObjectRoom(data, maxDepth, 0)
+}
+
+// ParseJSONObjectRoom is ParseJSONObject with the object's map made with
+// room for that many more members, for a caller that adds them in place
+// (an SD-JWT's disclosed claims) without growing it.
+func ParseJSONObjectRoom[T ~string | ~[]byte](data T, maxDepth, room int) (map[string]any, error) {
+	v, err := parseJSONRoom(string(data), maxDepth, false, max(room, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +89,7 @@ type jsonParser struct {
 	maxDepth int
 	stack    []member
 	used     int  // the most entries stack has held
+	room     int  // extra members to make room for in a top-level object
 	check    bool // validate only: values are nil
 }
 
@@ -186,7 +200,11 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if p.check {
 			return nil, p.checkNames(members)
 		}
-		m := make(map[string]any, len(members))
+		size := len(members)
+		if depth == 1 {
+			size += p.room
+		}
+		m := make(map[string]any, size)
 		for _, mb := range members {
 			if _, dup := m[mb.name]; dup {
 				p.i = mb.at
