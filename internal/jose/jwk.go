@@ -28,28 +28,36 @@ type JWK struct {
 
 // PublicJWK returns the public JWK of a P-256 or Ed25519 key, with no kid.
 func PublicJWK(pub crypto.PublicKey) (JWK, error) {
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			break
-		}
-		raw, err := k.Bytes()
-		if err != nil {
-			return JWK{}, &Error{Code: CodeInvalidKey, Err: err}
-		}
-		return JWK{Kty: "EC", Crv: "P-256", X: b64(raw[1:33]), Y: b64(raw[33:65])}, nil
-	case ed25519.PublicKey:
-		if len(k) == ed25519.PublicKeySize {
-			return JWK{Kty: "OKP", Crv: "Ed25519", X: b64(k)}, nil
-		}
+	kty, crv, x, y, err := publicCoordinates(pub)
+	if err != nil {
+		return JWK{}, err
 	}
-	return JWK{}, errf(CodeInvalidKey, "unsupported key type %T", pub)
+	j := JWK{Kty: kty, Crv: crv, X: b64(x)}
+	if y != nil {
+		j.Y = b64(y)
+	}
+	return j, nil
 }
 
 // AppendPublicJWK appends the JSON of PublicJWK(pub), byte for byte what
 // json.Marshal writes for it, without building the strings.
 func AppendPublicJWK(dst []byte, pub crypto.PublicKey) ([]byte, error) {
+	kty, crv, x, y, err := publicCoordinates(pub)
+	if err != nil {
+		return dst, err
+	}
 	enc := base64.RawURLEncoding
+	dst = append(append(append(append(dst, `{"kty":"`...), kty...), `","crv":"`...), crv...)
+	dst = enc.AppendEncode(append(dst, `","x":"`...), x)
+	if y != nil {
+		dst = enc.AppendEncode(append(dst, `","y":"`...), y)
+	}
+	return append(dst, `"}`...), nil
+}
+
+// publicCoordinates returns the JWK kty and crv of a P-256 or Ed25519 key
+// and its coordinates as raw bytes (y is nil for Ed25519).
+func publicCoordinates(pub crypto.PublicKey) (kty, crv string, x, y []byte, err error) {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		if k.Curve != elliptic.P256() {
@@ -57,18 +65,15 @@ func AppendPublicJWK(dst []byte, pub crypto.PublicKey) ([]byte, error) {
 		}
 		raw, err := k.Bytes()
 		if err != nil {
-			return dst, &Error{Code: CodeInvalidKey, Err: err}
+			return "", "", nil, nil, &Error{Code: CodeInvalidKey, Err: err}
 		}
-		dst = enc.AppendEncode(append(dst, `{"kty":"EC","crv":"P-256","x":"`...), raw[1:33])
-		dst = enc.AppendEncode(append(dst, `","y":"`...), raw[33:65])
-		return append(dst, `"}`...), nil
+		return "EC", "P-256", raw[1:33], raw[33:65], nil
 	case ed25519.PublicKey:
 		if len(k) == ed25519.PublicKeySize {
-			dst = enc.AppendEncode(append(dst, `{"kty":"OKP","crv":"Ed25519","x":"`...), k)
-			return append(dst, `"}`...), nil
+			return "OKP", "Ed25519", k, nil, nil
 		}
 	}
-	return dst, errf(CodeInvalidKey, "unsupported key type %T", pub)
+	return "", "", nil, nil, errf(CodeInvalidKey, "unsupported key type %T", pub)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
