@@ -38,14 +38,18 @@ func newKeyGenerateCmd(a *app) *cobra.Command {
 		Use:   "generate --out FILE",
 		Short: "Generate a private key as a JWK file and print its public JWK",
 		Long: `Generate writes a new private key as a JSON Web Key to --out, readable only
-by its owner (mode 0600), and prints the public JWK. The key ID (kid) is the
-RFC 7638 thumbprint of the public key.
+by its owner (mode 0600), and prints the public JWK on stdout (the note
+about the file goes to stderr). The key ID (kid) is the RFC 7638
+thumbprint of the public key.
 
 The file holds the private key in the clear: use it for tests and offline
 tooling (tong credential issue). Servers keep their keys sealed in their
 data directory instead.`,
 		Example: `  # an ES256 (P-256) key, the default
   tong key generate --out issuer.jwk
+
+  # a holder key, keeping its public JWK for tong credential issue --holder-jwk
+  tong key generate --out holder.jwk > holder.pub.jwk
 
   # an Ed25519 key, printing the result as JSON
   tong key generate --alg Ed25519 --out holder.jwk --json`,
@@ -92,9 +96,12 @@ data directory instead.`,
 			pub.Kid, pub.Alg = s.KeyID(), s.Alg()
 			res := keyResult{Out: out, Alg: s.Alg(), Kid: s.KeyID(), PublicJWK: pub, Thumbprint: s.KeyID()}
 			return a.printResult(res, func(w io.Writer) {
+				// stdout holds the public JWK alone, so that it can be
+				// redirected to a file and passed to --holder-jwk or
+				// --issuer-jwk; the note goes to stderr.
 				pj, _ := json.Marshal(pub)
-				fmt.Fprintf(w, "wrote the private %s key to %s (mode 0600)\n", s.Alg(), out)
-				fmt.Fprintf(w, "public JWK: %s\n", pj)
+				fmt.Fprintf(a.stderr, "wrote the private %s key to %s (mode 0600)\n", s.Alg(), out)
+				fmt.Fprintf(w, "%s\n", pj)
 			})
 		},
 	}

@@ -275,13 +275,21 @@ func TestCredentialIssueInspect(t *testing.T) {
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	for _, k := range []string{"issuer", "holder", "other"} {
-		if code, _, stderr := runTong(t, nil, "key", "generate", "--out", p(k+".jwk")); code != 0 {
+		code, stdout, stderr := runTong(t, nil, "key", "generate", "--out", p(k+".jwk"))
+		if code != 0 {
 			t.Fatalf("key generate: %s", stderr)
 		}
+		// Without --json, stdout is the public JWK alone, ready to be
+		// kept in a file; the note about the private key is on stderr.
+		var pub map[string]any
+		if err := json.Unmarshal([]byte(stdout), &pub); err != nil || pub["kty"] != "EC" || pub["d"] != nil || !strings.Contains(stderr, "mode 0600") {
+			t.Fatalf("key generate printed %q (%v) and %q; want a public JWK on stdout and the note on stderr", stdout, err, stderr)
+		}
+		os.WriteFile(p(k+".pub.jwk"), []byte(stdout), 0o600)
 	}
 	os.WriteFile(p("claims.json"), []byte(`{"given_name":"Fang","family_name":"Wang","age_equal_or_over":{"18":true},"address":{"locality":"Beijing","district":"Dongcheng"},"nationalities":["CN"]}`), 0o600)
 	code, stdout, stderr := runTong(t, nil, "credential", "issue", "--key", p("issuer.jwk"), "--iss", "https://tong.example/issuers/psb",
-		"--vct", "urn:tong:vct:citizen-identity:1", "--claims", p("claims.json"), "--holder-jwk", p("holder.jwk"),
+		"--vct", "urn:tong:vct:citizen-identity:1", "--claims", p("claims.json"), "--holder-jwk", p("holder.pub.jwk"),
 		"--sd", "given_name,family_name,age_equal_or_over.18", "--sd", "address,address.locality", "--sd", "nationalities.*", "--status", "7@https://tong.example/status/1")
 	if code != 0 {
 		t.Fatalf("credential issue = %d: %s", code, stderr)
