@@ -73,8 +73,6 @@ func TestPresentDisclosesOnlyWhatWasAsked(t *testing.T) {
 	}
 }
 
-// Two issuances of the same claims share no salt and no digest, and two
-// presentations of one credential share no KB-JWT signature.
 // Verify processes its own parse in place; Process copies. Both must give
 // the same claims, with no SD-JWT machinery (_sd, _sd_alg, "...") left.
 func TestVerifyClaimsMatchProcess(t *testing.T) {
@@ -127,6 +125,8 @@ func TestVerifyClaimsMatchProcess(t *testing.T) {
 	}
 }
 
+// Two issuances of the same claims share no salt and no digest, and two
+// presentations of one credential share no KB-JWT signature.
 func TestIssuanceIsUnlinkable(t *testing.T) {
 	t.Parallel()
 	a, b := newFixture(t), newFixture(t)

@@ -35,7 +35,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"strings"
 	"sync"
 
@@ -468,7 +467,8 @@ func SHA256String(s string) [32]byte {
 
 // SHA256Prefix returns SHA-256 of prefix and of prefix+rest, reading the
 // prefix once: an SD-JWT's signing input is the start of the presentation
-// its KB-JWT's sd_hash covers.
+// its KB-JWT's sd_hash covers. (hash.Hash's Sum leaves the state as it
+// was, so hashing goes on after the prefix's sum.)
 func SHA256Prefix(prefix, rest string) (ofPrefix, ofWhole [32]byte) {
 	buf := hashBuffers.Get().(*[2048]byte)
 	defer hashBuffers.Put(buf)
@@ -481,20 +481,9 @@ func SHA256Prefix(prefix, rest string) (ofPrefix, ofWhole [32]byte) {
 		}
 	}
 	write(prefix)
-	c, err := h.(hash.Cloner).Clone()
-	if err != nil { // not with crypto/sha256: hash the whole again
-		var b strings.Builder
-		b.Grow(len(prefix) + len(rest))
-		b.WriteString(prefix)
-		b.WriteString(rest)
-		return SHA256String(prefix), SHA256String(b.String())
-	}
-	h.Sum(buf[:0])
-	copy(ofPrefix[:], buf[:32])
-	h = c
+	copy(ofPrefix[:], h.Sum(buf[:0]))
 	write(rest)
-	h.Sum(buf[:0])
-	copy(ofWhole[:], buf[:32])
+	copy(ofWhole[:], h.Sum(buf[:0]))
 	return ofPrefix, ofWhole
 }
 
