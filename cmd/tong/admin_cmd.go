@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -60,7 +61,7 @@ func (ac *adminConn) registerOrg(ctx context.Context, a *app, kd *keys.Dir, slug
 	if err != nil {
 		return "", err
 	}
-	rc := &registryConn{server: ac.server}
+	rc := ac.registry()
 	c, err := rc.client(ctx, a)
 	if err != nil {
 		return "", err
@@ -85,6 +86,19 @@ func (ac *adminConn) registerOrg(ctx context.Context, a *app, kd *keys.Dir, slug
 		return "", fmt.Errorf("accredit %s: %w", slug, err)
 	}
 	return gen.DID, nil
+}
+
+// registry connects to the running server's registry with the log pinned
+// from DATA/registry.json, so operator commands trust nothing the server
+// says about itself. open has checked that the file is there.
+func (ac *adminConn) registry() *registryConn {
+	rc := &registryConn{server: ac.server}
+	b, err := os.ReadFile(filepath.Join(ac.data, "registry.json"))
+	var f registryFile
+	if err == nil && json.Unmarshal(b, &f) == nil {
+		rc.origin, rc.logKey, rc.authority = f.Origin, f.LogKey, f.TrustAuthority
+	}
+	return rc
 }
 
 func (ac *adminConn) open(ctx context.Context) (*keys.Dir, *store.DB, error) {
@@ -232,8 +246,7 @@ func newAdminVerifierCmd(a *app) *cobra.Command {
 // verifier opens the verifier beside the server, reading the registry
 // through the server's API.
 func (ac *adminConn) verifier(ctx context.Context, a *app, db *store.DB, kd *keys.Dir) (*verifier.Service, error) {
-	rc := &registryConn{server: ac.server}
-	c, err := rc.client(ctx, a)
+	c, err := ac.registry().client(ctx, a)
 	if err != nil {
 		return nil, err
 	}

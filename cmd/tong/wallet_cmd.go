@@ -21,9 +21,50 @@ import (
 // walletConn are the flags every wallet command shares.
 type walletConn struct {
 	path          string
-	registry      string
+	reg           registryConn // reg.server is --registry
 	requireReg    bool
 	allowLoopback bool
+}
+
+// registryPins is WALLET.registry.json, beside the wallet: the registry that
+// issuers and verifiers are checked against, and the log's identity as
+// first trusted, so later commands need no --registry and a registry that
+// changes its log key is caught. It holds no secret.
+type registryPins struct {
+	Server         string `json:"server"`
+	Origin         string `json:"origin"`
+	LogKey         string `json:"log_key"`
+	TrustAuthority string `json:"trust_authority"`
+}
+
+func (wc *walletConn) pinsPath() string { return wc.path + ".registry.json" }
+
+// loadPins reads the pins file; a missing one is no pins.
+func (wc *walletConn) loadPins() (*registryPins, error) {
+	b, err := os.ReadFile(wc.pinsPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p registryPins
+	if err := json.Unmarshal(b, &p); err != nil || p.Server == "" {
+		return nil, withHint(fmt.Errorf("%s is damaged", wc.pinsPath()), "remove it and pass --registry again")
+	}
+	return &p, nil
+}
+
+func (wc *walletConn) savePins(p registryPins) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := wc.pinsPath() + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, wc.pinsPath())
 }
 
 func (wc *walletConn) flags(cmd *cobra.Command) {
@@ -33,7 +74,10 @@ func (wc *walletConn) flags(cmd *cobra.Command) {
 		def = filepath.Join(dir, "tong", "wallet.db")
 	}
 	fl.StringVar(&wc.path, "wallet", def, "the wallet file")
-	fl.StringVar(&wc.registry, "registry", "", "did:tong registry URL used to check issuers and verifiers (none: they are shown as unverified)")
+	fl.StringVar(&wc.reg.server, "registry", "", "did:tong registry URL that issuers and verifiers are checked against; remembered beside the wallet, so give it once (without one, issuers are accepted unchecked and every verifier is refused)")
+	fl.StringVar(&wc.reg.logKey, "log-key", "", "the registry log's note verifier key (default: the one remembered, or trusted on first use)")
+	fl.StringVar(&wc.reg.origin, "origin", "", "the registry log's origin (default: the one remembered, or trusted on first use)")
+	fl.StringVar(&wc.reg.authority, "trust-authority", "", "the registry's trust authority DID (default: the one remembered, or trusted on first use)")
 	fl.BoolVar(&wc.requireReg, "require-registry", false, "refuse issuers and verifiers the registry does not vouch for")
 	fl.BoolVar(&wc.allowLoopback, "allow-loopback-http", true, "allow plain http to 127.0.0.1/localhost (the demo); everything else must be https")
 }
@@ -69,15 +113,36 @@ func (a *app) passphrase(prompt string, confirm bool) ([]byte, error) {
 
 func (wc *walletConn) options(ctx context.Context, a *app) (wallet.Options, error) {
 	opts := wallet.Options{AllowLoopbackHTTP: wc.allowLoopback, RequireRegistry: wc.requireReg}
-	if wc.registry != "" {
-		rc := &registryConn{server: wc.registry}
-		c, err := rc.client(ctx, a)
-		if err != nil {
+	saved, err := wc.loadPins()
+	if err != nil {
+		return opts, err
+	}
+	rc := wc.reg
+	if rc.server == "" && saved != nil {
+		rc.server = saved.Server
+	}
+	if rc.server == "" {
+		if wc.requireReg {
+			return opts, usagef("--require-registry needs --registry")
+		}
+		return opts, nil
+	}
+	if saved != nil && saved.Server == rc.server {
+		rc.origin = cmpOr(rc.origin, saved.Origin)
+		rc.logKey = cmpOr(rc.logKey, saved.LogKey)
+		rc.authority = cmpOr(rc.authority, saved.TrustAuthority)
+	}
+	c, err := rc.client(ctx, a)
+	if err != nil {
+		return opts, err
+	}
+	opts.Registry = c
+	now := registryPins{Server: rc.server, Origin: rc.origin, LogKey: rc.logKey, TrustAuthority: rc.authority}
+	if saved == nil || *saved != now {
+		if err := wc.savePins(now); err != nil {
 			return opts, err
 		}
-		opts.Registry = c
-	} else if wc.requireReg {
-		return opts, usagef("--require-registry needs --registry")
+		fmt.Fprintf(a.stderr, "tong: this wallet now checks issuers and verifiers against %s (remembered in %s)\n", rc.server, wc.pinsPath())
 	}
 	return opts, nil
 }
@@ -142,7 +207,7 @@ func newWalletInitCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "init",
 		Short:   "Create an empty wallet protected by a passphrase",
-		Example: "  TONG_WALLET_PASSPHRASE=... tong wallet init --wallet ./me.db",
+		Example: "  TONG_WALLET_PASSPHRASE=... tong wallet init --wallet ./me.db --registry https://tong.example.gov.cn",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pass, err := a.passphrase("New wallet passphrase: ", true)
@@ -160,6 +225,11 @@ func newWalletInitCmd(a *app) *cobra.Command {
 				return err
 			}
 			w.Close()
+			if wc.reg.server != "" {
+				if _, err := wc.options(cmd.Context(), a); err != nil {
+					return err
+				}
+			}
 			return a.printResult(map[string]string{"wallet": wc.path}, func(out io.Writer) {
 				fmt.Fprintf(out, "Created %s\n", wc.path)
 			})
@@ -289,6 +359,11 @@ purpose, exactly which claims would be shared and any payment, and asks y/n
 		Args:    cobra.ExactArgs(1),
 		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
 			req, err := w.Match(ctx, args[0])
+			if wallet.CodeOf(err) == wallet.CodeVerifierUntrusted {
+				if p, _ := wc.loadPins(); p == nil && wc.reg.server == "" {
+					return withHint(err, "the wallet checks verifiers against the registry: give it once with --registry URL (TONG_REGISTRY)")
+				}
+			}
 			if err != nil {
 				return err
 			}
