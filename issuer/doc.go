@@ -1,0 +1,35 @@
+// Package issuer is a city agency's credential issuer: agencies and their
+// staff tokens, credential types, offers with a PIN, the OpenID4VCI 1.0
+// pre-authorized code flow, SD-JWT VC issuance in batches of one-time
+// copies, Token Status Lists and the audit trail.
+//
+// It is the domain only: it speaks no HTTP and holds no router. Its routes
+// (the OpenID4VCI endpoints, metadata, status lists and the staff API) are
+// in [github.com/tongid/tong/issuer/oid4vci], which `web` mounts; the
+// credential formats are in [github.com/tongid/tong/credential].
+//
+// # Flow
+//
+// Staff create an [Offer] for one citizen ([Service.CreateOffer]): a
+// single-use pre-authorized code and a tx_code (the PIN, given apart from
+// the QR code, with limited tries). The wallet redeems the code at the
+// token endpoint, takes a c_nonce from the nonce endpoint, and proves one
+// key per copy it asks for; each copy is an SD-JWT VC (typ dc+sd-jwt) bound
+// to one proven key (cnf) with its own status list entry, so counters
+// cannot link two presentations. The refresh token fetches a fresh batch
+// while the credential is valid. Suspending or revoking a credential sets
+// its entries in the agency's status list.
+//
+// # Specs
+//
+//   - [OpenID4VCI] 1.0: offers (§4), token endpoint (§6), nonce endpoint
+//     (§7), credential endpoint and proofs (§8), deferred (§9),
+//     notification (§11), issuer metadata (§12.2).
+//   - [SD-JWT VC] draft 18 and [RFC 9901] for the credential format.
+//   - [Token Status List] draft 20 for revocation and suspension.
+//
+// [OpenID4VCI]: https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html
+// [SD-JWT VC]: https://datatracker.ietf.org/doc/draft-ietf-oauth-sd-jwt-vc/
+// [RFC 9901]: https://www.rfc-editor.org/rfc/rfc9901
+// [Token Status List]: https://datatracker.ietf.org/doc/draft-ietf-oauth-status-list/
+package issuer
