@@ -22,9 +22,9 @@
 //
 // # Specs
 //
-//   - [OpenID4VCI] 1.0: offers (§4), token endpoint (§6), nonce endpoint
-//     (§7), credential endpoint and proofs (§8), deferred (§9),
-//     notification (§11), issuer metadata (§12.2).
+//   - [OpenID4VCI] 1.0: offers, token endpoint, nonce endpoint
+//    , credential endpoint and proofs, deferred,
+//     notification, issuer metadata.
 //   - [SD-JWT VC] draft 18 and [RFC 9901] for the credential format.
 //   - [Token Status List] draft 20 for revocation and suspension.
 //

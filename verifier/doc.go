@@ -21,9 +21,9 @@
 //
 // # Specs
 //
-//   - [OpenID4VP] 1.0: request objects (§5), the decentralized_identifier
-//     client identifier prefix (§5.9), DCQL (§6), direct_post (§8.2),
-//     transaction_data (§8.4).
+//   - [OpenID4VP] 1.0: request objects, the decentralized_identifier
+//     client identifier prefix, DCQL, direct_post,
+//     transaction_data.
 //   - [SD-JWT VC] draft 18 and [RFC 9901] key binding.
 //
 // [OpenID4VP]: https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
