@@ -208,10 +208,6 @@ func TestHostilePresentations(t *testing.T) {
 			sd, h := issueRaw(t, c, "psb", "citizen-identity")
 			return url.Values{"state": {p.State}, "vp_token": {vpToken("pid", good(sd, h, p, []credential.Path{{"family_name"}}, credential.KeyBinding{}))}}
 		}},
-		{"state mismatch", "identity-basic", 400, "state_mismatch", func(t *testing.T, p requestParams) url.Values {
-			sd, h := issueRaw(t, c, "psb", "citizen-identity")
-			return url.Values{"state": {"other"}, "vp_token": {vpToken("pid", good(sd, h, p, basicPaths, credential.KeyBinding{}))}}
-		}},
 		{"transaction_data hash missing", "pay-fee", 400, "transaction_data_mismatch", func(t *testing.T, p requestParams) url.Values {
 			sd, h := issueRaw(t, c, "psb", "citizen-identity")
 			paths := []credential.Path{{"family_name"}, {"given_name"}, {"personal_administrative_number"}}
