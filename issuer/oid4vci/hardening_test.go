@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/tongid/tong/issuer"
@@ -67,5 +69,76 @@ func TestVCTBelongsToItsFirstAgency(t *testing.T) {
 	stolen.ID = "stolen"
 	if st, code := put("psb", e.token, stolen); st != http.StatusConflict || code != "vct_taken" {
 		t.Fatalf("the PSB takes housing's vct: %d %q", st, code)
+	}
+}
+
+// TestRefreshTokensRotate (issue 16, item 11): each refresh_token grant
+// returns a new refresh token and the old one stops working; presenting
+// an old one again revokes the whole family (RFC 9700 §4.14.2), with
+// the access tokens it gave; and an access token from the refresh grant
+// serves one credential request, as one from the pre-authorized code
+// grant does.
+func TestRefreshTokensRotate(t *testing.T) {
+	e := newEnv(t, nil)
+	o := e.offer(t, "citizen-identity")
+	w := e.fetchOffer(t, o.OfferURI)
+	form := url.Values{"grant_type": {issuer.GrantPreAuthorizedCode}, "pre-authorized_code": {w.code()}, "tx_code": {o.TxCode}}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if st, _ := e.call(t, http.MethodPost, "/issuers/psb/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), nil, &tok); st != 200 {
+		t.Fatalf("token: %d", st)
+	}
+	w.access = tok.AccessToken
+	credential := func() (int, string) {
+		t.Helper()
+		st, out := w.requestCredential(t, req(proof(t, newKeys(t, 1)[0], nil, w.proofClaims(w.nonce(t)))), nil)
+		code, _ := out["error"].(string)
+		return st, code
+	}
+	if st, code := credential(); st != 200 {
+		t.Fatalf("credential: %d %s", st, code)
+	}
+	if st, code := credential(); st != 401 || code != "invalid_token" {
+		t.Fatalf("pre-authorized access token used twice: %d %s", st, code)
+	}
+	refresh := func(rt string) (int, string, string, string) {
+		t.Helper()
+		var out struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+			Error        string `json:"error"`
+		}
+		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+		st, _ := e.call(t, http.MethodPost, "/issuers/psb/token", "application/x-www-form-urlencoded", strings.NewReader(f.Encode()), nil, &out)
+		return st, out.AccessToken, out.RefreshToken, out.Error
+	}
+	rt0 := tok.RefreshToken
+	st, at1, rt1, _ := refresh(rt0)
+	if st != 200 || rt1 == "" || rt1 == rt0 {
+		t.Fatalf("refresh: %d, rotated %v", st, rt1 != rt0)
+	}
+	w.access = at1
+	if st, code := credential(); st != 200 {
+		t.Fatalf("credential with the refreshed access token: %d %s", st, code)
+	}
+	if st, code := credential(); st != 401 || code != "invalid_token" {
+		t.Fatalf("refreshed access token used twice: %d %s, want 401 invalid_token", st, code)
+	}
+	st, at2, rt2, _ := refresh(rt1)
+	if st != 200 || rt2 == rt1 {
+		t.Fatalf("second refresh: %d", st)
+	}
+	// A stolen rt0 comes back: refused, and the family is revoked.
+	if st, _, _, code := refresh(rt0); st != 400 || code != "invalid_grant" {
+		t.Fatalf("reused refresh token: %d %s, want 400 invalid_grant", st, code)
+	}
+	if st, _, _, code := refresh(rt2); st != 400 || code != "invalid_grant" {
+		t.Fatalf("newest refresh token after a reuse: %d %s, want 400 invalid_grant", st, code)
+	}
+	w.access = at2
+	if st, code := credential(); st != 401 || code != "invalid_token" {
+		t.Fatalf("access token of a revoked family: %d %s, want 401 invalid_token", st, code)
 	}
 }
