@@ -42,8 +42,10 @@ func TestBookCheckInCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Book(ctx, slot.ID); err != meetings.ErrTaken {
-		t.Fatalf("second booking while verifying: %v", err)
+	// A second start while the first is verifying holds nothing either.
+	rival, rivalSess, err := s.Book(ctx, slot.ID)
+	if err != nil {
+		t.Fatalf("second booking start while the first is verifying: %v", err)
 	}
 	if err := tongtest.Answer(t, w, sess.RequestURI); err != nil {
 		t.Fatal(err)
@@ -54,6 +56,16 @@ func TestBookCheckInCancel(t *testing.T) {
 	}
 	if strings.Contains(b.CitizenRef, "110101") {
 		t.Fatal("the booking stores an ID number")
+	}
+	if _, _, err := s.Book(ctx, slot.ID); err != meetings.ErrTaken {
+		t.Fatalf("booking a booked slot: %v", err)
+	}
+	// The rival answers after the slot was taken: slot_taken.
+	if err := tongtest.Answer(t, c.Citizen(t, nil), rivalSess.RequestURI); err != nil {
+		t.Fatal(err)
+	}
+	if rb, err := s.Settle(ctx, rival.ID); err != nil || rb.Status != meetings.StatusFailed || rb.Reason != meetings.ReasonSlotTaken {
+		t.Fatalf("the later verified booking: %+v %v", rb, err)
 	}
 	day, _ := s.Day(ctx, off.ID, slot.StartsAt)
 	if len(day) != 1 || day[0].Number != b.Number {
@@ -87,11 +99,17 @@ func TestBookCheckInCancel(t *testing.T) {
 	slot2, _ := s.Publish(ctx, off.ID, time.Now().Add(48*time.Hour), 30, "Room 3", "Housing subsidy")
 	b2, sess2, _ := s.Book(ctx, slot2.ID)
 	_ = tongtest.Answer(t, w, sess2.RequestURI)
+	key := b2.CancelKey
 	b2, _ = s.Settle(ctx, b2.ID)
-	if err := s.Cancel(ctx, b2.Number); err != nil {
+	for _, bad := range [][2]string{{b2.Number, key}, {b2.ID, ""}, {b2.ID, b2.Number}, {b2.ID, key[1:]}} {
+		if err := s.Cancel(ctx, bad[0], bad[1]); err != meetings.ErrCancelDenied {
+			t.Fatalf("Cancel(%q, %q) = %v, want ErrCancelDenied", bad[0], bad[1], err)
+		}
+	}
+	if err := s.Cancel(ctx, b2.ID, key); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Cancel(ctx, b2.Number); err != meetings.ErrNotBooked {
+	if err := s.Cancel(ctx, b2.ID, key); err != meetings.ErrNotBooked {
 		t.Fatalf("second cancel: %v", err)
 	}
 	if _, _, err := s.Book(ctx, slot2.ID); err != nil {

@@ -1,0 +1,5 @@
+-- cancel_hash is the SHA-256 (base64url) of the cancel key given only to
+-- the booker, in their booking link. A slot is held (live_slot) only by a
+-- verified booking; the index counts a citizen's live bookings.
+ALTER TABLE meetings_bookings ADD COLUMN cancel_hash TEXT NOT NULL DEFAULT '';
+CREATE INDEX meetings_bookings_citizen ON meetings_bookings (citizen_ref, status);
