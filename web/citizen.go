@@ -35,8 +35,8 @@ func (s *Server) meetingsRoutes(r chi.Router) {
 func (s *Server) paymentsRoutes(r chi.Router) {
 	r.Get("/payments/", s.paymentsHome)
 	r.Post("/payments/pay/{id}", s.paymentsPay)
-	r.Get("/payments/orders/{id}", s.paymentsOrder)
-	r.Get("/payments/orders/{id}/events", s.paymentsEvents)
+	r.Get("/payments/attempts/{id}", s.paymentsAttempt)
+	r.Get("/payments/attempts/{id}/events", s.paymentsEvents)
 	r.Get("/payments/receipts/{id}", s.paymentsReceipt)
 }
 
@@ -328,14 +328,17 @@ func (s *Server) paymentsHomePage(w http.ResponseWriter, r *http.Request, msg st
 	}{page{Title: "Pay a fee · 缴费", Error: msg}, os})
 }
 
+// paymentsPay starts a payment attempt of its own and sends the payer to
+// its page: another press of "Pay" on the same order cannot swap this
+// payer's QR code, and only the attempt that pays links the receipt.
 func (s *Server) paymentsPay(w http.ResponseWriter, r *http.Request) {
-	o, _, err := s.cfg.Payments.StartPayment(r.Context(), chi.URLParam(r, "id"))
+	a, _, err := s.cfg.Payments.StartPayment(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		s.paymentsHomePage(w, r, serviceError(err))
 		return
 	}
-	http.Redirect(w, r, "/payments/orders/"+url.PathEscape(o.ID), http.StatusSeeOther)
+	http.Redirect(w, r, "/payments/attempts/"+url.PathEscape(a.ID), http.StatusSeeOther)
 }
 
 type paymentOutcome struct {
@@ -343,19 +346,20 @@ type paymentOutcome struct {
 	Reason string
 }
 
-func (s *Server) paymentsOrder(w http.ResponseWriter, r *http.Request) {
-	o, reason, err := s.cfg.Payments.Settle(r.Context(), chi.URLParam(r, "id"))
+func (s *Server) paymentsAttempt(w http.ResponseWriter, r *http.Request) {
+	a, reason, err := s.cfg.Payments.Settle(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
 		s.paymentsHomePage(w, r, serviceError(err))
 		return
 	}
+	o := a.Order
 	d := liveData{page: page{Title: "Payment · 支付"}, Heading: "¥" + o.Amount() + " · " + o.Reference,
 		Ask:    "Scan with your wallet: it shows the amount and payee, and you sign exactly that. 请用钱包扫码，确认金额与收款方后签名支付。",
-		Status: "done", Events: "/payments/orders/" + o.ID + "/events", Outcome: s.renderFragment("payment-outcome", paymentOutcome{o, reason})}
-	if o.Receipt == nil && reason == "" && o.Session != "" {
+		Status: "done", Events: "/payments/attempts/" + url.PathEscape(a.ID) + "/events", Outcome: s.renderFragment("payment-outcome", paymentOutcome{o, reason})}
+	if o.Receipt == nil && reason == "" {
 		d.Status = "pending"
-		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: o.Session, Counter: s.cfg.PaymentsCounter})
+		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: a.Session, Counter: s.cfg.PaymentsCounter})
 		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
 	}
 	s.render(w, r, "live.html", d)
@@ -364,16 +368,18 @@ func (s *Server) paymentsOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) paymentsEvents(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	s.stream(w, r, func(ctx context.Context) (template.HTML, bool) {
-		o, reason, err := s.cfg.Payments.Settle(ctx, id)
-		if err != nil || (o.Receipt == nil && reason == "") {
+		a, reason, err := s.cfg.Payments.Settle(ctx, id)
+		if err != nil || (a.Order.Receipt == nil && reason == "") {
 			return "", err != nil
 		}
-		return s.renderFragment("payment-outcome", paymentOutcome{o, reason}), true
+		return s.renderFragment("payment-outcome", paymentOutcome{a.Order, reason}), true
 	})
 }
 
+// paymentsReceipt shows a receipt by its own id, which only the paying
+// attempt's page links (never by the order id, which the list shows).
 func (s *Server) paymentsReceipt(w http.ResponseWriter, r *http.Request) {
-	o, err := s.cfg.Payments.Order(r.Context(), chi.URLParam(r, "id"))
+	o, err := s.cfg.Payments.Receipt(r.Context(), chi.URLParam(r, "id"))
 	if err != nil || o.Receipt == nil {
 		http.NotFound(w, r)
 		return

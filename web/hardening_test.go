@@ -144,3 +144,58 @@ func TestCancelNeedsTheBookersKey(t *testing.T) {
 		t.Fatal("the cancelled slot is not free again")
 	}
 }
+
+var (
+	payFormRE = regexp.MustCompile(`action="/payments/pay/(ord_[^"]+)"`)
+	receiptRE = regexp.MustCompile(`href="(/payments/receipts/[^"]+)"`)
+)
+
+// TestPaymentAttemptsAreTheirOwn (issue 16, beyond the list): anyone may
+// press "Pay" on a listed order, but that must not take the order over.
+// Each press is an attempt of its own: another press does not swap the
+// QR code the payer is answering, and only the page of the attempt that
+// paid links the receipt (which names the payer); the order id, which
+// the public list shows, opens no receipt.
+func TestPaymentAttemptsAreTheirOwn(t *testing.T) {
+	s := newSite(t)
+	_, list := s.get(t, "/payments/")
+	order := payFormRE.FindStringSubmatch(list)[1]
+	pay := func(hc *http.Client) (string, string) {
+		t.Helper()
+		resp, err := hc.PostForm(s.c.URL+"/payments/pay/"+order, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("pay: %d %s", resp.StatusCode, b)
+		}
+		return resp.Request.URL.RequestURI(), string(b)
+	}
+	payerPage, body := pay(s.hc)
+	stranger := &site{c: s.c, hc: &http.Client{Transport: s.c.Client().Transport}}
+	strangerPage, _ := pay(stranger.hc) // presses Pay while the payer scans
+	if strangerPage == payerPage {
+		t.Fatal("the stranger landed on the payer's page")
+	}
+	answerPage(t, s.c.Citizen(t, nil), body)
+	_, body = s.get(t, payerPage)
+	rc := receiptRE.FindStringSubmatch(body)
+	if !strings.Contains(body, "verdict ok") || rc == nil {
+		t.Fatalf("the payer's page after paying: %s", body)
+	}
+	if st, receipt := s.get(t, rc[1]); st != 200 || !strings.Contains(receipt, "P-") {
+		t.Fatalf("receipt: %d", st)
+	}
+	// The stranger's attempt page, and every page named by the order id,
+	// show no receipt.
+	if _, page := stranger.get(t, strangerPage); receiptRE.MatchString(page) || strings.Contains(page, "王") {
+		t.Fatalf("the stranger's attempt page links the receipt: %s", page)
+	}
+	for _, p := range []string{"/payments/receipts/" + order, "/payments/orders/" + order} {
+		if st, page := stranger.get(t, p); st == 200 || strings.Contains(page, "王") {
+			t.Errorf("GET %s by a stranger: %d", p, st)
+		}
+	}
+}

@@ -32,7 +32,13 @@ func TestPayWithSignedTransactionData(t *testing.T) {
 		t.Fatalf("amount %s", o.Amount())
 	}
 	w := c.Citizen(t, nil)
-	_, sess, err := s.StartPayment(ctx, o.ID)
+	// Someone else starts paying the same order first; it does not take
+	// the order over.
+	other, _, err := s.StartPayment(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, sess, err := s.StartPayment(ctx, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +52,11 @@ func TestPayWithSignedTransactionData(t *testing.T) {
 	if err := tongtest.Answer(t, w, sess.RequestURI); err != nil {
 		t.Fatal(err)
 	}
-	o, reason, err := s.Settle(ctx, o.ID)
-	if err != nil || reason != "" || o.Status != payments.StatusPaid || o.Receipt == nil {
-		t.Fatalf("settle: %+v %q %v", o, reason, err)
+	a, reason, err := s.Settle(ctx, att.ID)
+	if err != nil || reason != "" || a.Order.Status != payments.StatusPaid || a.Order.Receipt == nil {
+		t.Fatalf("settle: %+v %q %v", a, reason, err)
 	}
+	o = a.Order
 	jws, err := jose.Parse(o.Receipt.JWT, 1<<16)
 	if err != nil || jws.Verify(key.Public()) != nil || jws.Header.Typ != payments.TypReceipt {
 		t.Fatalf("receipt: %v", err)
@@ -59,5 +66,14 @@ func TestPayWithSignedTransactionData(t *testing.T) {
 	}
 	if _, _, err := s.StartPayment(ctx, o.ID); err != payments.ErrPaid {
 		t.Fatalf("paying twice: %v", err)
+	}
+	if a, reason, err := s.Settle(ctx, other.ID); err != nil || reason != payments.ReasonPaidElsewhere || a.Order.Receipt != nil {
+		t.Fatalf("the other attempt: %+v %q %v", a, reason, err)
+	}
+	if r, err := s.Receipt(ctx, o.Receipt.ID); err != nil || r.Receipt == nil || r.Receipt.ID != o.Receipt.ID {
+		t.Fatalf("receipt by id: %+v %v", r, err)
+	}
+	if _, err := s.Receipt(ctx, o.ID); err != payments.ErrNotFound {
+		t.Fatalf("receipt by order id: %v", err)
 	}
 }
