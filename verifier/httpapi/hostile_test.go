@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +16,8 @@ import (
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
-	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
-	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/verifier"
 )
 
@@ -29,30 +26,24 @@ import (
 // presentations by hand.
 func issueRaw(t testing.TB, c *tongtest.City, slug, typ string) (string, *keys.Signer) {
 	t.Helper()
-	return issueRawFrom(t, c.Issuer, slug, typ)
-}
-
-// issueRawFrom is issueRaw with a given issuer service.
-func issueRawFrom(t testing.TB, iss *issuer.Service, slug, typ string) (string, *keys.Signer) {
-	t.Helper()
 	ctx := context.Background()
 	types, _ := issuer.DemoTypes()
-	o, err := iss.CreateOffer(ctx, slug, "test", issuer.OfferRequest{Type: typ, Claims: types[typ].ExampleClaims})
+	o, err := c.Issuer.CreateOffer(ctx, slug, "test", issuer.OfferRequest{Type: typ, Claims: types[typ].ExampleClaims})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := iss.Token(ctx, slug, issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: o.PreAuthorizedCode, TxCode: o.TxCode, TxCodeSent: true})
+	tr, err := c.Issuer.Token(ctx, slug, issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: o.PreAuthorizedCode, TxCode: o.TxCode, TxCodeSent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ag, _ := iss.Agency(ctx, slug)
+	ag, _ := c.Issuer.Agency(ctx, slug)
 	holder, _ := keys.Generate(nil, keys.ES256)
 	jwk, _ := jose.PublicJWK(holder.Public())
 	h, _ := json.Marshal(map[string]any{"alg": "ES256", "typ": issuer.TypProof, "jwk": jwk})
-	p, _ := json.Marshal(map[string]any{"aud": ag.IssuerURL, "iat": time.Now().Unix(), "nonce": iss.Nonce()})
+	p, _ := json.Marshal(map[string]any{"aud": ag.IssuerURL, "iat": time.Now().Unix(), "nonce": c.Issuer.Nonce()})
 	proof, _ := jose.SignRaw(holder, h, p)
 	proofs, _ := json.Marshal(map[string]any{"jwt": []string{proof}})
-	resp, _, err := iss.Credential(ctx, slug, tr.AccessToken, "", &issuer.CredentialRequest{CredentialConfigurationID: typ, Proofs: proofs})
+	resp, _, err := c.Issuer.Credential(ctx, slug, tr.AccessToken, "", &issuer.CredentialRequest{CredentialConfigurationID: typ, Proofs: proofs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,30 +108,25 @@ func TestHostilePresentations(t *testing.T) {
 	}})
 	ctx := context.Background()
 
-	// A rogue agency: registered, but not accredited for anything. It
-	// runs an issuer of its own (our issuer refuses another agency's
-	// vct), which issues the PSB's vct.
+	// A rogue agency: registered, but not accredited for anything.
 	rogueKey, _ := c.Keys.Create("org-rogue", keys.ES256)
 	rogueDID := c.Register(t, rogueKey, c.URL+"/issuers/rogue", "")
-	rogueDB, err := store.Open(ctx, filepath.Join(t.TempDir(), "rogue.db"), store.Options{})
-	if err != nil {
+	if err := c.Issuer.AddAgency(ctx, issuer.Agency{Slug: "rogue", Name: "Rogue bureau", IssuerURL: c.URL + "/issuers/rogue", DID: rogueDID, KeyName: "org-rogue", KeyID: rogueDID + "#key-1"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rogueDB.Close() })
-	rogue, err := issuer.New(ctx, issuer.Config{DB: rogueDB, Keys: c.Keys, Secret: make([]byte, 32), AllowLoopbackHTTP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rogue.AddAgency(ctx, issuer.Agency{Slug: "rogue", Name: "Rogue bureau", IssuerURL: c.URL + "/issuers/rogue", DID: rogueDID, KeyName: "org-rogue", KeyID: rogueDID + "#key-1"}); err != nil {
-		t.Fatal(err)
-	}
+	// Our issuer refuses the rogue a type with the PSB's vct (vct_taken),
+	// so it signs one by hand, as an issuer of its own would.
 	types, _ := issuer.DemoTypes()
-	if err := rogue.PutType(ctx, "rogue", "test", types["citizen-identity"]); err != nil {
-		t.Fatal(err)
+	rogueVC := func(t *testing.T) (string, *keys.Signer) {
+		holder, _ := keys.Generate(nil, keys.ES256)
+		sd, err := credential.IssueVC(rogueKey, credential.VC{Issuer: c.URL + "/issuers/rogue", VCT: types["citizen-identity"].VCT, KeyID: rogueDID + "#key-1",
+			Expiry: time.Now().Add(time.Hour), Holder: holder.Public(), Claims: types["citizen-identity"].ExampleClaims,
+			Disclosable: []credential.Path{{"family_name"}, {"given_name"}, {"age_equal_or_over"}, {"age_equal_or_over", "18"}}}, credential.IssueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sd, holder
 	}
-	rogueAPI := oid4vci.New(rogue).Routes()
-	c.Mux.Handle("/issuers/rogue/*", rogueAPI)
-	c.Mux.Handle("/.well-known/jwt-vc-issuer/issuers/rogue", rogueAPI)
 
 	good := func(sdjwt string, holder *keys.Signer, p requestParams, paths []credential.Path, kb credential.KeyBinding) string {
 		if kb.Nonce == "" {
@@ -196,7 +182,7 @@ func TestHostilePresentations(t *testing.T) {
 			return url.Values{"state": {p.State}, "vp_token": {vpToken("pid", good(forged, h, p, nil, credential.KeyBinding{})+"")}}
 		}},
 		{"unaccredited issuer", "identity-basic", 400, "issuer_not_accredited", func(t *testing.T, p requestParams) url.Values {
-			sd, h := issueRawFrom(t, rogue, "rogue", "citizen-identity")
+			sd, h := rogueVC(t)
 			return url.Values{"state": {p.State}, "vp_token": {vpToken("pid", good(sd, h, p, basicPaths, credential.KeyBinding{}))}}
 		}},
 		{"revoked credential", "identity-basic", 400, "credential_revoked", func(t *testing.T, p requestParams) url.Values {
@@ -233,6 +219,7 @@ func TestHostilePresentations(t *testing.T) {
 			sd, h := issueRaw(t, c, "psb", "citizen-identity")
 			return url.Values{"state": {p.State}, "vp_token": {vpToken("pid", good(sd, h, p, []credential.Path{{"family_name"}}, credential.KeyBinding{}))}}
 		}},
+		// A wrong state leaves the session pending: TestStrayResponseLeavesSessionPending.
 		{"transaction_data hash missing", "pay-fee", 400, "transaction_data_mismatch", func(t *testing.T, p requestParams) url.Values {
 			sd, h := issueRaw(t, c, "psb", "citizen-identity")
 			paths := []credential.Path{{"family_name"}, {"given_name"}, {"personal_administrative_number"}}
