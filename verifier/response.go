@@ -137,7 +137,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	if err != nil {
 		return nil, err
 	}
-	s.pending.Delete(id)
+	s.forgetPending(id)
 	if replay {
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
