@@ -86,8 +86,12 @@ func TestBookCheckInCancel(t *testing.T) {
 	if r, err := s.SettleCheckIn(ctx, b.Number); err != nil || r.OK || r.Reason != "different_citizen" {
 		t.Fatalf("check-in by another citizen: %+v %v", r, err)
 	}
-	// The citizen who booked can.
+	// The citizen who booked can. A second start (anyone can type the
+	// number) keeps the check-in that waits for them.
 	_, ci, _ = s.StartCheckIn(ctx, b.Number)
+	if _, again, err := s.StartCheckIn(ctx, b.Number); err != nil || again.ID != ci.ID {
+		t.Fatalf("a second check-in start replaced the pending one: %v", err)
+	}
 	if err := tongtest.Answer(t, w, ci.RequestURI); err != nil {
 		t.Fatal(err)
 	}
