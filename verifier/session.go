@@ -152,6 +152,10 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix()}
 	if s.created.Add(1)%1024 == 0 {
 		s.sweepPending(now)
+		// Sessions are made for pages anyone may open, so unanswered ones
+		// are deleted a while after they expire; the next round retries a
+		// failed purge.
+		_, _ = s.PurgeExpired(ctx)
 	}
 	// Sessions are also made for pages anyone may open (booking, paying),
 	// so the cache is bounded: past MaxCacheBytes a session is read from
@@ -173,6 +177,21 @@ func (s *Service) sweepPending(now time.Time) {
 		}
 		return true
 	})
+}
+
+// PurgeAfter is how long an unanswered session is kept after it expired
+// (the counter's history shows it as expired until then).
+const PurgeAfter = 24 * time.Hour
+
+// PurgeExpired deletes sessions that expired unanswered more than
+// PurgeAfter ago, and returns how many. Answered sessions are kept.
+func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
+	res, err := s.db.Writer().ExecContext(ctx, `DELETE FROM verifier_sessions WHERE status = $1 AND expires_at < $2`,
+		StatusPending, s.cfg.Now().Add(-PurgeAfter).Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // forgetPending drops a session from the pending cache.

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/tongid/tong/internal/ids"
@@ -81,7 +82,26 @@ type Config struct {
 }
 
 // Service is the meetings service.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg    Config
+	booked atomic.Int64 // bookings started, for the purge
+}
+
+// PurgeAfter is how long a booking that never became one (unanswered or
+// failed; it holds no citizen reference) is kept.
+const PurgeAfter = 24 * time.Hour
+
+// PurgeStale deletes bookings that stayed verifying or failed more than
+// PurgeAfter ago (anyone may start a booking, so they would pile up), and
+// returns how many. Book runs it every 256 bookings.
+func (s *Service) PurgeStale(ctx context.Context) (int64, error) {
+	res, err := s.cfg.DB.Writer().ExecContext(ctx, `DELETE FROM meetings_bookings WHERE status IN ($1, $2) AND created_at < $3`,
+		StatusVerifying, StatusFailed, s.cfg.Now().Add(-PurgeAfter).Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
 
 // New opens the service and applies its schema.
 func New(ctx context.Context, cfg Config) (*Service, error) {
@@ -231,6 +251,9 @@ func (s *Service) Book(ctx context.Context, slotID string) (*Booking, *verifier.
 	if err != nil {
 		return nil, nil, err
 	}
+	if s.booked.Add(1)%256 == 0 {
+		_, _ = s.PurgeStale(ctx) // the next round retries a failed purge
+	}
 	b := &Booking{ID: ids.New("bkg_"), Number: bookingNumber(), Slot: *sl, Status: StatusVerifying, Session: sess.ID, CancelKey: ids.Random(24)}
 	_, err = s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_bookings (id, slot, number, status, session, created_at, cancel_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		b.ID, slotID, b.Number, b.Status, b.Session, s.cfg.Now().Unix(), hashKey(b.CancelKey))
@@ -282,6 +305,10 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 		return b, err
 	}
 	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Booking, b.Session)
+	if verifier.CodeOf(err) == verifier.CodeNotFound {
+		// The verifier purged the session: it expired unanswered long ago.
+		return s.finish(ctx, b, StatusFailed, "", string(verifier.CodeSessionExpired))
+	}
 	if err != nil {
 		return nil, err
 	}

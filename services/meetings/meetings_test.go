@@ -3,11 +3,13 @@ package meetings_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/meetings"
+	"github.com/tongid/tong/verifier"
 )
 
 func newService(t *testing.T, c *tongtest.City) *meetings.Service {
@@ -118,5 +120,53 @@ func TestBookCheckInCancel(t *testing.T) {
 	}
 	if _, _, err := s.Book(ctx, slot2.ID); err != nil {
 		t.Fatalf("the cancelled slot is not free: %v", err)
+	}
+}
+
+// TestStaleBookingsArePurged: anyone may start a booking, so bookings that
+// never became one are deleted a day later (with their verifier sessions);
+// real bookings stay.
+func TestStaleBookingsArePurged(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.Now = now }})
+	ctx := context.Background()
+	book, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-booking"])
+	check, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-checkin"])
+	s, err := meetings.New(ctx, meetings.Config{DB: c.DB, Verifier: c.Verifier, Booking: book, CheckIn: check, Secret: make([]byte, 32), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _ := s.AddOfficial(ctx, meetings.Official{Name: "张主任", Agency: "Dongcheng District"})
+	slot, _ := s.Publish(ctx, off.ID, clock.Add(72*time.Hour), 30, "Room 3", "Housing subsidy")
+	stale, _, err := s.Book(ctx, slot.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, sess, _ := s.Book(ctx, slot.ID)
+	if err := tongtest.Answer(t, c.Citizen(t, nil), sess.RequestURI); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Settle(ctx, real.ID); err != nil || b.Status != meetings.StatusBooked {
+		t.Fatalf("booking: %+v %v", b, err)
+	}
+	mu.Lock()
+	clock = clock.Add(meetings.PurgeAfter + verifier.DefaultSessionTTL + time.Minute)
+	mu.Unlock()
+	if n, err := c.Verifier.PurgeExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("verifier purge: %d %v, want the one unanswered session", n, err)
+	}
+	if b, err := s.Settle(ctx, stale.ID); err != nil || b.Status != meetings.StatusFailed || b.Reason != "session_expired" {
+		t.Fatalf("a booking whose session was purged: %+v %v", b, err)
+	}
+	if n, err := s.PurgeStale(ctx); err != nil || n != 1 {
+		t.Fatalf("purge: %d %v, want 1", n, err)
+	}
+	if _, err := s.Booking(ctx, stale.ID); err != meetings.ErrNotFound {
+		t.Fatalf("the stale booking is still there: %v", err)
+	}
+	if b, err := s.Booking(ctx, real.ID); err != nil || b.Status != meetings.StatusBooked {
+		t.Fatalf("the real booking after the purge: %+v %v", b, err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/tongid/tong/internal/ids"
@@ -74,7 +75,25 @@ type Config struct {
 }
 
 // Service is the payments service.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg     Config
+	started atomic.Int64 // attempts started, for the purge
+}
+
+// PurgeAfter is how long an attempt that did not pay is kept.
+const PurgeAfter = 24 * time.Hour
+
+// PurgeStale deletes attempts older than PurgeAfter that paid nothing
+// (anyone may press Pay, so they would pile up), and returns how many.
+// StartPayment runs it every 256 attempts.
+func (s *Service) PurgeStale(ctx context.Context) (int64, error) {
+	res, err := s.cfg.DB.Writer().ExecContext(ctx, `DELETE FROM payments_attempts WHERE created_at < $1
+		AND id NOT IN (SELECT attempt FROM payments_receipts)`, s.cfg.Now().Add(-PurgeAfter).Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
 
 // New opens the service and applies its schema.
 func New(ctx context.Context, cfg Config) (*Service, error) {
@@ -209,6 +228,9 @@ func (s *Service) StartPayment(ctx context.Context, id string) (*Attempt, *verif
 	if err != nil {
 		return nil, nil, err
 	}
+	if s.started.Add(1)%256 == 0 {
+		_, _ = s.PurgeStale(ctx) // the next round retries a failed purge
+	}
 	a := &Attempt{ID: "pay_" + ids.Random(16), Order: o, Session: sess.ID}
 	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO payments_attempts (id, order_id, session, created_at) VALUES ($1, $2, $3, $4)`,
 		a.ID, o.ID, a.Session, s.cfg.Now().Unix()); err != nil {
@@ -268,6 +290,9 @@ func (s *Service) Settle(ctx context.Context, attemptID string) (*Attempt, strin
 		return a, "", nil
 	}
 	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Counter, a.Session)
+	if verifier.CodeOf(err) == verifier.CodeNotFound {
+		return a, string(verifier.CodeSessionExpired), nil // purged: it expired unanswered long ago
+	}
 	if err != nil {
 		return nil, "", err
 	}

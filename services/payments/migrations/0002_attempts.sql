@@ -10,3 +10,6 @@ CREATE TABLE payments_attempts (
 );
 CREATE INDEX payments_attempts_order ON payments_attempts (order_id);
 ALTER TABLE payments_receipts ADD COLUMN attempt TEXT NOT NULL DEFAULT '';
+-- Attempts that paid nothing are purged a day after they started
+-- (Service.PurgeStale); this index finds them.
+CREATE INDEX payments_attempts_created ON payments_attempts (created_at);
