@@ -244,12 +244,14 @@ type accessToken struct {
 }
 
 // refreshToken is what a refresh token seals. Gen is its generation: only
-// the newest refresh token of a credential works (rotation).
+// the newest refresh token of a credential works (rotation). JKT binds it
+// to the DPoP key of the grant that gave it, if any.
 type refreshToken struct {
 	Offer  string `json:"o"`
 	Agency string `json:"a"`
 	Key    []byte `json:"k"`
 	Gen    int64  `json:"g,omitempty"`
+	JKT    string `json:"j,omitempty"`
 }
 
 // familyRevoked is refresh_gen once an old refresh token was reused.
@@ -330,7 +332,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: key})
-		rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key})
+		rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key, JKT: req.DPoPKey})
 		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
 			RefreshToken:         seal(s.tokenKey, "refresh_token", rt),
 			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
@@ -364,6 +366,13 @@ func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*
 	var rt refreshToken
 	if !ok || json.Unmarshal(plain, &rt) != nil || rt.Agency != slug {
 		return nil, errorf(CodeInvalidGrant, "refresh token is invalid")
+	}
+	// Spec: RFC 9449 §5: a refresh token issued to a public client with
+	// DPoP is bound to the DPoP key, and using it needs a proof by that
+	// key. Checked before anything changes, so a thief's tries spend
+	// nothing.
+	if rt.JKT != "" && req.DPoPKey != rt.JKT {
+		return nil, errorf(CodeInvalidGrant, "refresh token is bound to a DPoP key that this request did not prove")
 	}
 	now := s.cfg.Now()
 	var resp *TokenResponse
@@ -404,7 +413,7 @@ func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*
 		next := gen + 1
 		at, _ := json.Marshal(accessToken{Offer: rt.Offer, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: rt.Key,
 			Refresh: true, ID: ids.Random(16)})
-		nrt, _ := json.Marshal(refreshToken{Offer: rt.Offer, Agency: slug, Key: rt.Key, Gen: next})
+		nrt, _ := json.Marshal(refreshToken{Offer: rt.Offer, Agency: slug, Key: rt.Key, Gen: next, JKT: rt.JKT})
 		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
 			RefreshToken:         seal(s.tokenKey, "refresh_token", nrt),
 			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}

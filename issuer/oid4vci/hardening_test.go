@@ -142,3 +142,53 @@ func TestRefreshTokensRotate(t *testing.T) {
 		t.Fatalf("access token of a revoked family: %d %s, want 401 invalid_token", st, code)
 	}
 }
+
+// TestDPoPBoundRefreshToken (issue 16, item 11): a refresh token from a
+// DPoP-bound grant is bound to the same key (RFC 9449 §5, for public
+// clients): refreshing without a proof, or with another key's, is
+// refused and spends nothing; with the key it works and rotates.
+func TestDPoPBoundRefreshToken(t *testing.T) {
+	e := newEnv(t, nil)
+	o := e.offer(t, "citizen-identity")
+	w := e.fetchOffer(t, o.OfferURI)
+	dk := newKeys(t, 1)[0]
+	tokenURL := w.offer.CredentialIssuer + "/token"
+	form := url.Values{"grant_type": {issuer.GrantPreAuthorizedCode}, "pre-authorized_code": {w.code()}, "tx_code": {o.TxCode}}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		TokenType    string `json:"token_type"`
+		Error        string `json:"error"`
+	}
+	if st, _ := e.call(t, http.MethodPost, tokenURL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()),
+		map[string]string{"DPoP": dpopProof(t, dk, "POST", tokenURL, "")}, &tok); st != 200 || tok.TokenType != "DPoP" {
+		t.Fatalf("token: %d %+v", st, tok)
+	}
+	w.access = tok.AccessToken
+	body := req(proof(t, newKeys(t, 1)[0], nil, w.proofClaims(w.nonce(t))))
+	if st, out := w.requestCredential(t, body, map[string]string{"Authorization": "DPoP " + w.access,
+		"DPoP": dpopProof(t, dk, "POST", w.meta.CredentialEndpoint, w.access)}); st != 200 {
+		t.Fatalf("credential: %d %v", st, out)
+	}
+	refresh := func(hdr map[string]string) (int, string, string, string) {
+		t.Helper()
+		var out struct {
+			RefreshToken string `json:"refresh_token"`
+			TokenType    string `json:"token_type"`
+			Error        string `json:"error"`
+		}
+		f := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}
+		st, _ := e.call(t, http.MethodPost, tokenURL, "application/x-www-form-urlencoded", strings.NewReader(f.Encode()), hdr, &out)
+		return st, out.RefreshToken, out.TokenType, out.Error
+	}
+	if st, _, _, code := refresh(nil); st != 400 || code != "invalid_grant" {
+		t.Fatalf("refresh without the DPoP proof: %d %s, want 400 invalid_grant", st, code)
+	}
+	if st, _, _, code := refresh(map[string]string{"DPoP": dpopProof(t, newKeys(t, 1)[0], "POST", tokenURL, "")}); st != 400 || code != "invalid_grant" {
+		t.Fatalf("refresh with another key's proof: %d %s, want 400 invalid_grant", st, code)
+	}
+	st, rt, typ, code := refresh(map[string]string{"DPoP": dpopProof(t, dk, "POST", tokenURL, "")})
+	if st != 200 || typ != "DPoP" || rt == "" || rt == tok.RefreshToken {
+		t.Fatalf("refresh with the bound key (the refused tries spent nothing): %d %s %s", st, typ, code)
+	}
+}
