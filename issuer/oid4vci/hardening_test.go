@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/issuer"
 )
 
@@ -190,5 +192,44 @@ func TestDPoPBoundRefreshToken(t *testing.T) {
 	st, rt, typ, code := refresh(map[string]string{"DPoP": dpopProof(t, dk, "POST", tokenURL, "")})
 	if st != 200 || typ != "DPoP" || rt == "" || rt == tok.RefreshToken {
 		t.Fatalf("refresh with the bound key (the refused tries spent nothing): %d %s %s", st, typ, code)
+	}
+}
+
+type noKeys struct{}
+
+func (noKeys) Load(string) (*keys.Signer, error) { return nil, errors.New("no keys") }
+
+// TestVCTOwnersFilledOnUpgrade: on a database from before vct ownership,
+// the owners are filled from the stored types when the migration runs, so
+// the agencies' existing vcts are theirs from the start.
+func TestVCTOwnersFilledOnUpgrade(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	// Back to schema version 2: no owners table, no refresh generations.
+	for _, q := range []string{
+		`DROP TABLE issuer_vct_owners`,
+		`ALTER TABLE issuer_credentials DROP COLUMN refresh_gen`,
+		`DELETE FROM schema_migrations WHERE component = 'issuer' AND version > 2`,
+	} {
+		if _, err := e.db.Writer().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := issuer.New(ctx, issuer.Config{DB: e.db, Keys: noKeys{}, Secret: make([]byte, 32), AllowLoopbackHTTP: true}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.db.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM issuer_vct_owners WHERE agency = 'psb'`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("owners after the upgrade: %d %v, want the PSB's 3 vcts", n, err)
+	}
+	if err := e.svc.AddAgency(ctx, issuer.Agency{Slug: "housing", Name: "Housing commission", IssuerURL: e.srv.URL + "/issuers/housing",
+		DID: "did:tong:zTestHousing", KeyName: "org-psb", KeyID: "did:tong:zTestHousing#key-1"}); err != nil {
+		t.Fatal(err)
+	}
+	types, _ := issuer.DemoTypes()
+	copied := *types["citizen-identity"]
+	copied.ID = "fake-identity"
+	if err := e.svc.PutType(ctx, "housing", "operator", &copied); issuer.CodeOf(err) != issuer.CodeVCTTaken {
+		t.Fatalf("PutType(another agency's vct) after the upgrade = %v, want vct_taken", err)
 	}
 }
