@@ -306,8 +306,23 @@ func (s *Service) refreshCredential(ctx context.Context, a *Agency, at *accessTo
 	if err != nil {
 		return nil, 0, err
 	}
+	if at.ID == "" {
+		return nil, 0, errorf(CodeInvalidToken, "access token is invalid")
+	}
 	var refs []credential.StatusRef
 	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		// The access token serves one credential request, and only while
+		// its refresh family stands.
+		var gen int64
+		if err := s.txRow(ctx, tx, `SELECT refresh_gen FROM issuer_credentials WHERE id = $1`, credID).Scan(&gen); err != nil {
+			return err
+		}
+		if gen == familyRevoked {
+			return errorf(CodeInvalidToken, "this credential's refresh tokens were revoked")
+		}
+		if err := s.spendOnce(ctx, tx, "access_token\x00"+at.ID, time.Unix(at.Exp, 0), CodeInvalidToken, "access token was already used"); err != nil {
+			return err
+		}
 		if err := s.spendNonces(ctx, tx, proofs); err != nil {
 			return err
 		}

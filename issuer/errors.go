@@ -42,6 +42,9 @@ const (
 	CodeInvalidType   Code = "invalid_credential_type"
 	CodeUnknownType   Code = "unknown_credential_type"
 	CodeConflict      Code = "conflict"
+	// CodeVCTTaken: the vct is another agency's (it defined it first, or
+	// the vct sits under its issuer URL).
+	CodeVCTTaken Code = "vct_taken"
 )
 
 // Error is an issuer error with a stable Code. Description is safe to show

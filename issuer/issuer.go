@@ -120,11 +120,17 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.StatusListSize < DefaultStatusListSize {
 		return nil, fmt.Errorf("issuer: StatusListSize must be at least %d for herd privacy", DefaultStatusListSize)
 	}
-	if _, err := cfg.DB.Migrate(ctx, Component, mustSub(migrations, "migrations")); err != nil {
+	applied, err := cfg.DB.Migrate(ctx, Component, mustSub(migrations, "migrations"))
+	if err != nil {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, db: cfg.DB, agencies: map[string]*Agency{},
 		types: map[string]map[string]*CredentialType{}, lists: map[string]*cachedList{}}
+	if applied > 0 {
+		if err := s.fillVCTOwners(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range []struct {
 		dst  *[]byte
 		info string
@@ -281,6 +287,9 @@ func (s *Service) PutType(ctx context.Context, slug, actor string, t *Credential
 		return err
 	}
 	err = s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if err := s.claimVCT(ctx, tx, slug, t.VCT); err != nil {
+			return err
+		}
 		_, err := s.exec(ctx, tx, `INSERT INTO issuer_types (agency, id, definition, updated_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (agency, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
 			slug, t.ID, string(def), s.cfg.Now().Unix())
@@ -296,6 +305,88 @@ func (s *Service) PutType(ctx context.Context, slug, actor string, t *Credential
 	delete(s.types, slug)
 	s.mu.Unlock()
 	return nil
+}
+
+// claimVCT makes vct the agency's, or refuses with CodeVCTTaken when it
+// is another agency's: one that defined it first, or whose issuer URL it
+// sits under. Without this an agency could define a type with another's
+// vct and its wallets would show one agency's credential as another's.
+func (s *Service) claimVCT(ctx context.Context, tx *sql.Tx, slug, vct string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT slug, issuer_url FROM issuer_agencies WHERE slug <> $1`, slug)
+	if err != nil {
+		return err
+	}
+	var under string
+	for rows.Next() {
+		var other, u string
+		if err := rows.Scan(&other, &u); err != nil {
+			rows.Close()
+			return err
+		}
+		if vct == u || strings.HasPrefix(vct, strings.TrimSuffix(u, "/")+"/") {
+			under = other
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if under != "" {
+		return errorf(CodeVCTTaken, "vct %q sits under agency %s's issuer URL; use a vct of your own", vct, under)
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO issuer_vct_owners (vct, agency, created_at) VALUES ($1, $2, $3) ON CONFLICT (vct) DO NOTHING`,
+		vct, slug, s.cfg.Now().Unix()); err != nil {
+		return err
+	}
+	var owner string
+	if err := s.txRow(ctx, tx, `SELECT agency FROM issuer_vct_owners WHERE vct = $1`, vct).Scan(&owner); err != nil {
+		return err
+	}
+	if owner != slug {
+		return errorf(CodeVCTTaken, "vct %q belongs to agency %s; use a vct of your own", vct, owner)
+	}
+	return nil
+}
+
+// fillVCTOwners gives each vct already in issuer_types to the agency that
+// stored it first (the oldest updated_at), once, when the owners table is
+// new.
+func (s *Service) fillVCTOwners(ctx context.Context) error {
+	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT agency, definition, updated_at FROM issuer_types ORDER BY updated_at, agency, id`)
+		if err != nil {
+			return err
+		}
+		type owned struct {
+			agency, vct string
+			at          int64
+		}
+		var all []owned
+		for rows.Next() {
+			var o owned
+			var def string
+			if err := rows.Scan(&o.agency, &def, &o.at); err != nil {
+				rows.Close()
+				return err
+			}
+			var t CredentialType
+			if json.Unmarshal([]byte(def), &t) == nil && t.VCT != "" {
+				o.vct = t.VCT
+				all = append(all, o)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, o := range all {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO issuer_vct_owners (vct, agency, created_at) VALUES ($1, $2, $3) ON CONFLICT (vct) DO NOTHING`,
+				o.vct, o.agency, o.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Types returns an agency's credential types by id.

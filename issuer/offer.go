@@ -236,17 +236,26 @@ type accessToken struct {
 	Exp    int64  `json:"e"`
 	JKT    string `json:"j,omitempty"`
 	// Key seals the credential's claims for later refreshes; Refresh
-	// marks a token from the refresh_token grant.
+	// marks a token from the refresh_token grant, ID names it so that it
+	// is spent by its one credential request.
 	Key     []byte `json:"k,omitempty"`
 	Refresh bool   `json:"r,omitempty"`
+	ID      string `json:"i,omitempty"`
 }
 
-// refreshToken is what a refresh token seals.
+// refreshToken is what a refresh token seals. Gen is its generation: only
+// the newest refresh token of a credential works (rotation). JKT binds it
+// to the DPoP key of the grant that gave it, if any.
 type refreshToken struct {
 	Offer  string `json:"o"`
 	Agency string `json:"a"`
 	Key    []byte `json:"k"`
+	Gen    int64  `json:"g,omitempty"`
+	JKT    string `json:"j,omitempty"`
 }
+
+// familyRevoked is refresh_gen once an old refresh token was reused.
+const familyRevoked = -1
 
 // Token redeems a pre-authorized code and tx_code for an access token.
 // A code works once; a wrong tx_code counts, and MaxTxTries wrong ones
@@ -323,7 +332,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: key})
-		rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key})
+		rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key, JKT: req.DPoPKey})
 		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
 			RefreshToken:         seal(s.tokenKey, "refresh_token", rt),
 			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
@@ -343,33 +352,81 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 
 // refresh answers the refresh_token grant (RFC 6749 §6): a new access
 // token that lets the wallet fetch fresh copies of a credential that is
-// still valid.
+// still valid, and a new refresh token in place of the one presented.
+//
+// Spec: RFC 9700 §4.14.2 (refresh token rotation), in paraphrase: every
+// refresh response carries a new refresh token and the previous one is
+// invalidated; when an invalidated one is presented, the server cannot
+// tell the legitimate client from the attacker, so it revokes the active
+// refresh token too. Here a refresh token older than the newest is such
+// a reuse: the credential's whole family of refresh tokens, and the
+// access tokens they gave, stop working.
 func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*TokenResponse, error) {
 	plain, ok := open(s.tokenKey, "refresh_token", req.RefreshToken)
 	var rt refreshToken
 	if !ok || json.Unmarshal(plain, &rt) != nil || rt.Agency != slug {
 		return nil, errorf(CodeInvalidGrant, "refresh token is invalid")
 	}
-	var status, typeID, credID string
-	var expires int64
-	err := s.readRow(ctx, `SELECT id, type_id, status, expires_at FROM issuer_credentials WHERE offer_id = $1 AND agency = $2`, rt.Offer, slug).
-		Scan(&credID, &typeID, &status, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(CodeInvalidGrant, "refresh token is invalid")
+	// Spec: RFC 9449 §5: a refresh token issued to a public client with
+	// DPoP is bound to the DPoP key, and using it needs a proof by that
+	// key. Checked before anything changes, so a thief's tries spend
+	// nothing.
+	if rt.JKT != "" && req.DPoPKey != rt.JKT {
+		return nil, errorf(CodeInvalidGrant, "refresh token is bound to a DPoP key that this request did not prove")
 	}
+	now := s.cfg.Now()
+	var resp *TokenResponse
+	var grantErr error
+	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		var status, typeID, credID string
+		var expires, gen int64
+		err := s.txRow(ctx, tx, `SELECT id, type_id, status, expires_at, refresh_gen FROM issuer_credentials WHERE offer_id = $1 AND agency = $2`, rt.Offer, slug).
+			Scan(&credID, &typeID, &status, &expires, &gen)
+		if errors.Is(err, sql.ErrNoRows) {
+			grantErr = errorf(CodeInvalidGrant, "refresh token is invalid")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if status != StatusValid || now.Unix() >= expires {
+			grantErr = errorf(CodeInvalidGrant, "the credential is %s; it cannot be refreshed", map[bool]string{true: status, false: "expired"}[status != StatusValid])
+			return nil
+		}
+		if gen == familyRevoked {
+			grantErr = errorf(CodeInvalidGrant, "this credential's refresh tokens were revoked after one was reused; ask the agency for a new offer")
+			return nil
+		}
+		res, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET refresh_gen = $1 WHERE id = $2 AND refresh_gen = $3`, gen+1, credID, rt.Gen)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			// An old refresh token: whoever holds the newest one (the
+			// wallet or a thief) cannot be told apart, so neither keeps it.
+			if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET refresh_gen = $1 WHERE id = $2`, familyRevoked, credID); err != nil {
+				return err
+			}
+			grantErr = errorf(CodeInvalidGrant, "refresh token was already used; this credential's refresh tokens are now revoked")
+			return s.audit(ctx, tx, slug, "wallet", "refresh.reuse", credID, "")
+		}
+		next := gen + 1
+		at, _ := json.Marshal(accessToken{Offer: rt.Offer, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: rt.Key,
+			Refresh: true, ID: ids.Random(16)})
+		nrt, _ := json.Marshal(refreshToken{Offer: rt.Offer, Agency: slug, Key: rt.Key, Gen: next, JKT: rt.JKT})
+		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
+			RefreshToken:         seal(s.tokenKey, "refresh_token", nrt),
+			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
+		if req.DPoPKey != "" {
+			resp.TokenType = "DPoP"
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	now := s.cfg.Now()
-	if status != StatusValid || now.Unix() >= expires {
-		return nil, errorf(CodeInvalidGrant, "the credential is %s; it cannot be refreshed", map[bool]string{true: status, false: "expired"}[status != StatusValid])
-	}
-	at, _ := json.Marshal(accessToken{Offer: rt.Offer, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: rt.Key, Refresh: true})
-	resp := &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
-		RefreshToken:         req.RefreshToken,
-		AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
-	if req.DPoPKey != "" {
-		resp.TokenType = "DPoP"
+	if grantErr != nil {
+		return nil, grantErr
 	}
 	return resp, nil
 }

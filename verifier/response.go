@@ -69,7 +69,9 @@ type sessionRow struct {
 // HandleResponse verifies a direct_post response for a session. The
 // returned error is for the wallet (its Code says why); the counter learns
 // the outcome from the stored Result either way. A session is answered
-// once: replays are refused.
+// once: replays are refused. A response whose state is not the session's
+// does not belong to it: it gets state_mismatch and the session stays
+// pending.
 func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values) (*ResponseAnswer, error) {
 	var row sessionRow
 	if cached, ok := s.pending.Load(id); ok {
@@ -84,6 +86,15 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 			return nil, err
 		}
 	}
+	// A response that does not carry the session's state does not belong
+	// to it: it is refused and the session is left as it was, so a stray
+	// or hostile post cannot end someone else's verification.
+	// Spec: OpenID Connect Core 1.0 #ImplicitAuthResponse, kept by
+	// OpenID4VP: "Clients MUST verify that the state value is equal to
+	// the value of state parameter in the Authorization Request."
+	if st := form.Get("state"); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
+		return nil, errorf(CodeStateMismatch, "state does not match the request")
+	}
 	if row.status != StatusPending {
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
@@ -97,9 +108,6 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	verr := func() error {
 		if now.Unix() >= row.expires {
 			return fail(CodeSessionExpired, "the session expired")
-		}
-		if st := form.Get("state"); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
-			return fail(CodeStateMismatch, "state does not match the request")
 		}
 		res.Checks = append(res.Checks, Check{Name: "state", OK: true})
 		if e := form.Get("error"); e != "" {
@@ -129,7 +137,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	if err != nil {
 		return nil, err
 	}
-	s.pending.Delete(id)
+	s.forgetPending(id)
 	if replay {
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}

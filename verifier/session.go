@@ -148,10 +148,22 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	if err != nil {
 		return nil, err
 	}
-	s.pending.Store(id, &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
-		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix()})
+	row := &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
+		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix()}
 	if s.created.Add(1)%1024 == 0 {
 		s.sweepPending(now)
+		// Sessions are made for pages anyone may open, so unanswered ones
+		// are deleted a while after they expire; the next round retries a
+		// failed purge.
+		_, _ = s.PurgeExpired(ctx)
+	}
+	// Sessions are also made for pages anyone may open (booking, paying),
+	// so the cache is bounded: past MaxCacheBytes a session is read from
+	// the database when its answer comes.
+	if size := row.size(); s.pendingBytes.Add(size) <= s.cfg.MaxCacheBytes {
+		s.pending.Store(id, row)
+	} else {
+		s.pendingBytes.Add(-size)
 	}
 	sess.RequestURI = s.requestURI(org, id)
 	return sess, nil
@@ -161,10 +173,37 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 func (s *Service) sweepPending(now time.Time) {
 	s.pending.Range(func(k, v any) bool {
 		if v.(*sessionRow).expires < now.Unix() {
-			s.pending.Delete(k)
+			s.forgetPending(k.(string))
 		}
 		return true
 	})
+}
+
+// PurgeAfter is how long an unanswered session is kept after it expired
+// (the counter's history shows it as expired until then).
+const PurgeAfter = 24 * time.Hour
+
+// PurgeExpired deletes sessions that expired unanswered more than
+// PurgeAfter ago, and returns how many. Answered sessions are kept.
+func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
+	res, err := s.db.Writer().ExecContext(ctx, `DELETE FROM verifier_sessions WHERE status = $1 AND expires_at < $2`,
+		StatusPending, s.cfg.Now().Add(-PurgeAfter).Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// forgetPending drops a session from the pending cache.
+func (s *Service) forgetPending(id string) {
+	if v, ok := s.pending.LoadAndDelete(id); ok {
+		s.pendingBytes.Add(-v.(*sessionRow).size())
+	}
+}
+
+// size estimates a cached session's bytes.
+func (r *sessionRow) size() int64 {
+	return int64(len(r.id)+len(r.counter)+len(r.purpose)+len(r.nonce)+len(r.state)+len(r.txData)+len(r.sameDevice)+len(r.status)) + 192
 }
 
 func (s *Service) requestURI(org *Org, id string) string {

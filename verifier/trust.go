@@ -24,12 +24,14 @@ import (
 type trust struct {
 	cfg Config
 
+	// The caches are keyed by values from presented credentials (iss,
+	// kid, status list URI), so each is bounded by bytes (MaxCacheBytes).
 	mu       sync.Mutex
 	accs     []client.Accreditation
 	accsAt   time.Time
-	issuers  map[string]*issuerEntry
-	lists    map[string]*listEntry
-	keys     map[string]*keyEntry
+	issuers  *sizedCache[*issuerEntry]
+	lists    *sizedCache[*listEntry]
+	keys     *sizedCache[*keyEntry]
 	flightMu sync.Mutex // one registry refresh at a time
 }
 
@@ -39,6 +41,19 @@ type issuerEntry struct {
 	at  time.Time
 	// keys are the document's assertion keys, decoded once.
 	keys []crypto.PublicKey
+}
+
+// size estimates the entry's bytes: its document (DID, methods, services)
+// and its decoded keys.
+func (e *issuerEntry) size() int64 {
+	n := len(e.did) + 256*len(e.keys)
+	for _, vm := range e.doc.VerificationMethods {
+		n += len(vm.ID) + len(vm.Controller) + len(vm.PublicKeyMultibase) + len(vm.Type) + 64
+	}
+	for _, sv := range e.doc.Service {
+		n += len(sv.ID) + 128
+	}
+	return int64(n) + 512
 }
 
 func newIssuerEntry(id string, doc *did.Document, at time.Time) *issuerEntry {
@@ -67,7 +82,8 @@ type keyEntry struct {
 }
 
 func newTrust(cfg Config) *trust {
-	return &trust{cfg: cfg, issuers: map[string]*issuerEntry{}, lists: map[string]*listEntry{}, keys: map[string]*keyEntry{}}
+	return &trust{cfg: cfg, issuers: newSizedCache[*issuerEntry](cfg.MaxCacheBytes), lists: newSizedCache[*listEntry](cfg.MaxCacheBytes),
+		keys: newSizedCache[*keyEntry](cfg.MaxCacheBytes)}
 }
 
 // staleness is how far past its fresh period a cached answer was.
@@ -123,7 +139,7 @@ func (t *trust) accredited(ctx context.Context, subject, role, item string, at t
 func (t *trust) issuer(ctx context.Context, iss string) (*issuerEntry, time.Duration, error) {
 	now := t.cfg.Now()
 	t.mu.Lock()
-	e := t.issuers[iss]
+	e, _ := t.issuers.get(iss)
 	t.mu.Unlock()
 	if e != nil && now.Sub(e.at) < t.cfg.CacheTTL {
 		return e, 0, nil
@@ -132,7 +148,7 @@ func (t *trust) issuer(ctx context.Context, iss string) (*issuerEntry, time.Dura
 	if err == nil {
 		ne := newIssuerEntry(id, doc, now)
 		t.mu.Lock()
-		t.issuers[iss] = ne
+		t.issuers.put(iss, ne, ne.size())
 		t.mu.Unlock()
 		return ne, 0, nil
 	}
@@ -169,20 +185,27 @@ func sameKey(a, b crypto.PublicKey) bool {
 }
 
 // webKeys is the JWT VC Issuer Metadata resolver, with a stale fallback.
+// It fetches nothing for an issuer URL that the registry binds to no
+// did:tong agency: such a credential is refused (issuer_unknown) before
+// any request leaves, so a presentation cannot make the verifier fetch
+// from, or cache keys of, URLs of the presenter's choosing.
 func (t *trust) webKeys() credential.IssuerKeyResolver {
 	web := &credential.JWTVCIssuerMetadata{Client: t.cfg.HTTPClient, AllowLoopbackHTTP: t.cfg.AllowLoopbackHTTP, TTL: t.cfg.CacheTTL}
 	return credential.IssuerKeyFunc(func(ctx context.Context, iss string, h credential.Header) (crypto.PublicKey, error) {
+		if _, _, err := t.issuer(ctx, iss); err != nil {
+			return nil, err
+		}
 		k := iss + "\x00" + h.Kid
 		key, err := web.ResolveIssuerKey(ctx, iss, h)
 		now := t.cfg.Now()
 		if err == nil {
 			t.mu.Lock()
-			t.keys[k] = &keyEntry{key: key, at: now}
+			t.keys.put(k, &keyEntry{key: key, at: now}, 256)
 			t.mu.Unlock()
 			return key, nil
 		}
 		t.mu.Lock()
-		e := t.keys[k]
+		e, _ := t.keys.get(k)
 		t.mu.Unlock()
 		if e != nil && now.Sub(e.at) < t.cfg.CacheTTL+t.cfg.MaxStale {
 			return e.key, nil
@@ -196,13 +219,13 @@ func (t *trust) webKeys() credential.IssuerKeyResolver {
 func (t *trust) status(ctx context.Context, ref *credential.StatusRef, key crypto.PublicKey) (byte, time.Duration, error) {
 	now := t.cfg.Now()
 	t.mu.Lock()
-	e := t.lists[ref.URI]
+	e, _ := t.lists.get(ref.URI)
 	t.mu.Unlock()
 	if e == nil || now.Sub(e.at) >= e.ttl {
 		ne, err := t.fetchList(ctx, ref.URI, key)
 		if err == nil {
 			t.mu.Lock()
-			t.lists[ref.URI] = ne
+			t.lists.put(ref.URI, ne, int64(ne.tok.List.Size()*ne.tok.List.Bits()/8)+512)
 			t.mu.Unlock()
 			e = ne
 		} else if e == nil || now.Sub(e.at) >= e.ttl+t.cfg.MaxStale {

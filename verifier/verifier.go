@@ -37,6 +37,8 @@ const (
 	DefaultMaxStale   = time.Hour
 	// MaxResponseBody bounds a direct_post body.
 	MaxResponseBody = 256 << 10
+	// DefaultMaxCacheBytes is Config.MaxCacheBytes's default.
+	DefaultMaxCacheBytes = 32 << 20
 )
 
 // KeySource gives organisations' request-signing keys by name.
@@ -70,6 +72,10 @@ type Config struct {
 	// the staleness reported in each result.
 	CacheTTL time.Duration
 	MaxStale time.Duration
+	// MaxCacheBytes bounds each trust cache (issuer documents, issuer
+	// keys, status lists) and the pending sessions kept in memory, in
+	// bytes (0: DefaultMaxCacheBytes).
+	MaxCacheBytes int64
 }
 
 // Service is the verifier for any number of organisations and counters.
@@ -93,8 +99,9 @@ type Service struct {
 	// pending caches the sessions this process created until they are
 	// answered or expire, sparing the response path a read. Another
 	// replica's sessions are read from the database.
-	pending sync.Map // id → *sessionRow
-	created atomic.Int64
+	pending      sync.Map // id → *sessionRow
+	pendingBytes atomic.Int64
+	created      atomic.Int64
 }
 
 const (
@@ -140,6 +147,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxStale == 0 {
 		cfg.MaxStale = DefaultMaxStale
+	}
+	if cfg.MaxCacheBytes == 0 {
+		cfg.MaxCacheBytes = DefaultMaxCacheBytes
+	}
+	if cfg.MaxCacheBytes < 64<<10 {
+		return nil, errors.New("verifier: MaxCacheBytes must be at least 64 KiB")
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	sub, _ := fs.Sub(migrations, "migrations")

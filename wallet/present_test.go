@@ -422,6 +422,11 @@ func TestRefill(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifyPresentation(t, f, c.lastPresentation(t, "pid"), nonce, c.clientID())
+	// The issuer rotates refresh tokens: a second refill works only if
+	// the wallet kept the new one.
+	if _, err := f.w.Refill(t.Context(), f.c.ID); err != nil {
+		t.Fatalf("second refill: %v", err)
+	}
 	// Revoke: no more refills.
 	ids, _ := f.iss.svc.Audit(t.Context(), "psb", 100)
 	var credID string

@@ -306,10 +306,19 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 		return nil, err
 	}
 	var tok struct {
-		AccessToken string `json:"access_token"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
 	}
 	if r.status != 200 || json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" {
 		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
+	}
+	if tok.RefreshToken != "" && tok.RefreshToken != ri.Token {
+		// The issuer rotates refresh tokens (RFC 9700 §4.14.2): the old
+		// one no longer works, and presenting it again would revoke them
+		// all, so the new one is kept at once.
+		if err := w.keepRefreshToken(ctx, id, tok.RefreshToken); err != nil {
+			return nil, err
+		}
 	}
 	if r, err = w.do(ctx, http.MethodPost, ri.NonceEndpoint, "", nil, nil); err != nil {
 		return nil, err
@@ -368,6 +377,21 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 		return nil, err
 	}
 	return rec.public(), nil
+}
+
+// keepRefreshToken stores a credential's new refresh token.
+func (w *Wallet) keepRefreshToken(ctx context.Context, id, token string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var rec credentialRecord
+	if err := w.v.get(ctx, kindCredential, id, &rec); err != nil {
+		return err
+	}
+	if rec.Refresh == nil {
+		return nil
+	}
+	rec.Refresh.Token = token
+	return w.v.put(ctx, kindCredential, id, rec.ReceivedAt, &rec)
 }
 
 // waitDeferred polls the deferred endpoint until the credential comes or

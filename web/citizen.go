@@ -35,8 +35,8 @@ func (s *Server) meetingsRoutes(r chi.Router) {
 func (s *Server) paymentsRoutes(r chi.Router) {
 	r.Get("/payments/", s.paymentsHome)
 	r.Post("/payments/pay/{id}", s.paymentsPay)
-	r.Get("/payments/orders/{id}", s.paymentsOrder)
-	r.Get("/payments/orders/{id}/events", s.paymentsEvents)
+	r.Get("/payments/attempts/{id}", s.paymentsAttempt)
+	r.Get("/payments/attempts/{id}/events", s.paymentsEvents)
 	r.Get("/payments/receipts/{id}", s.paymentsReceipt)
 }
 
@@ -110,6 +110,8 @@ func (s *Server) meetingsHomePage(w http.ResponseWriter, r *http.Request, msg st
 	}{page{Title: "Meetings · 预约会见", Error: msg}, slots, offs})
 }
 
+// meetingsBook starts a booking and sends the booker to their own link:
+// the booking page with the cancel key, which only they get.
 func (s *Server) meetingsBook(w http.ResponseWriter, r *http.Request) {
 	b, _, err := s.cfg.Meetings.Book(r.Context(), chi.URLParam(r, "slot"))
 	if err != nil {
@@ -117,7 +119,32 @@ func (s *Server) meetingsBook(w http.ResponseWriter, r *http.Request) {
 		s.meetingsHomePage(w, r, serviceError(err))
 		return
 	}
-	http.Redirect(w, r, "/meetings/bookings/"+url.PathEscape(b.ID), http.StatusSeeOther)
+	http.Redirect(w, r, bookingLink(b.ID, "", b.CancelKey), http.StatusSeeOther)
+}
+
+// bookingLink is the path of a booking's page (sub "") or of its events
+// ("/events"); with key it is the booker's link, whose page can cancel.
+func bookingLink(id, sub, key string) string {
+	p := "/meetings/bookings/" + url.PathEscape(id) + sub
+	if key != "" {
+		p += "?key=" + url.QueryEscape(key)
+	}
+	return p
+}
+
+// bookingView is a booking as its page shows it: Key is the cancel key
+// when the page was opened with the booker's link.
+type bookingView struct {
+	*meetings.Booking
+	Key string
+}
+
+func (s *Server) bookingView(r *http.Request, b *meetings.Booking) bookingView {
+	v := bookingView{Booking: b}
+	if k := r.URL.Query().Get("key"); b.CancelKeyOK(k) {
+		v.Key = k
+	}
+	return v
 }
 
 func serviceError(err error) string {
@@ -126,6 +153,8 @@ func serviceError(err error) string {
 		return "This slot was just booked by someone else. 该时段已被预约。"
 	case errors.Is(err, meetings.ErrNotBooked), errors.Is(err, meetings.ErrNotFound):
 		return "No active booking with that number. 未找到有效预约。"
+	case errors.Is(err, meetings.ErrCancelDenied):
+		return "Only the link you got when booking can cancel it. 仅可通过预约时获得的链接取消。"
 	case errors.Is(err, payments.ErrPaid):
 		return "This order is already paid. 该订单已支付。"
 	case errors.Is(err, payments.ErrNotFound):
@@ -141,9 +170,10 @@ func (s *Server) meetingsBooking(w http.ResponseWriter, r *http.Request) {
 		s.meetingsHomePage(w, r, serviceError(err))
 		return
 	}
+	v := s.bookingView(r, b)
 	d := liveData{page: page{Title: "Booking · 预约"}, Heading: b.Slot.Official.Name + " · " + b.Slot.StartsAt.Local().Format("01-02 15:04"),
 		Ask:    "Scan with your wallet to book: your identity and Beijing residence are checked. 请用钱包扫码，核验身份与居住信息。",
-		Status: "done", Events: "/meetings/bookings/" + b.ID + "/events", Outcome: s.renderFragment("booking-outcome", b)}
+		Status: "done", Events: bookingLink(b.ID, "/events", v.Key), Outcome: s.renderFragment("booking-outcome", v)}
 	if b.Status == meetings.StatusVerifying {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: b.Session, Counter: s.bookingCounter()})
@@ -161,19 +191,25 @@ func (s *Server) meetingsBookingEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil || b.Status == meetings.StatusVerifying {
 			return "", err != nil
 		}
-		return s.renderFragment("booking-outcome", b), true
+		return s.renderFragment("booking-outcome", s.bookingView(r, b)), true
 	})
 }
 
+// meetingsCancel cancels a booking: it takes the booking's id and the
+// cancel key of the booker's link (the booking number alone is refused).
 func (s *Server) meetingsCancel(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
-	number := strings.TrimSpace(r.PostForm.Get("number"))
-	if err := s.cfg.Meetings.Cancel(r.Context(), number); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
+	id := strings.TrimSpace(r.PostForm.Get("booking"))
+	if err := s.cfg.Meetings.Cancel(r.Context(), id, r.PostForm.Get("key")); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, meetings.ErrCancelDenied) {
+			status = http.StatusForbidden
+		}
+		w.WriteHeader(status)
 		s.meetingsHomePage(w, r, serviceError(err))
 		return
 	}
-	http.Redirect(w, r, "/meetings/bookings/"+url.PathEscape(number), http.StatusSeeOther)
+	http.Redirect(w, r, bookingLink(id, "", ""), http.StatusSeeOther)
 }
 
 func (s *Server) meetingsCheckinForm(w http.ResponseWriter, r *http.Request) {
@@ -265,13 +301,16 @@ func (s *Server) meetingsOfficial(w http.ResponseWriter, r *http.Request) {
 		s.meetingsHomePage(w, r, publicError(err))
 		return
 	}
+	// Booking numbers and citizen references are for agency staff only:
+	// a public page that listed them would hand out the reception's keys.
 	s.render(w, r, "official.html", struct {
 		page
 		Official   *meetings.Official
 		Day        time.Time
 		Prev, Next string
 		Bookings   []*meetings.Booking
-	}{page{Title: off.Name}, off, day, day.AddDate(0, 0, -1).Format(time.DateOnly), day.AddDate(0, 0, 1).Format(time.DateOnly), bs})
+		Staff      bool
+	}{page{Title: off.Name}, off, day, day.AddDate(0, 0, -1).Format(time.DateOnly), day.AddDate(0, 0, 1).Format(time.DateOnly), bs, s.staffFromCookie(r) != nil})
 }
 
 // --- payments ---
@@ -289,14 +328,17 @@ func (s *Server) paymentsHomePage(w http.ResponseWriter, r *http.Request, msg st
 	}{page{Title: "Pay a fee · 缴费", Error: msg}, os})
 }
 
+// paymentsPay starts a payment attempt of its own and sends the payer to
+// its page: another press of "Pay" on the same order cannot swap this
+// payer's QR code, and only the attempt that pays links the receipt.
 func (s *Server) paymentsPay(w http.ResponseWriter, r *http.Request) {
-	o, _, err := s.cfg.Payments.StartPayment(r.Context(), chi.URLParam(r, "id"))
+	a, _, err := s.cfg.Payments.StartPayment(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		s.paymentsHomePage(w, r, serviceError(err))
 		return
 	}
-	http.Redirect(w, r, "/payments/orders/"+url.PathEscape(o.ID), http.StatusSeeOther)
+	http.Redirect(w, r, "/payments/attempts/"+url.PathEscape(a.ID), http.StatusSeeOther)
 }
 
 type paymentOutcome struct {
@@ -304,19 +346,20 @@ type paymentOutcome struct {
 	Reason string
 }
 
-func (s *Server) paymentsOrder(w http.ResponseWriter, r *http.Request) {
-	o, reason, err := s.cfg.Payments.Settle(r.Context(), chi.URLParam(r, "id"))
+func (s *Server) paymentsAttempt(w http.ResponseWriter, r *http.Request) {
+	a, reason, err := s.cfg.Payments.Settle(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
 		s.paymentsHomePage(w, r, serviceError(err))
 		return
 	}
+	o := a.Order
 	d := liveData{page: page{Title: "Payment · 支付"}, Heading: "¥" + o.Amount() + " · " + o.Reference,
 		Ask:    "Scan with your wallet: it shows the amount and payee, and you sign exactly that. 请用钱包扫码，确认金额与收款方后签名支付。",
-		Status: "done", Events: "/payments/orders/" + o.ID + "/events", Outcome: s.renderFragment("payment-outcome", paymentOutcome{o, reason})}
-	if o.Receipt == nil && reason == "" && o.Session != "" {
+		Status: "done", Events: "/payments/attempts/" + url.PathEscape(a.ID) + "/events", Outcome: s.renderFragment("payment-outcome", paymentOutcome{o, reason})}
+	if o.Receipt == nil && reason == "" {
 		d.Status = "pending"
-		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: o.Session, Counter: s.cfg.PaymentsCounter})
+		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: a.Session, Counter: s.cfg.PaymentsCounter})
 		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
 	}
 	s.render(w, r, "live.html", d)
@@ -325,16 +368,18 @@ func (s *Server) paymentsOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) paymentsEvents(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	s.stream(w, r, func(ctx context.Context) (template.HTML, bool) {
-		o, reason, err := s.cfg.Payments.Settle(ctx, id)
-		if err != nil || (o.Receipt == nil && reason == "") {
+		a, reason, err := s.cfg.Payments.Settle(ctx, id)
+		if err != nil || (a.Order.Receipt == nil && reason == "") {
 			return "", err != nil
 		}
-		return s.renderFragment("payment-outcome", paymentOutcome{o, reason}), true
+		return s.renderFragment("payment-outcome", paymentOutcome{a.Order, reason}), true
 	})
 }
 
+// paymentsReceipt shows a receipt by its own id, which only the paying
+// attempt's page links (never by the order id, which the list shows).
 func (s *Server) paymentsReceipt(w http.ResponseWriter, r *http.Request) {
-	o, err := s.cfg.Payments.Order(r.Context(), chi.URLParam(r, "id"))
+	o, err := s.cfg.Payments.Receipt(r.Context(), chi.URLParam(r, "id"))
 	if err != nil || o.Receipt == nil {
 		http.NotFound(w, r)
 		return

@@ -105,7 +105,7 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		hdr = http.Header{"Www-Authenticate": {`Bearer realm="tong-issuer"`}}
 	case issuer.CodeNotFound:
 		status = http.StatusNotFound
-	case issuer.CodeConflict:
+	case issuer.CodeConflict, issuer.CodeVCTTaken:
 		status = http.StatusConflict
 	}
 	httpx.WriteError(w, r, &httpx.Error{Status: status, Code: string(ie.Code), Description: ie.Description, Err: ie, Header: hdr})

@@ -2,6 +2,17 @@
 // them by presenting their identity and Beijing residence, then check in
 // at the meeting by presenting their identity again. A booking keeps only
 // a pairwise, non-reversible reference to the citizen.
+//
+// # Holds and cancelling
+//
+// Starting a booking needs no credential, so it holds nothing: the slot
+// is taken only when a verified presentation settles the booking (the
+// first verified booking wins; a later one fails with slot_taken), and
+// one citizen (one pairwise reference) holds at most
+// [Config.MaxBookingsPerCitizen] upcoming slots (booking_limit). A booking
+// is cancelled with the cancel key [Service.Book] returns, which only the
+// booker's link carries and which is stored hashed; the booking number
+// (the reception's key) does not cancel.
 package meetings
 
 import (
@@ -9,6 +20,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
 	"embed"
 	"encoding/base32"
@@ -16,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/tongid/tong/internal/ids"
@@ -40,7 +53,18 @@ var (
 	ErrNotFound  = errors.New("meetings: not found")
 	ErrTaken     = errors.New("meetings: this slot is already booked")
 	ErrNotBooked = errors.New("meetings: this booking is not active")
+	// ErrCancelDenied: the cancel key is missing or not the booking's.
+	ErrCancelDenied = errors.New("meetings: only the booker's link can cancel this booking")
 )
+
+// Reasons a verified booking fails (Booking.Reason).
+const (
+	ReasonSlotTaken    = "slot_taken"    // another citizen's verified booking came first
+	ReasonBookingLimit = "booking_limit" // the citizen holds MaxBookingsPerCitizen upcoming slots
+)
+
+// DefaultMaxBookingsPerCitizen is Config.MaxBookingsPerCitizen's default.
+const DefaultMaxBookingsPerCitizen = 2
 
 // Config configures the service. Booking and CheckIn are the verifier
 // counters it asks through (purposes meeting-booking and meeting-checkin).
@@ -51,11 +75,33 @@ type Config struct {
 	CheckIn  *verifier.Counter
 	// Secret keys the pairwise citizen references (32 bytes).
 	Secret []byte
-	Now    func() time.Time
+	// MaxBookingsPerCitizen is how many upcoming slots one verified
+	// citizen may hold (0: DefaultMaxBookingsPerCitizen).
+	MaxBookingsPerCitizen int
+	Now                   func() time.Time
 }
 
 // Service is the meetings service.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg    Config
+	booked atomic.Int64 // bookings started, for the purge
+}
+
+// PurgeAfter is how long a booking that never became one (unanswered or
+// failed; it holds no citizen reference) is kept.
+const PurgeAfter = 24 * time.Hour
+
+// PurgeStale deletes bookings that stayed verifying or failed more than
+// PurgeAfter ago (anyone may start a booking, so they would pile up), and
+// returns how many. Book runs it every 256 bookings.
+func (s *Service) PurgeStale(ctx context.Context) (int64, error) {
+	res, err := s.cfg.DB.Writer().ExecContext(ctx, `DELETE FROM meetings_bookings WHERE status IN ($1, $2) AND created_at < $3`,
+		StatusVerifying, StatusFailed, s.cfg.Now().Add(-PurgeAfter).Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
 
 // New opens the service and applies its schema.
 func New(ctx context.Context, cfg Config) (*Service, error) {
@@ -64,6 +110,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxBookingsPerCitizen == 0 {
+		cfg.MaxBookingsPerCitizen = DefaultMaxBookingsPerCitizen
+	}
+	if cfg.MaxBookingsPerCitizen < 0 {
+		return nil, errors.New("meetings: MaxBookingsPerCitizen must not be negative")
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := cfg.DB.Migrate(ctx, "meetings", sub); err != nil {
@@ -98,6 +150,21 @@ type Booking struct {
 	Session    string
 	CheckIn    string
 	Reason     string
+	// CancelKey is set only in what Book returns: the secret that cancels
+	// the booking. It is stored hashed and never shown again.
+	CancelKey string
+
+	cancelHash string
+}
+
+// CancelKeyOK reports whether key is the booking's cancel key.
+func (b *Booking) CancelKeyOK(key string) bool {
+	return key != "" && b.cancelHash != "" && subtle.ConstantTimeCompare([]byte(hashKey(key)), []byte(b.cancelHash)) == 1
+}
+
+func hashKey(key string) string {
+	sum := sha256.Sum256([]byte("meetings cancel key\x00" + key))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // AddOfficial registers an official.
@@ -165,8 +232,10 @@ func (s *Service) Upcoming(ctx context.Context, until time.Time) ([]*Slot, error
 	return out, rows.Err()
 }
 
-// Book starts a booking: it holds the slot and returns the verifier
-// session the citizen's wallet must answer (identity + residence).
+// Book starts a booking and returns the verifier session the citizen's
+// wallet must answer (identity + residence). It holds nothing: the slot
+// is taken when a verified presentation settles the booking (Settle).
+// The returned Booking's CancelKey is the booker's secret to cancel it.
 func (s *Service) Book(ctx context.Context, slotID string) (*Booking, *verifier.Session, error) {
 	sl, err := s.Slot(ctx, slotID)
 	if err != nil {
@@ -175,39 +244,23 @@ func (s *Service) Book(ctx context.Context, slotID string) (*Booking, *verifier.
 	if sl.StartsAt.Before(s.cfg.Now()) {
 		return nil, nil, errors.New("meetings: this slot is in the past")
 	}
+	if sl.Booked {
+		return nil, nil, ErrTaken
+	}
 	sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.Booking, verifier.NewRequest{Purpose: "meeting-booking"})
 	if err != nil {
 		return nil, nil, err
 	}
-	b := &Booking{ID: ids.New("bkg_"), Number: bookingNumber(), Slot: *sl, Status: StatusVerifying, Session: sess.ID}
-	// A verifying hold that was never answered is released when its
-	// session expires (see settle), so a slot cannot be blocked forever.
-	if err := s.releaseStale(ctx, slotID); err != nil {
-		return nil, nil, err
+	if s.booked.Add(1)%256 == 0 {
+		_, _ = s.PurgeStale(ctx) // the next round retries a failed purge
 	}
-	_, err = s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_bookings (id, slot, number, status, session, created_at, live_slot) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		b.ID, slotID, b.Number, b.Status, b.Session, s.cfg.Now().Unix(), slotID)
+	b := &Booking{ID: ids.New("bkg_"), Number: bookingNumber(), Slot: *sl, Status: StatusVerifying, Session: sess.ID, CancelKey: ids.Random(24)}
+	_, err = s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_bookings (id, slot, number, status, session, created_at, cancel_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		b.ID, slotID, b.Number, b.Status, b.Session, s.cfg.Now().Unix(), hashKey(b.CancelKey))
 	if err != nil {
-		if store.IsUniqueViolation(err) {
-			return nil, nil, ErrTaken
-		}
 		return nil, nil, err
 	}
 	return b, sess, nil
-}
-
-// releaseStale fails verifying holds on a slot whose session expired.
-func (s *Service) releaseStale(ctx context.Context, slotID string) error {
-	var id, session string
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, session FROM meetings_bookings WHERE live_slot = $1 AND status = $2`, slotID, StatusVerifying).Scan(&id, &session)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	_, err = s.Settle(ctx, id)
-	return err
 }
 
 func bookingNumber() string {
@@ -216,12 +269,21 @@ func bookingNumber() string {
 	return "BK-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
 }
 
-// Booking returns a booking by id or by booking number.
-func (s *Service) Booking(ctx context.Context, idOrNumber string) (*Booking, error) {
+// Booking returns a booking by id (the booker's link names it).
+func (s *Service) Booking(ctx context.Context, id string) (*Booking, error) {
+	return s.booking(ctx, `id = $1`, id)
+}
+
+// ByNumber returns a booking by its booking number (the reception's key).
+func (s *Service) ByNumber(ctx context.Context, number string) (*Booking, error) {
+	return s.booking(ctx, `number = $1`, number)
+}
+
+func (s *Service) booking(ctx context.Context, where, arg string) (*Booking, error) {
 	var b Booking
 	var slot string
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, slot, number, status, citizen_ref, session, checkin, reason FROM meetings_bookings WHERE id = $1 OR number = $1`, idOrNumber).
-		Scan(&b.ID, &slot, &b.Number, &b.Status, &b.CitizenRef, &b.Session, &b.CheckIn, &b.Reason)
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, slot, number, status, citizen_ref, session, checkin, reason, cancel_hash FROM meetings_bookings WHERE `+where, arg).
+		Scan(&b.ID, &slot, &b.Number, &b.Status, &b.CitizenRef, &b.Session, &b.CheckIn, &b.Reason, &b.cancelHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -243,6 +305,10 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 		return b, err
 	}
 	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Booking, b.Session)
+	if verifier.CodeOf(err) == verifier.CodeNotFound {
+		// The verifier purged the session: it expired unanswered long ago.
+		return s.finish(ctx, b, StatusFailed, "", string(verifier.CodeSessionExpired))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +320,7 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 		if err != nil {
 			return s.finish(ctx, b, StatusFailed, "", err.Error())
 		}
-		return s.finish(ctx, b, StatusBooked, ref, "")
+		return s.confirm(ctx, b, ref)
 	default:
 		reason := sess.Status
 		if sess.Result != nil {
@@ -262,6 +328,44 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 		}
 		return s.finish(ctx, b, StatusFailed, "", reason)
 	}
+}
+
+// errSlotTaken and errLimit end confirm's transaction.
+var (
+	errSlotTaken = errors.New("slot taken")
+	errLimit     = errors.New("booking limit")
+)
+
+// confirm takes the slot for a verified booking, unless another verified
+// booking holds it or the citizen already holds MaxBookingsPerCitizen
+// upcoming slots; then the booking fails with the reason.
+func (s *Service) confirm(ctx context.Context, b *Booking, ref string) (*Booking, error) {
+	err := s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
+		var held int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM meetings_bookings b JOIN meetings_slots s ON s.id = b.slot
+			WHERE b.citizen_ref = $1 AND b.status = $2 AND s.starts_at >= $3`, ref, StatusBooked, s.cfg.Now().Unix()).Scan(&held)
+		if err != nil {
+			return err
+		}
+		if held >= s.cfg.MaxBookingsPerCitizen {
+			return errLimit
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE meetings_bookings SET status = $1, citizen_ref = $2, reason = '', live_slot = $3 WHERE id = $4 AND status = $5`,
+			StatusBooked, ref, b.Slot.ID, b.ID, StatusVerifying)
+		if store.IsUniqueViolation(err) {
+			return errSlotTaken
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errSlotTaken):
+		return s.finish(ctx, b, StatusFailed, "", ReasonSlotTaken)
+	case errors.Is(err, errLimit):
+		return s.finish(ctx, b, StatusFailed, "", ReasonBookingLimit)
+	case err != nil:
+		return nil, err
+	}
+	return s.Booking(ctx, b.ID)
 }
 
 func (s *Service) finish(ctx context.Context, b *Booking, status, ref, reason string) (*Booking, error) {
@@ -297,9 +401,21 @@ func (s *Service) citizenRef(r *verifier.Result) (string, error) {
 	return "", errors.New("no identity credential")
 }
 
-// Cancel cancels a booking by its number.
-func (s *Service) Cancel(ctx context.Context, number string) error {
-	res, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET status = $1, live_slot = NULL WHERE number = $2 AND status = $3`, StatusCancelled, number, StatusBooked)
+// Cancel cancels a booking, given its id and the cancel key that Book
+// returned to the booker. The booking number alone does not cancel: it is
+// the reception's key, not a secret.
+func (s *Service) Cancel(ctx context.Context, id, key string) error {
+	b, err := s.Booking(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return ErrCancelDenied
+	}
+	if err != nil {
+		return err
+	}
+	if !b.CancelKeyOK(key) {
+		return ErrCancelDenied
+	}
+	res, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET status = $1, live_slot = NULL WHERE id = $2 AND status = $3`, StatusCancelled, b.ID, StatusBooked)
 	if err != nil {
 		return err
 	}
@@ -310,13 +426,21 @@ func (s *Service) Cancel(ctx context.Context, number string) error {
 }
 
 // StartCheckIn asks the citizen at the meeting to present their identity.
+// A check-in already waiting for its answer is returned as it is, so a
+// second start (anyone can type a number) does not swap the QR code the
+// citizen is scanning.
 func (s *Service) StartCheckIn(ctx context.Context, number string) (*Booking, *verifier.Session, error) {
-	b, err := s.Booking(ctx, number)
+	b, err := s.ByNumber(ctx, number)
 	if err != nil {
 		return nil, nil, err
 	}
 	if b.Status != StatusBooked {
 		return nil, nil, ErrNotBooked
+	}
+	if b.CheckIn != "" {
+		if sess, err := s.cfg.Verifier.Session(ctx, s.cfg.CheckIn, b.CheckIn); err == nil && sess.Status == verifier.StatusPending {
+			return b, sess, nil
+		}
 	}
 	sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.CheckIn, verifier.NewRequest{Purpose: "meeting-checkin"})
 	if err != nil {
@@ -340,7 +464,7 @@ type CheckInResult struct {
 // SettleCheckIn looks at the check-in session: the verified citizen must
 // be the one who booked (same pairwise reference).
 func (s *Service) SettleCheckIn(ctx context.Context, number string) (*CheckInResult, error) {
-	b, err := s.Booking(ctx, number)
+	b, err := s.ByNumber(ctx, number)
 	if err != nil {
 		return nil, err
 	}

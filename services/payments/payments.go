@@ -4,6 +4,15 @@
 // and a printable page. Receipts name the payer by a pairwise reference,
 // never by ID number. Settlement with a bank is out of scope: an order is
 // "paid" when the citizen's signed authorization is verified.
+//
+// # Attempts
+//
+// Open orders are listed publicly and anyone may start paying one, so
+// each start is an [Attempt] of its own with its own verifier session:
+// a second start does not replace the first one's QR code. The attempt id
+// is the payer's page link; the attempt that pays gets the receipt, and
+// the receipt (which names the payer) is found by its own random id,
+// never by the order id.
 package payments
 
 import (
@@ -17,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/tongid/tong/internal/ids"
@@ -44,6 +54,10 @@ var (
 	ErrPaid     = errors.New("payments: this order is already paid")
 )
 
+// ReasonPaidElsewhere is Settle's reason when another attempt paid the
+// order.
+const ReasonPaidElsewhere = "order_already_paid"
+
 // Config configures the service.
 type Config struct {
 	DB       *store.DB
@@ -61,7 +75,25 @@ type Config struct {
 }
 
 // Service is the payments service.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg     Config
+	started atomic.Int64 // attempts started, for the purge
+}
+
+// PurgeAfter is how long an attempt that did not pay is kept.
+const PurgeAfter = 24 * time.Hour
+
+// PurgeStale deletes attempts older than PurgeAfter that paid nothing
+// (anyone may press Pay, so they would pile up), and returns how many.
+// StartPayment runs it every 256 attempts.
+func (s *Service) PurgeStale(ctx context.Context) (int64, error) {
+	res, err := s.cfg.DB.Writer().ExecContext(ctx, `DELETE FROM payments_attempts WHERE created_at < $1
+		AND id NOT IN (SELECT attempt FROM payments_receipts)`, s.cfg.Now().Add(-PurgeAfter).Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
 
 // New opens the service and applies its schema.
 func New(ctx context.Context, cfg Config) (*Service, error) {
@@ -103,6 +135,16 @@ type Receipt struct {
 	PayerName string
 	PaidAt    time.Time
 	JWT       string
+	// Attempt is the attempt that paid ("" for receipts from before
+	// attempts).
+	Attempt string
+}
+
+// Attempt is one start of a payment: its id is the payer's link.
+type Attempt struct {
+	ID      string
+	Order   *Order
+	Session string
 }
 
 // CreateOrder adds a fee order.
@@ -132,8 +174,8 @@ func (s *Service) Order(ctx context.Context, idOrRef string) (*Order, error) {
 	}
 	var r Receipt
 	var paid int64
-	err = s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, payer_ref, payer_name, paid_at, jwt FROM payments_receipts WHERE order_id = $1`, o.ID).
-		Scan(&r.ID, &r.PayerRef, &r.PayerName, &paid, &r.JWT)
+	err = s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, payer_ref, payer_name, paid_at, jwt, attempt FROM payments_receipts WHERE order_id = $1`, o.ID).
+		Scan(&r.ID, &r.PayerRef, &r.PayerName, &paid, &r.JWT, &r.Attempt)
 	if err == nil {
 		r.PaidAt = time.Unix(paid, 0)
 		o.Receipt = &r
@@ -171,8 +213,9 @@ func (s *Service) Open(ctx context.Context) ([]*Order, error) {
 }
 
 // StartPayment asks the citizen to authorize the payment: a pay-fee
-// request whose transaction_data is the order.
-func (s *Service) StartPayment(ctx context.Context, id string) (*Order, *verifier.Session, error) {
+// request whose transaction_data is the order. Each call is a new
+// attempt; earlier attempts stay answerable.
+func (s *Service) StartPayment(ctx context.Context, id string) (*Attempt, *verifier.Session, error) {
 	o, err := s.Order(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -185,36 +228,84 @@ func (s *Service) StartPayment(ctx context.Context, id string) (*Order, *verifie
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE payments_orders SET session = $1 WHERE id = $2 AND status = $3`, sess.ID, o.ID, StatusOpen); err != nil {
+	if s.started.Add(1)%256 == 0 {
+		_, _ = s.PurgeStale(ctx) // the next round retries a failed purge
+	}
+	a := &Attempt{ID: "pay_" + ids.Random(16), Order: o, Session: sess.ID}
+	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO payments_attempts (id, order_id, session, created_at) VALUES ($1, $2, $3, $4)`,
+		a.ID, o.ID, a.Session, s.cfg.Now().Unix()); err != nil {
 		return nil, nil, err
 	}
-	o.Session = sess.ID
-	return o, sess, nil
+	return a, sess, nil
 }
 
-// Settle looks at the order's payment session and, once the verifier
-// accepted a presentation that signed exactly this order, marks it paid
-// and writes the receipt. It returns the order and, if the payment
-// failed, why.
-func (s *Service) Settle(ctx context.Context, id string) (*Order, string, error) {
-	o, err := s.Order(ctx, id)
-	if err != nil || o.Status != StatusOpen || o.Session == "" {
-		return o, "", err
+// Attempt returns an attempt and its order. The order's Receipt is set
+// only if this attempt paid it.
+func (s *Service) Attempt(ctx context.Context, id string) (*Attempt, error) {
+	a := &Attempt{ID: id}
+	var orderID string
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT order_id, session FROM payments_attempts WHERE id = $1`, id).Scan(&orderID, &a.Session)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
 	}
-	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Counter, o.Session)
+	if err != nil {
+		return nil, err
+	}
+	if a.Order, err = s.Order(ctx, orderID); err != nil {
+		return nil, err
+	}
+	if a.Order.Receipt != nil && a.Order.Receipt.Attempt != id {
+		a.Order.Receipt = nil
+	}
+	return a, nil
+}
+
+// Receipt returns a paid order by its receipt's id.
+func (s *Service) Receipt(ctx context.Context, receiptID string) (*Order, error) {
+	var orderID string
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT order_id FROM payments_receipts WHERE id = $1`, receiptID).Scan(&orderID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, orderID)
+}
+
+// Settle looks at an attempt's session and, once the verifier accepted a
+// presentation that signed exactly this order, marks the order paid and
+// writes the receipt. It returns the attempt and, if the payment failed,
+// why (ReasonPaidElsewhere if another attempt paid first).
+func (s *Service) Settle(ctx context.Context, attemptID string) (*Attempt, string, error) {
+	a, err := s.Attempt(ctx, attemptID)
+	if err != nil {
+		return nil, "", err
+	}
+	o := a.Order
+	if o.Status != StatusOpen {
+		if o.Receipt == nil {
+			return a, ReasonPaidElsewhere, nil
+		}
+		return a, "", nil
+	}
+	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Counter, a.Session)
+	if verifier.CodeOf(err) == verifier.CodeNotFound {
+		return a, string(verifier.CodeSessionExpired), nil // purged: it expired unanswered long ago
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	switch sess.Status {
 	case verifier.StatusPending:
-		return o, "", nil
+		return a, "", nil
 	case verifier.StatusAccepted:
 	default:
 		reason := sess.Status
 		if sess.Result != nil {
 			reason = string(sess.Result.Code)
 		}
-		return o, reason, nil
+		return a, reason, nil
 	}
 	var pres *verifier.Presented
 	for i := range sess.Result.Credentials {
@@ -223,11 +314,11 @@ func (s *Service) Settle(ctx context.Context, id string) (*Order, string, error)
 		}
 	}
 	if pres == nil || len(pres.TransactionData) != 1 {
-		return o, "no_payment_signed", nil
+		return a, "no_payment_signed", nil
 	}
 	td := pres.TransactionData[0]
 	if td["amount"] != o.Amount() || td["order_id"] != o.Reference || td["currency"] != "CNY" {
-		return o, "payment_mismatch", nil
+		return a, "payment_mismatch", nil
 	}
 	pan, _ := pres.Claims["personal_administrative_number"].(string)
 	fam, _ := pres.Claims["family_name"].(string)
@@ -236,7 +327,7 @@ func (s *Service) Settle(ctx context.Context, id string) (*Order, string, error)
 	fmt.Fprintf(m, "payments\x00%s\x00%s", pres.IssuerDID, pan)
 	payerRef := "P-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
 	now := s.cfg.Now()
-	r := &Receipt{ID: ids.New("rcpt_"), PayerRef: payerRef, PayerName: fam + giv, PaidAt: now}
+	r := &Receipt{ID: "rcpt_" + ids.Random(16), PayerRef: payerRef, PayerName: fam + giv, PaidAt: now, Attempt: a.ID}
 	h, _ := json.Marshal(map[string]any{"alg": s.cfg.Signer.Alg(), "typ": TypReceipt, "kid": s.cfg.KeyID})
 	p, _ := json.Marshal(map[string]any{"iss": s.cfg.Issuer, "jti": r.ID, "iat": now.Unix(), "order_id": o.Reference, "agency": o.Agency,
 		"amount_fen": o.AmountFen, "currency": "CNY", "payee": s.cfg.Payee, "payer": payerRef, "verification": sess.ID})
@@ -251,13 +342,18 @@ func (s *Service) Settle(ctx context.Context, id string) (*Order, string, error)
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrPaid
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO payments_receipts (id, order_id, payer_ref, payer_name, paid_at, jwt) VALUES ($1, $2, $3, $4, $5, $6)`,
-			r.ID, o.ID, r.PayerRef, r.PayerName, now.Unix(), r.JWT)
+		_, err = tx.ExecContext(ctx, `INSERT INTO payments_receipts (id, order_id, payer_ref, payer_name, paid_at, jwt, attempt) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			r.ID, o.ID, r.PayerRef, r.PayerName, now.Unix(), r.JWT, a.ID)
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrPaid) {
 		return nil, "", err
 	}
-	o, err = s.Order(ctx, o.ID)
-	return o, "", err
+	if a, err = s.Attempt(ctx, a.ID); err != nil {
+		return nil, "", err
+	}
+	if a.Order.Receipt == nil {
+		return a, ReasonPaidElsewhere, nil
+	}
+	return a, "", nil
 }
