@@ -110,6 +110,11 @@ type Accreditation struct {
 	Scope      []string `json:"scope"`
 	ValidFrom  string   `json:"validFrom"`
 	ValidUntil string   `json:"validUntil,omitempty"`
+	// CredentialIssuer, in an issuer accreditation, binds the Credential
+	// Issuer Identifier (OpenID4VCI 1.0 credential_issuer, the iss of the
+	// subject's credentials) to Subject: the only way an issuer URL comes
+	// to name a DID (docs/did-method-tong.md §8).
+	CredentialIssuer string `json:"credentialIssuer,omitempty"`
 }
 
 // Proof is an operation's signature.
@@ -259,11 +264,19 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 	}
 	v, err := jose.ParseJSON(leaf, 32)
 	if err != nil {
+		// JSON that only the strict parser refuses (a repeated member,
+		// invalid UTF-8, nesting beyond the limit) is not I-JSON (RFC 7493),
+		// so it has no JCS form: the same refusal as non-canonical bytes.
+		if json.Valid(leaf) {
+			return nil, &Error{Code: CodeNotCanonical, Detail: "operation is not I-JSON: " + err.Error(), Err: err}
+		}
 		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
 	}
 	canon, err := jcs.Append(make([]byte, 0, len(leaf)), v)
 	if err != nil || !bytes.Equal(canon, leaf) {
-		return nil, errorf(CodeInvalidOperation, "operation is not in canonical JCS form")
+		// Spec: docs/did-method-tong.md §2: "that form is the operation's
+		// leaf in the log, and the only accepted serialization".
+		return nil, errorf(CodeNotCanonical, "operation is not in canonical JCS form")
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -363,6 +376,8 @@ func accreditationFrom(v any) (*Accreditation, error) {
 			err = str(v, &a.ValidFrom)
 		case "validUntil":
 			err = str(v, &a.ValidUntil)
+		case "credentialIssuer":
+			err = str(v, &a.CredentialIssuer)
 		default:
 			err = errors.New("unknown member")
 		}

@@ -34,6 +34,12 @@ const (
 	CodeNotAuthority     Code = "not_trust_authority"
 	CodeExists           Code = "already_exists"
 	CodeUnavailable      Code = "unavailable"
+	// CodeNotCanonical: the operation's bytes are not its one accepted
+	// form (JCS, I-JSON: no repeated member, valid UTF-8).
+	CodeNotCanonical Code = "non_canonical_operation"
+	// CodeIssuerURLTaken: the document names an issuer URL that the trust
+	// authority bound to another DID.
+	CodeIssuerURLTaken Code = "issuer_url_taken"
 )
 
 // Error is a refusal with a stable code. Detail is safe to show.

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,24 +143,32 @@ func (a *API) postOperation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	var op didregistry.Operation
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&op); err != nil {
-		httpx.WriteError(w, r, httpx.Wrap(http.StatusBadRequest, httpx.CodeInvalidRequest, "the body is not a did:tong operation", err))
-		return
-	}
-	leaf, err := op.Canonical()
-	if err != nil {
-		httpx.WriteError(w, r, httpx.Wrap(http.StatusBadRequest, httpx.CodeInvalidRequest, "the operation cannot be canonicalized", err))
-		return
-	}
-	rec, err := a.cfg.Log.Append(r.Context(), leaf)
+	// The body is the leaf itself. It is not decoded and re-encoded: the
+	// registry accepts only an operation's one byte form (JCS, no repeated
+	// member), which ParseOperation checks, so that every operation has
+	// one leaf and one hash.
+	// Spec: docs/did-method-tong.md §2: "the only accepted serialization
+	// (a non-canonical operation is refused)".
+	rec, err := a.cfg.Log.Append(r.Context(), body)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, r, http.StatusCreated, rec)
+}
+
+// didParam is the {did} path parameter, percent-decoded once. chi matches
+// on the escaped path when the request's path has escapes Go would not
+// have written (RawPath), and then hands the parameter over undecoded.
+// Spec: DID Resolution v0.3 §HTTP(S) binding: the DID is percent-encoded
+// in the request path (Universal Resolver clients send did%3Atong%3A…).
+func didParam(r *http.Request) (string, bool) {
+	p := chi.URLParam(r, "did")
+	if r.URL.RawPath == "" {
+		return p, true // the path had no escapes of its own: already decoded
+	}
+	id, err := url.PathUnescape(p)
+	return id, err == nil
 }
 
 type infoResponse struct {
@@ -203,7 +212,11 @@ func proofStrings(p []tlog.Hash) []string {
 }
 
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "did")
+	id, ok := didParam(r)
+	if !ok {
+		a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidDID, Detail: "the DID's percent-encoding is malformed"})
+		return
+	}
 	q := r.URL.Query()
 	opts := did.ResolveOptions{VersionID: q.Get("versionId")}
 	if vt := q.Get("versionTime"); vt != "" {
@@ -327,7 +340,11 @@ type ChainResponse struct {
 }
 
 func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "did")
+	id, ok := didParam(r)
+	if !ok {
+		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "the DID's percent-encoding is malformed"))
+		return
+	}
 	latest := a.cfg.Log.Latest()
 	chain, err := a.cfg.Log.Chain(r.Context(), id)
 	if err != nil {
@@ -351,7 +368,12 @@ func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) accreditations(w http.ResponseWriter, r *http.Request) {
-	as, err := a.cfg.Log.Accreditations(r.Context(), chi.URLParam(r, "did"))
+	id, ok := didParam(r)
+	if !ok {
+		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "the DID's percent-encoding is malformed"))
+		return
+	}
+	as, err := a.cfg.Log.Accreditations(r.Context(), id)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
@@ -430,6 +452,9 @@ func parseTilePath(p string) (level int, n int64, width int, entries bool, err e
 		width, rest = w, rest[:i]
 	}
 	parts := strings.Split(rest, "/")
+	if len(parts) > 6 {
+		return 0, 0, 0, false, bad // 18 digits: N stays below 10^18, far from overflow
+	}
 	for i, part := range parts {
 		if i < len(parts)-1 {
 			if !strings.HasPrefix(part, "x") {
@@ -449,48 +474,71 @@ func parseTilePath(p string) (level int, n int64, width int, entries bool, err e
 	return level, n, width, entries, nil
 }
 
+// bundleChunk is how many leaves an entry bundle reads at a time: a
+// response holds at most this many (60 KiB each) while it waits for a slow
+// reader, and no database connection while it writes.
+const bundleChunk = 16
+
 func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	level, n, width, entries, err := parseTilePath(chi.URLParam(r, "*"))
 	if err != nil {
 		httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, err.Error()))
 		return
 	}
+	// Spec: C2SP tlog-tiles: tile N of level L holds the level-L hashes
+	// N*256 … N*256+W-1, and level L has size >> (8L) of them (entry
+	// bundles are level 0). The comparison comes before any
+	// multiplication, so no tile number can overflow into the tree.
 	size := a.cfg.Log.Latest().Size
+	avail := size >> (TileHeight * level) // level ≤ 7: the shift is ≤ 56
+	if n > avail>>TileHeight || n<<TileHeight+int64(width) > avail {
+		httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such tile in the tree"))
+		return
+	}
 	var body []byte
-	if entries {
-		first := n << TileHeight
-		if first+int64(width) > size {
-			httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such entry bundle yet"))
-			return
-		}
-		leaves, err := a.cfg.Log.Leaves(r.Context(), first, first+int64(width))
-		if err != nil {
-			httpx.WriteError(w, r, err)
-			return
-		}
-		for _, l := range leaves {
-			body = binary.BigEndian.AppendUint16(body, uint16(len(l)))
-			body = append(body, l...)
-		}
-	} else {
+	if !entries {
 		t := tlog.Tile{H: TileHeight, L: level, N: n, W: width}
-		// The tile's last hash covers entries up to this index at level 0.
-		need := (n*(1<<TileHeight) + int64(width)) << (TileHeight * level)
-		if need > size {
-			httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such tile yet"))
-			return
-		}
-		body, err = tlog.ReadTileData(t, a.cfg.Log.HashReader(r.Context()))
-		if err != nil {
+		if body, err = tlog.ReadTileData(t, a.cfg.Log.HashReader(r.Context())); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
+	// Spec: C2SP tlog-tiles: full tiles never change; a partial tile is
+	// replaced by a wider one as the tree grows, so it is cached briefly.
 	if width == 1<<TileHeight {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		w.Header().Set("Cache-Control", "public, max-age=60")
 	}
-	w.Write(body)
+	if !entries {
+		w.Write(body)
+		return
+	}
+	// An entry bundle is up to 256 leaves of 60 KiB: it is streamed a
+	// chunk at a time rather than built whole.
+	first, end := n<<TileHeight, n<<TileHeight+int64(width)
+	buf := make([]byte, 0, 2+didregistry.MaxOperationSize)
+	for start := first; start < end; start += bundleChunk {
+		leaves, err := a.cfg.Log.Leaves(r.Context(), start, min(start+bundleChunk, end))
+		if err == nil && len(leaves) != int(min(start+bundleChunk, end)-start) {
+			err = fmt.Errorf("read %d leaves from %d, want %d", len(leaves), start, min(start+bundleChunk, end)-start)
+		}
+		if err != nil {
+			if start == first {
+				w.Header().Del("Cache-Control")
+				httpx.WriteError(w, r, err)
+				return
+			}
+			httpx.LoggerFrom(r.Context()).ErrorContext(r.Context(), "entry bundle cut short", "err", err)
+			panic(http.ErrAbortHandler) // the client sees a truncated body, never a wrong one
+		}
+		for _, l := range leaves {
+			buf = binary.BigEndian.AppendUint16(buf[:0], uint16(len(l)))
+			buf = append(buf, l...)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}
 }
