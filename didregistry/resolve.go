@@ -3,6 +3,7 @@ package didregistry
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"time"
 
@@ -41,6 +42,52 @@ func IssuerURLs(rawDoc json.RawMessage) []string {
 		}
 	}
 	return out
+}
+
+// MaxIssuerURL bounds a bound issuer URL.
+const MaxIssuerURL = 2048
+
+// validIssuerURL reports whether u can be a bound Credential Issuer
+// Identifier: an http(s) URL with a host and no query or fragment
+// (OpenID4VCI 1.0 §11.2.1), written without a trailing slash, which is
+// the form IssuerURLs gives.
+func validIssuerURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && len(u) <= MaxIssuerURL && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" &&
+		p.User == nil && p.RawQuery == "" && !p.ForceQuery && p.Fragment == "" && !strings.HasSuffix(u, "/") && !strings.ContainsAny(u, " \t\r\n")
+}
+
+// BoundIssuer is the issuer URL op binds to a DID, or "": only the trust
+// authority's issuer accreditation naming a credentialIssuer binds one
+// (docs/did-method-tong.md §8). The newest such accreditation of a URL
+// holds; the subject's deactivation releases it.
+func (op *Operation) BoundIssuer() (issuerURL, subject string) {
+	if op.Type != OpAccredit || op.Accreditation == nil || op.Accreditation.CredentialIssuer == "" {
+		return "", ""
+	}
+	return op.Accreditation.CredentialIssuer, op.Accreditation.Subject
+}
+
+// CheckIssuerURLs refuses (CodeIssuerURLTaken) an operation whose document
+// names an issuer URL that boundTo says is bound to another DID. boundTo
+// returns "" for an unbound URL. A document that names an unbound URL is
+// accepted, but binds nothing.
+// Spec: docs/did-method-tong.md §8: "A create or update whose document
+// names a URL bound to another DID is refused".
+func CheckIssuerURLs(op *Operation, boundTo func(issuerURL string) (string, error)) error {
+	if op.Document == nil || (op.Type != OpCreate && op.Type != OpUpdate) {
+		return nil
+	}
+	for _, u := range IssuerURLs(op.Document) {
+		d, err := boundTo(u)
+		if err != nil {
+			return err
+		}
+		if d != "" && d != op.DID {
+			return &Error{Code: CodeIssuerURLTaken, Detail: "the trust authority bound issuer " + u + " to another DID"}
+		}
+	}
+	return nil
 }
 
 // Replay validates a DID's whole chain from its genesis and returns the

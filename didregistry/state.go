@@ -307,6 +307,14 @@ func checkAccreditation(op *Operation) error {
 	if len(a.Scope) == 0 || len(a.Scope) > MaxScope {
 		return errorf(CodeInvalidOperation, "scope needs 1 to %d entries", MaxScope)
 	}
+	if a.CredentialIssuer != "" {
+		if a.Role != RoleIssuer {
+			return errorf(CodeInvalidOperation, "only an issuer accreditation binds a credentialIssuer")
+		}
+		if !validIssuerURL(a.CredentialIssuer) {
+			return errorf(CodeInvalidOperation, "credentialIssuer %q is not an http(s) URL without query, fragment or trailing slash", a.CredentialIssuer)
+		}
+	}
 	from, err := time.Parse(time.RFC3339, a.ValidFrom)
 	if err != nil {
 		return errorf(CodeInvalidOperation, "validFrom is not RFC 3339")

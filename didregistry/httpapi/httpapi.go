@@ -112,7 +112,7 @@ func (a *API) Routes() http.Handler {
 // statusOf maps registry codes to HTTP statuses.
 func statusOf(c didregistry.Code) int {
 	switch c {
-	case didregistry.CodeConflict, didregistry.CodeExists:
+	case didregistry.CodeConflict, didregistry.CodeExists, didregistry.CodeIssuerURLTaken:
 		return http.StatusConflict
 	case didregistry.CodeNotFound:
 		return http.StatusNotFound
