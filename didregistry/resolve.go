@@ -147,10 +147,10 @@ func ReplayTrusted(chain []Entry) ([]*State, error) {
 	return states, nil
 }
 
-// ResolveStates builds a DID resolution result from the states of a
-// replayed chain, honouring versionId and versionTime. A deactivated DID
-// resolves with CodeDeactivated and a result whose metadata says so.
-func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Result, *State, error) {
+// PickState returns the index of the state that versionId or versionTime
+// selects (the newest without either), or a *did.Error with
+// did.CodeNotFound.
+func PickState(states []*State, opts did.ResolveOptions) (int, error) {
 	pick := len(states) - 1
 	switch {
 	case opts.VersionID != "":
@@ -161,7 +161,7 @@ func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Re
 			}
 		}
 		if pick < 0 {
-			return nil, nil, &did.Error{Code: did.CodeNotFound, Detail: "no version " + opts.VersionID}
+			return 0, &did.Error{Code: did.CodeNotFound, Detail: "no version " + opts.VersionID}
 		}
 	case !opts.VersionTime.IsZero():
 		pick = -1
@@ -171,8 +171,22 @@ func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Re
 			}
 		}
 		if pick < 0 {
-			return nil, nil, &did.Error{Code: did.CodeNotFound, Detail: "the DID did not exist at " + FormatTime(opts.VersionTime)}
+			return 0, &did.Error{Code: did.CodeNotFound, Detail: "the DID did not exist at " + FormatTime(opts.VersionTime)}
 		}
+	}
+	if pick < 0 {
+		return 0, &did.Error{Code: did.CodeNotFound, Detail: "no versions"}
+	}
+	return pick, nil
+}
+
+// ResolveStates builds a DID resolution result from the states of a
+// replayed chain, honouring versionId and versionTime. A deactivated DID
+// resolves with CodeDeactivated and a result whose metadata says so.
+func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Result, *State, error) {
+	pick, err := PickState(states, opts)
+	if err != nil {
+		return nil, nil, err
 	}
 	s := states[pick]
 	meta := did.DocumentMetadata{Created: states[0].Created, VersionID: s.VersionID()}

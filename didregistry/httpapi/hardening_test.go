@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -406,5 +407,75 @@ func TestTileBeyondTreeIs404(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || strings.Contains(cc, "immutable") != tc.immutable || (tc.size >= 0 && len(body) != tc.size) {
 			t.Errorf("GET %s = %d, %d bytes, Cache-Control %q; want 200, immutable=%v, %d bytes", tc.path, resp.StatusCode, len(body), cc, tc.immutable, tc.size)
 		}
+	}
+}
+
+// Issue 16 item 3: the resolution cache was keyed by the raw query, so
+// each distinct versionTime added an entry (1.2 GB was reached). It is
+// keyed by what was resolved, and bounded by bytes.
+func TestResolutionCacheKeyedByVersion(t *testing.T) {
+	t.Parallel()
+	c := newCity(t)
+	key := newP256(t)
+	op := c.genesis(key, "")
+	c.mustPost(op)
+	c.mustPost(c.update(key, op.DID, "https://tong.test/issuers/x"))
+	created := c.head(op.DID).Created
+	for i := range 200 {
+		// Every time from one second after the genesis selects version 1
+		// or 2: 200 distinct queries, two versions.
+		vt := created.Add(time.Duration(i) * time.Millisecond * 10).UTC().Format(time.RFC3339Nano)
+		resp, body := c.get("/1.0/identifiers/" + op.DID + "?versionTime=" + url.QueryEscape(vt))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET versionTime=%s = %d %s", vt, resp.StatusCode, body)
+		}
+	}
+	e, ok := c.api.cache.Get(op.DID)
+	if n := c.api.cache.Len(); n != 1 || !ok {
+		t.Fatalf("after 200 versionTime queries the cache has %d entries, want 1", n)
+	}
+	e.mu.Lock()
+	bodies := len(e.bodies)
+	e.mu.Unlock()
+	if bodies > 2 {
+		t.Errorf("the DID's entry holds %d bodies, want at most 2 (one per version)", bodies)
+	}
+}
+
+// Every resolution cache entry counts against a byte bound, whatever the
+// number of DIDs resolved.
+func TestResolutionCacheBoundedByBytes(t *testing.T) {
+	t.Parallel()
+	c := newCity(t)
+	const bound = 64 << 10
+	api, err := New(Config{Log: c.log, Origin: c.origin, VerifierKey: c.vkey, TrustAuthority: c.auth, CacheBytes: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.Routes())
+	defer srv.Close()
+	// Documents of about 8 KiB each: 40 of them are five times the bound.
+	for range 40 {
+		op := c.genesisDoc(newP256(t), func(d *did.Document) {
+			for i := range 8 {
+				d.Service = append(d.Service, did.Service{ID: fmt.Sprintf("%s#pad-%d", d.ID, i), Type: []string{"Padding"}, ServiceEndpoint: "https://tong.test/" + strings.Repeat("p", 1000)})
+			}
+		})
+		c.mustPost(op)
+		resp, err := srv.Client().Get(srv.URL + "/1.0/identifiers/" + op.DID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("resolve = %d", resp.StatusCode)
+		}
+		if got := api.cache.Bytes(); got > bound {
+			t.Fatalf("cache holds %d bytes, bound %d", got, bound)
+		}
+	}
+	if api.cache.Len() == 0 || api.cache.Len() >= 40 {
+		t.Errorf("cache has %d entries, want some but not all 40", api.cache.Len())
 	}
 }

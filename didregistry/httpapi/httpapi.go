@@ -37,6 +37,7 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/internal/bytelru"
 	"github.com/tongid/tong/internal/httpx"
 )
 
@@ -63,20 +64,47 @@ type Config struct {
 	// Cosigned, if set, returns the newest checkpoint with the witnesses'
 	// cosignatures; GET /log/checkpoint serves it.
 	Cosigned func() []byte
+	// CacheBytes bounds the resolution cache; 0 means DefaultCacheBytes.
+	CacheBytes int64
 }
+
+// DefaultCacheBytes bounds the resolution cache.
+const DefaultCacheBytes = 32 << 20
 
 // API is the registry's HTTP API.
 type API struct {
 	cfg Config
-
-	mu    sync.Mutex
-	cache map[string]cached
+	// cache holds, per registered DID, its replayed chain and the
+	// resolution bodies built from it, valid for one tree size. It is
+	// keyed by what was resolved (the DID, then the version number), not
+	// by the query: any number of versionTime values that select the same
+	// version share one body.
+	cache *bytelru.Cache[string, *resolved]
 }
 
-type cached struct {
+// resolved is a DID's replayed chain at one tree size, and the bodies of
+// the versions resolved so far.
+type resolved struct {
 	size   int64
+	states []*didregistry.State
+	bytes  int64 // of the states
+
+	mu     sync.Mutex
+	bodies map[int64]cachedBody // by seq
+}
+
+type cachedBody struct {
 	status int
 	body   []byte
+}
+
+// weight is the entry's size for the cache; r.mu is held.
+func (r *resolved) weight(id string) int64 {
+	n := int64(len(id)) + r.bytes
+	for _, b := range r.bodies {
+		n += int64(len(b.body)) + 32
+	}
+	return n
 }
 
 // New makes the API.
@@ -84,7 +112,13 @@ func New(cfg Config) (*API, error) {
 	if cfg.Log == nil || cfg.Origin == "" || cfg.VerifierKey == "" {
 		return nil, errors.New("didregistry/httpapi: Log, Origin and VerifierKey are required")
 	}
-	return &API{cfg: cfg, cache: map[string]cached{}}, nil
+	if cfg.CacheBytes < 0 {
+		return nil, errors.New("didregistry/httpapi: CacheBytes must not be negative")
+	}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	return &API{cfg: cfg, cache: bytelru.New[string, *resolved](cfg.CacheBytes)}, nil
 }
 
 // Prefixes are the path prefixes Routes serves; web mounts each.
@@ -232,26 +266,86 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	latest := a.cfg.Log.Latest()
-	key := id + "\x00" + opts.VersionID + "\x00" + q.Get("versionTime")
-	a.mu.Lock()
-	c, ok := a.cache[key]
-	a.mu.Unlock()
-	if ok && c.size == latest.Size {
-		writeResolution(w, c.status, c.body)
-		return
-	}
-	status, body, err := a.buildResolution(r.Context(), id, opts, latest)
+	e, err := a.chainAt(r.Context(), id, latest)
 	if err != nil {
 		a.resolutionError(w, r, err)
 		return
 	}
-	a.mu.Lock()
-	if len(a.cache) > 10000 {
-		clear(a.cache)
+	pick, err := didregistry.PickState(e.states, opts)
+	if err != nil {
+		a.resolutionError(w, r, err)
+		return
 	}
-	a.cache[key] = cached{size: latest.Size, status: status, body: body}
-	a.mu.Unlock()
-	writeResolution(w, status, body)
+	seq := e.states[pick].Seq
+	e.mu.Lock()
+	c, ok := e.bodies[seq]
+	e.mu.Unlock()
+	if !ok {
+		res, st, rerr := didregistry.ResolveStates(id, e.states, opts)
+		if res == nil {
+			a.resolutionError(w, r, rerr)
+			return
+		}
+		status, body, err := a.buildResolution(r.Context(), id, res, st, rerr, latest)
+		if err != nil {
+			a.resolutionError(w, r, err)
+			return
+		}
+		c = cachedBody{status: status, body: body}
+		e.mu.Lock()
+		e.bodies[seq] = c
+		weight := e.weight(id)
+		e.mu.Unlock()
+		a.cache.Add(id, e, weight)
+	}
+	writeResolution(w, c.status, c.body)
+}
+
+// chainAt returns id's replayed chain at tree size latest, from the cache
+// or the log. Only registered DIDs are cached.
+func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*resolved, error) {
+	if e, ok := a.cache.Get(id); ok && e.size == latest.Size {
+		return e, nil
+	}
+	if !strings.HasPrefix(id, didregistry.Prefix) {
+		if _, err := did.Parse(id); err != nil {
+			return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+		}
+		return nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "this registry resolves did:tong only"}
+	}
+	if _, err := did.Parse(id); err != nil {
+		return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+	}
+	chain, err := a.cfg.Log.Chain(ctx, id)
+	if didregistry.CodeOf(err) == didregistry.CodeNotFound {
+		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Entries committed after the checkpoint cannot be proved against it.
+	for len(chain) > 0 && chain[len(chain)-1].Index >= latest.Size {
+		chain = chain[:len(chain)-1]
+	}
+	if len(chain) == 0 {
+		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
+	}
+	states, err := didregistry.ReplayTrusted(chain)
+	if err != nil {
+		return nil, err
+	}
+	e := &resolved{size: latest.Size, states: states, bodies: map[int64]cachedBody{}}
+	for _, s := range states {
+		e.bytes += int64(len(s.Document)) + 256 + int64(len(s.DID)+len(s.EntryHash))
+		for _, k := range s.UpdateKeys {
+			e.bytes += int64(len(k))
+		}
+		for _, k := range s.NextKeyHashes {
+			e.bytes += int64(len(k))
+		}
+	}
+	a.cache.Add(id, e, e.weight(id))
+	return e, nil
 }
 
 func writeResolution(w http.ResponseWriter, status int, body []byte) {
@@ -261,31 +355,7 @@ func writeResolution(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-func (a *API) buildResolution(ctx context.Context, id string, opts did.ResolveOptions, latest store.Published) (int, []byte, error) {
-	if !strings.HasPrefix(id, didregistry.Prefix) {
-		if _, err := did.Parse(id); err != nil {
-			return 0, nil, &did.Error{Code: did.CodeInvalidDID, Detail: id + " is not a valid DID"}
-		}
-		return 0, nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "this registry resolves did:tong only"}
-	}
-	if _, err := did.Parse(id); err != nil {
-		return 0, nil, &did.Error{Code: did.CodeInvalidDID, Detail: id + " is not a valid DID"}
-	}
-	chain, err := a.cfg.Log.Chain(ctx, id)
-	if didregistry.CodeOf(err) == didregistry.CodeNotFound {
-		return 0, nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	states, err := didregistry.ReplayTrusted(chain)
-	if err != nil {
-		return 0, nil, err
-	}
-	res, st, rerr := didregistry.ResolveStates(id, states, opts)
-	if res == nil {
-		return 0, nil, rerr
-	}
+func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, st *didregistry.State, rerr error, latest store.Published) (int, []byte, error) {
 	p, err := a.cfg.Log.ProveInclusion(ctx, st.LogIndex, latest.Size)
 	if err != nil {
 		return 0, nil, err

@@ -154,9 +154,7 @@ func BenchmarkResolveCold(b *testing.B) {
 	a, ids := newAPI(b, 32)
 	h := a.Routes()
 	for b.Loop() {
-		a.mu.Lock()
-		clear(a.cache)
-		a.mu.Unlock()
+		a.cache.Purge()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/1.0/identifiers/"+ids[7], nil))
 		if rec.Code != 200 {
