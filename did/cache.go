@@ -12,12 +12,12 @@ import (
 
 // Cache defaults.
 const (
-	DefaultCacheTTL      = 5 * time.Minute
-	DefaultNotFoundTTL   = 30 * time.Second
-	DefaultCacheEntries  = 1024
+	DefaultCacheTTL     = 5 * time.Minute
+	DefaultNotFoundTTL  = 30 * time.Second
+	DefaultCacheEntries = 1024
 	// DefaultCacheBytes bounds a Cache's estimated memory: documents are
 	// up to 64 KiB, so entries alone do not bound it.
-	DefaultCacheBytes = 16 << 20
+	DefaultCacheBytes    = 16 << 20
 	maxCacheKeyOptionLen = MaxLength
 )
 
