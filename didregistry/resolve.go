@@ -122,22 +122,11 @@ func Replay(rules Rules, chain []Entry, now time.Time) ([]*State, error) {
 func ReplayTrusted(chain []Entry) ([]*State, error) {
 	var states []*State
 	var head *State
-	far := time.Now().Add(100 * 365 * 24 * time.Hour)
 	for _, e := range chain {
-		op, err := ParseOperation(e.Leaf)
+		next, _, err := ApplyTrusted(head, e)
 		if err != nil {
 			return nil, err
 		}
-		if op.Proof == nil {
-			return nil, errorf(CodeInvalidSignature, "operation %d has no proof", e.Index)
-		}
-		op.checked = op.Proof.VerificationMethod
-		rules := Rules{TrustAuthority: op.DID} // accreditations were checked on append
-		next, err := rules.Validate(head, op, e.Leaf, far)
-		if err != nil {
-			return nil, err
-		}
-		next.LogIndex = e.Index
 		states = append(states, next)
 		head = next
 	}
@@ -178,6 +167,27 @@ func PickState(states []*State, opts did.ResolveOptions) (int, error) {
 		return 0, &did.Error{Code: did.CodeNotFound, Detail: "no versions"}
 	}
 	return pick, nil
+}
+
+// ApplyTrusted is one step of ReplayTrusted: the state after entry e,
+// which follows head (nil for the genesis), and the parsed operation. The
+// state's strings may share memory with e.Leaf.
+func ApplyTrusted(head *State, e Entry) (*State, *Operation, error) {
+	op, err := ParseOperation(e.Leaf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if op.Proof == nil {
+		return nil, nil, errorf(CodeInvalidSignature, "operation %d has no proof", e.Index)
+	}
+	op.checked = op.Proof.VerificationMethod
+	rules := Rules{TrustAuthority: op.DID} // accreditations were checked on append
+	next, err := rules.Validate(head, op, e.Leaf, time.Now().Add(100*365*24*time.Hour))
+	if err != nil {
+		return nil, nil, err
+	}
+	next.LogIndex = e.Index
+	return next, op, nil
 }
 
 // ResolveStates builds a DID resolution result from the states of a

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
@@ -477,5 +480,143 @@ func TestResolutionCacheBoundedByBytes(t *testing.T) {
 	}
 	if api.cache.Len() == 0 || api.cache.Len() >= 40 {
 		t.Errorf("cache has %d entries, want some but not all 40", api.cache.Len())
+	}
+}
+
+// readWatch is the registry's log, recording the most operations or leaves
+// any one read asked for (and any read of a whole chain, which the API no
+// longer needs).
+type readWatch struct {
+	*store.Log
+	mu       sync.Mutex
+	maxRead  int
+	wholeDID []string // DIDs whose whole chain was read at once
+}
+
+func (rw *readWatch) saw(n int) {
+	rw.mu.Lock()
+	rw.maxRead = max(rw.maxRead, n)
+	rw.mu.Unlock()
+}
+
+func (rw *readWatch) Chain(ctx context.Context, id string) ([]didregistry.Entry, error) {
+	rw.mu.Lock()
+	rw.wholeDID = append(rw.wholeDID, id)
+	rw.mu.Unlock()
+	return rw.Log.Chain(ctx, id)
+}
+
+func (rw *readWatch) ChainPage(ctx context.Context, id string, after int64, limit int) ([]didregistry.Entry, error) {
+	rw.saw(limit)
+	return rw.Log.ChainPage(ctx, id, after, limit)
+}
+
+func (rw *readWatch) Leaves(ctx context.Context, start, end int64) ([][]byte, error) {
+	rw.saw(int(end - start))
+	return rw.Log.Leaves(ctx, start, end)
+}
+
+// Issue 16 item 2 (the registry's part): large bodies are streamed. An
+// entry bundle (up to 256 leaves of 60 KiB) and a DID's chain (the trust
+// authority's grows with every accreditation) are read and written a page
+// at a time, never held whole.
+func TestLargeBodiesStreamed(t *testing.T) {
+	t.Parallel()
+	c := newCity(t)
+	key := newP256(t)
+	op := c.genesis(key, "")
+	c.mustPost(op)
+	var wg sync.WaitGroup
+	for range 255 {
+		g := c.genesis(newP256(t), "")
+		leaf, _ := g.Canonical()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.log.Append(t.Context(), leaf); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 70 {
+		c.mustPost(c.update(key, op.DID, fmt.Sprintf("https://tong.test/issuers/v%d", i)))
+	}
+	rw := &readWatch{Log: c.log}
+	api, err := New(Config{Log: rw, Origin: c.origin, VerifierKey: c.vkey, TrustAuthority: c.auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.Routes())
+	defer srv.Close()
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	bundle := get("/log/tile/entries/000")
+	leaves, _ := c.log.Leaves(t.Context(), 0, 256)
+	var want []byte
+	for _, l := range leaves {
+		want = append(want, byte(len(l)>>8), byte(len(l)))
+		want = append(want, l...)
+	}
+	if !bytes.Equal(bundle, want) {
+		t.Errorf("entry bundle 000 is %d bytes, not the %d of the 256 leaves", len(bundle), len(want))
+	}
+	var chain ChainResponse
+	if err := json.Unmarshal(get("/dids/"+op.DID+"/log"), &chain); err != nil {
+		t.Fatal(err)
+	}
+	if chain.DID != op.DID || len(chain.Entries) != 71 || chain.Checkpoint == "" {
+		t.Fatalf("chain of %s: %d entries, want 71", chain.DID, len(chain.Entries))
+	}
+	cp, err := didregistry.OpenCheckpoint([]byte(chain.Checkpoint), c.origin, mustVerifier(t, c.vkey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range chain.Entries {
+		proof := make(tlog.RecordProof, len(e.InclusionProof))
+		for k, h := range e.InclusionProof {
+			b, _ := base64.StdEncoding.DecodeString(h)
+			copy(proof[k][:], b)
+		}
+		if err := tlog.CheckRecord(proof, cp.Size, cp.Hash, e.LogIndex, tlog.RecordHash(e.Operation)); err != nil {
+			t.Errorf("entry %d (log index %d): %v", i, e.LogIndex, err)
+		}
+	}
+	// Resolution replays the chain a page at a time too, and reads an
+	// older version's document back from its leaf.
+	for _, tc := range []struct{ query, endpoint string }{
+		{"", "https://tong.test/issuers/v69"},
+		{"?versionId=" + url.QueryEscape(didregistry.VersionID(5, didregistry.EntryHash(chain.Entries[4].Operation))), "https://tong.test/issuers/v3"},
+		{"?versionId=" + url.QueryEscape(didregistry.VersionID(1, didregistry.EntryHash(chain.Entries[0].Operation))), ""},
+	} {
+		var res struct {
+			Document did.Document `json:"didDocument"`
+		}
+		if err := json.Unmarshal(get("/1.0/identifiers/"+op.DID+tc.query), &res); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if len(res.Document.Service) > 0 {
+			got, _ = res.Document.Service[0].ServiceEndpoint.(string)
+		}
+		if res.Document.ID != op.DID || got != tc.endpoint {
+			t.Errorf("resolve%s: document %s with endpoint %q, want %q", tc.query, res.Document.ID, got, tc.endpoint)
+		}
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.maxRead > 32 || len(rw.wholeDID) > 0 {
+		t.Errorf("one read asked for %d leaves or operations (want ≤ 32); whole chains read: %v", rw.maxRead, rw.wholeDID)
 	}
 }

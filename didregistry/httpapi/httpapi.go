@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,8 @@ import (
 type Log interface {
 	Append(ctx context.Context, leaf []byte) (store.Receipt, error)
 	Latest() store.Published
-	Chain(ctx context.Context, did string) ([]didregistry.Entry, error)
+	// ChainPage is up to limit of did's operations with seq > after.
+	ChainPage(ctx context.Context, did string, after int64, limit int) ([]didregistry.Entry, error)
 	ProveInclusion(ctx context.Context, index, size int64) (tlog.RecordProof, error)
 	ProveConsistency(ctx context.Context, old, new int64) (tlog.TreeProof, error)
 	HashReader(ctx context.Context) tlog.HashReader
@@ -83,11 +85,14 @@ type API struct {
 }
 
 // resolved is a DID's replayed chain at one tree size, and the bodies of
-// the versions resolved so far.
+// the versions resolved so far. Only the newest state keeps its document
+// (up to 64 KiB); an older version's is read back from the log when it is
+// resolved, from the leaf docIdx names. A DID may have a long chain.
 type resolved struct {
 	size   int64
 	states []*didregistry.State
-	bytes  int64 // of the states
+	docIdx []int64 // per state: the log index of the operation that set its document
+	bytes  int64   // of the states
 
 	mu     sync.Mutex
 	bodies map[int64]cachedBody // by seq
@@ -281,7 +286,19 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	c, ok := e.bodies[seq]
 	e.mu.Unlock()
 	if !ok {
-		res, st, rerr := didregistry.ResolveStates(id, e.states, opts)
+		states := e.states
+		if states[pick].Document == nil && !states[pick].Deactivated {
+			doc, err := a.documentAt(r.Context(), e.docIdx[pick])
+			if err != nil {
+				a.resolutionError(w, r, err)
+				return
+			}
+			states = slices.Clone(states)
+			st := *states[pick]
+			st.Document = doc
+			states[pick] = &st
+		}
+		res, st, rerr := didregistry.ResolveStates(id, states, opts)
 		if res == nil {
 			a.resolutionError(w, r, rerr)
 			return
@@ -301,6 +318,33 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	writeResolution(w, c.status, c.body)
 }
 
+// documentAt is the document set by the operation at log index idx.
+func (a *API) documentAt(ctx context.Context, idx int64) (json.RawMessage, error) {
+	leaves, err := a.cfg.Log.Leaves(ctx, idx, idx+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(leaves) != 1 {
+		return nil, fmt.Errorf("no leaf at %d", idx)
+	}
+	op, err := didregistry.ParseOperation(leaves[0])
+	if err != nil {
+		return nil, err
+	}
+	return op.Document, nil
+}
+
+func cloneStrings(in []string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = strings.Clone(s)
+	}
+	return out
+}
+
 // chainAt returns id's replayed chain at tree size latest, from the cache
 // or the log. Only registered DIDs are cached.
 func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*resolved, error) {
@@ -316,34 +360,54 @@ func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*
 	if _, err := did.Parse(id); err != nil {
 		return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
 	}
-	chain, err := a.cfg.Log.Chain(ctx, id)
-	if didregistry.CodeOf(err) == didregistry.CodeNotFound {
+	// The chain is read and replayed a page at a time; each state is kept
+	// without the leaf it came from.
+	e := &resolved{size: latest.Size, bodies: map[int64]cachedBody{}}
+	var head *didregistry.State
+	docIdx := int64(-1)
+	for seq := int64(0); ; {
+		page, err := a.cfg.Log.ChainPage(ctx, id, seq, chainPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, en := range page {
+			if en.Index >= latest.Size {
+				break // committed after the checkpoint: not provable against it
+			}
+			next, op, err := didregistry.ApplyTrusted(head, en)
+			if err != nil {
+				return nil, err
+			}
+			if op.Document != nil || op.Type == didregistry.OpCreate {
+				docIdx = en.Index
+			}
+			if head != nil {
+				head.Document = nil // read back from the log if asked for
+			}
+			next.DID = id
+			next.UpdateKeys = cloneStrings(next.UpdateKeys)
+			next.NextKeyHashes = cloneStrings(next.NextKeyHashes)
+			next.Document = slices.Clone(next.Document)
+			e.states = append(e.states, next)
+			e.docIdx = append(e.docIdx, docIdx)
+			e.bytes += 256 + int64(len(next.EntryHash))
+			for _, k := range next.UpdateKeys {
+				e.bytes += int64(len(k))
+			}
+			for _, k := range next.NextKeyHashes {
+				e.bytes += int64(len(k))
+			}
+			head = next
+		}
+		if len(page) < chainPage || page[len(page)-1].Index >= latest.Size {
+			break
+		}
+		seq += int64(len(page))
+	}
+	if head == nil {
 		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
 	}
-	if err != nil {
-		return nil, err
-	}
-	// Entries committed after the checkpoint cannot be proved against it.
-	for len(chain) > 0 && chain[len(chain)-1].Index >= latest.Size {
-		chain = chain[:len(chain)-1]
-	}
-	if len(chain) == 0 {
-		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
-	}
-	states, err := didregistry.ReplayTrusted(chain)
-	if err != nil {
-		return nil, err
-	}
-	e := &resolved{size: latest.Size, states: states, bodies: map[int64]cachedBody{}}
-	for _, s := range states {
-		e.bytes += int64(len(s.Document)) + 256 + int64(len(s.DID)+len(s.EntryHash))
-		for _, k := range s.UpdateKeys {
-			e.bytes += int64(len(k))
-		}
-		for _, k := range s.NextKeyHashes {
-			e.bytes += int64(len(k))
-		}
-	}
+	e.bytes += int64(len(head.Document))
 	a.cache.Add(id, e, e.weight(id))
 	return e, nil
 }
@@ -409,32 +473,75 @@ type ChainResponse struct {
 	Entries    []ChainEntry `json:"entries"`
 }
 
+// chainPage is how many operations GET /dids/{did}/log reads at a time.
+const chainPage = 32
+
+// didLog streams the chain a page at a time: a chain can be long (the trust
+// authority's grows with every accreditation), so the response is never
+// built whole, and no database connection is held while a page is written.
+// The body is a ChainResponse.
 func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 	id, ok := didParam(r)
 	if !ok {
 		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "the DID's percent-encoding is malformed"))
 		return
 	}
+	ctx := r.Context()
 	latest := a.cfg.Log.Latest()
-	chain, err := a.cfg.Log.Chain(r.Context(), id)
+	page, err := a.cfg.Log.ChainPage(ctx, id, 0, chainPage)
+	if err == nil && (len(page) == 0 || page[0].Index >= latest.Size) {
+		err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " is not registered"}
+	}
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
 	}
-	resp := ChainResponse{DID: id, Checkpoint: string(latest.Signed)}
-	for _, e := range chain {
-		if e.Index >= latest.Size {
-			break // committed after the checkpoint we prove against
+	head, _ := json.Marshal(struct {
+		DID        string `json:"did"`
+		Checkpoint string `json:"checkpoint"`
+	}{id, string(latest.Signed)})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-cache")
+	buf := append(head[:len(head)-1:len(head)-1], `,"entries":[`...)
+	var seq int64
+	for n := 0; len(page) > 0; {
+		for _, e := range page {
+			if e.Index >= latest.Size {
+				page = nil // committed after the checkpoint we prove against
+				break
+			}
+			p, err := a.cfg.Log.ProveInclusion(ctx, e.Index, latest.Size)
+			if err != nil {
+				abortStream(r, "chain cut short", err)
+			}
+			entry, _ := json.Marshal(ChainEntry{LogIndex: e.Index, Operation: e.Leaf, InclusionProof: proofStrings(p)})
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, entry...)
+			n++
 		}
-		p, err := a.cfg.Log.ProveInclusion(r.Context(), e.Index, latest.Size)
-		if err != nil {
-			httpx.WriteError(w, r, err)
+		if _, err := w.Write(buf); err != nil {
 			return
 		}
-		resp.Entries = append(resp.Entries, ChainEntry{LogIndex: e.Index, Operation: e.Leaf, InclusionProof: proofStrings(p)})
+		buf = buf[:0]
+		if len(page) < chainPage {
+			break
+		}
+		seq += int64(len(page)) // a chain's seqs are 1, 2, 3, …
+		if page, err = a.cfg.Log.ChainPage(ctx, id, seq, chainPage); err != nil {
+			abortStream(r, "chain cut short", err)
+		}
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	httpx.WriteJSON(w, r, http.StatusOK, resp)
+	w.Write([]byte("]}\n"))
+}
+
+// abortStream ends a response whose status is already sent: the client
+// sees a truncated body (an error), never a wrong one.
+func abortStream(r *http.Request, msg string, err error) {
+	httpx.LoggerFrom(r.Context()).ErrorContext(r.Context(), msg, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 func (a *API) accreditations(w http.ResponseWriter, r *http.Request) {
@@ -600,8 +707,7 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 				httpx.WriteError(w, r, err)
 				return
 			}
-			httpx.LoggerFrom(r.Context()).ErrorContext(r.Context(), "entry bundle cut short", "err", err)
-			panic(http.ErrAbortHandler) // the client sees a truncated body, never a wrong one
+			abortStream(r, "entry bundle cut short", err)
 		}
 		for _, l := range leaves {
 			buf = binary.BigEndian.AppendUint16(buf[:0], uint16(len(l)))

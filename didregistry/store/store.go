@@ -544,6 +544,26 @@ func (l *Log) Chain(ctx context.Context, did string) ([]didregistry.Entry, error
 	return out, nil
 }
 
+// ChainPage returns at most limit of did's operations with seq > after, in
+// order: a DID's chain read a page at a time, so that no reader holds a
+// long chain (each leaf up to 60 KiB) in memory at once.
+func (l *Log) ChainPage(ctx context.Context, did string, after int64, limit int) ([]didregistry.Entry, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT idx, leaf FROM registry_entries WHERE did = $1 AND seq > $2 ORDER BY seq LIMIT $3`, did, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []didregistry.Entry
+	for rows.Next() {
+		var e didregistry.Entry
+		if err := rows.Scan(&e.Index, &e.Leaf); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // Leaves returns the leaves with indexes in [start, end).
 func (l *Log) Leaves(ctx context.Context, start, end int64) ([][]byte, error) {
 	rows, err := l.db.Reader().QueryContext(ctx, `SELECT leaf FROM registry_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`, start, end)
