@@ -64,6 +64,9 @@ const (
 	MaxKeys = 8
 	// MaxScope bounds an accreditation's scope.
 	MaxScope = 64
+	// MaxIssuerURLs bounds the issuer URLs (OpenID4VCICredentialIssuer
+	// services) one document names.
+	MaxIssuerURLs = 8
 	// DefaultSkew is how far in the future an operation's versionTime may be.
 	DefaultSkew = 2 * time.Minute
 )

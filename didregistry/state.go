@@ -281,6 +281,10 @@ func checkDocument(raw json.RawMessage, id string) error {
 	if doc.ID != id {
 		return errorf(CodeInvalidOperation, "document id %q is not %q", doc.ID, id)
 	}
+	// Each issuer URL costs the sequencer a lookup (§Validation rule 9).
+	if n := len(IssuerURLs(raw)); n > MaxIssuerURLs {
+		return errorf(CodeInvalidOperation, "the document names %d issuer URLs, limit %d", n, MaxIssuerURLs)
+	}
 	return nil
 }
 

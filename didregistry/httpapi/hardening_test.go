@@ -620,3 +620,20 @@ func TestLargeBodiesStreamed(t *testing.T) {
 		t.Errorf("one read asked for %d leaves or operations (want ≤ 32); whole chains read: %v", rw.maxRead, rw.wholeDID)
 	}
 }
+
+// Beyond issue 16's list: each issuer URL a document names costs the
+// sequencer a lookup inside the commit that every writer waits for, so a
+// document may name at most MaxIssuerURLs.
+func TestTooManyIssuerURLsRefused(t *testing.T) {
+	t.Parallel()
+	c := newCity(t)
+	op := c.genesisDoc(newP256(t), func(d *did.Document) {
+		for i := range didregistry.MaxIssuerURLs + 1 {
+			d.Service = append(d.Service, did.Service{ID: fmt.Sprintf("%s#oid4vci-%d", d.ID, i), Type: []string{didregistry.ServiceTypeCredentialIssuer},
+				ServiceEndpoint: fmt.Sprintf("https://tong.test/issuers/%d", i)})
+		}
+	})
+	if status, body := c.post(op); status != http.StatusBadRequest || body["error"] != string(didregistry.CodeInvalidOperation) {
+		t.Errorf("create naming %d issuer URLs = %d %v, want 400 invalid_operation", didregistry.MaxIssuerURLs+1, status, body)
+	}
+}

@@ -47,6 +47,12 @@ const Component = "didregistry"
 // DefaultMaxBatch bounds the operations one transaction commits.
 const DefaultMaxBatch = 1024
 
+// maxHashCache bounds the sequencer's cache of stored hashes. Its keys are
+// the log's own, never a client's, and each entry is fixed-size (an 8-byte
+// id and a 32-byte hash, about 64 bytes in a map), so a bound on entries is
+// a bound on bytes: about 16 MiB.
+const maxHashCache = 1 << 18
+
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("didregistry/store: closed")
 
@@ -450,7 +456,7 @@ func (l *Log) commit(batch []*pending) {
 		return
 	}
 	if published.Size > 0 {
-		if len(l.cache) > 1<<20 {
+		if len(l.cache)+len(overlay) > maxHashCache {
 			clear(l.cache)
 		}
 		for k, v := range overlay {
