@@ -3,6 +3,7 @@ package did
 import (
 	"container/list"
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"sync"
@@ -11,9 +12,12 @@ import (
 
 // Cache defaults.
 const (
-	DefaultCacheTTL      = 5 * time.Minute
-	DefaultNotFoundTTL   = 30 * time.Second
-	DefaultCacheEntries  = 1024
+	DefaultCacheTTL     = 5 * time.Minute
+	DefaultNotFoundTTL  = 30 * time.Second
+	DefaultCacheEntries = 1024
+	// DefaultCacheBytes bounds a Cache's estimated memory: documents are
+	// up to 64 KiB, so entries alone do not bound it.
+	DefaultCacheBytes    = 16 << 20
 	maxCacheKeyOptionLen = MaxLength
 )
 
@@ -31,6 +35,11 @@ type CacheConfig struct {
 	// MaxEntries bounds the cache; the least recently used entry goes
 	// first. 0 means DefaultCacheEntries.
 	MaxEntries int
+	// MaxBytes bounds the cache's estimated memory (each entry's key and
+	// its result, estimated from the result's JSON size); the least
+	// recently used entries go first, and a result larger than the bound
+	// is not kept. 0 means DefaultCacheBytes.
+	MaxBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -46,9 +55,11 @@ type Cache struct {
 	ttl         time.Duration
 	notFoundTTL time.Duration
 	max         int
+	maxBytes    int64
 	now         func() time.Time
 
 	mu       sync.Mutex
+	used     int64      // estimated bytes of the entries
 	lru      *list.List // of *cacheEntry, most recent first
 	entries  map[string]*list.Element
 	inflight map[string]*cacheCall
@@ -59,6 +70,7 @@ type cacheEntry struct {
 	res     *Result
 	err     error
 	expires time.Time
+	size    int64
 }
 
 type cacheCall struct {
@@ -74,11 +86,11 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	if cfg.Resolver == nil {
 		return nil, errors.New("did: CacheConfig.Resolver is required")
 	}
-	if cfg.TTL < 0 || cfg.NotFoundTTL < 0 || cfg.MaxEntries < 0 {
+	if cfg.TTL < 0 || cfg.NotFoundTTL < 0 || cfg.MaxEntries < 0 || cfg.MaxBytes < 0 {
 		return nil, errors.New("did: CacheConfig values must not be negative")
 	}
 	c := &Cache{
-		next: cfg.Resolver, ttl: cfg.TTL, notFoundTTL: cfg.NotFoundTTL, max: cfg.MaxEntries, now: cfg.Now,
+		next: cfg.Resolver, ttl: cfg.TTL, notFoundTTL: cfg.NotFoundTTL, max: cfg.MaxEntries, maxBytes: cfg.MaxBytes, now: cfg.Now,
 		lru: list.New(), entries: make(map[string]*list.Element), inflight: make(map[string]*cacheCall),
 	}
 	if c.ttl == 0 {
@@ -92,6 +104,9 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	}
 	if c.max == 0 {
 		c.max = DefaultCacheEntries
+	}
+	if c.maxBytes == 0 {
+		c.maxBytes = DefaultCacheBytes
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -122,8 +137,7 @@ func (c *Cache) Resolve(ctx context.Context, did string, opts ResolveOptions) (*
 				c.mu.Unlock()
 				return e.res.Clone(), e.err
 			}
-			c.lru.Remove(el)
-			delete(c.entries, key)
+			c.remove(el)
 		}
 		if call, ok := c.inflight[key]; ok {
 			c.mu.Unlock()
@@ -167,13 +181,44 @@ func (c *Cache) lead(ctx context.Context, key, did string, opts ResolveOptions, 
 
 // store adds an entry; c.mu is held.
 func (c *Cache) store(key string, res *Result, err error, ttl time.Duration) {
-	e := &cacheEntry{key: key, res: res, err: err, expires: c.now().Add(ttl)}
-	c.entries[key] = c.lru.PushFront(e)
-	for c.lru.Len() > c.max {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.entries, old.Value.(*cacheEntry).key)
+	e := &cacheEntry{key: key, res: res, err: err, expires: c.now().Add(ttl), size: entrySize(key, res)}
+	if el, ok := c.entries[key]; ok {
+		c.remove(el)
 	}
+	if e.size > c.maxBytes {
+		return
+	}
+	c.entries[key] = c.lru.PushFront(e)
+	c.used += e.size
+	for c.lru.Len() > c.max || c.used > c.maxBytes {
+		c.remove(c.lru.Back())
+	}
+}
+
+// remove drops an entry; c.mu is held.
+func (c *Cache) remove(el *list.Element) {
+	e := c.lru.Remove(el).(*cacheEntry)
+	delete(c.entries, e.key)
+	c.used -= e.size
+}
+
+// entrySize estimates an entry's memory: its key, and three times its
+// result's JSON size (the parsed form, and the copy Clone makes while a
+// caller holds it, are larger than the JSON).
+func entrySize(key string, res *Result) int64 {
+	n := int64(len(key)) + 256
+	if res != nil {
+		b, _ := json.Marshal(res)
+		n += 3 * int64(len(b))
+	}
+	return n
+}
+
+// Bytes is the estimated memory of the cached entries.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used
 }
 
 // Len returns the number of cached entries, expired ones included.
@@ -189,6 +234,7 @@ func (c *Cache) Purge() {
 	defer c.mu.Unlock()
 	c.lru.Init()
 	clear(c.entries)
+	c.used = 0
 }
 
 func isContextErr(err error) bool {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -442,5 +443,37 @@ func TestCacheConcurrent(t *testing.T) {
 	res, err := c.Resolve(t.Context(), tong.doc.ID, ResolveOptions{})
 	if err != nil || res.Document.VerificationMethods[0].ID != "#key-1" {
 		t.Errorf("cached result was modified: %+v, %v", res, err)
+	}
+}
+
+// A Cache is bounded by bytes as well as entries (issue 16 item 3): large
+// documents under many distinct keys (versionTime values, say) stay within
+// MaxBytes.
+func TestCacheBoundedByBytes(t *testing.T) {
+	t.Parallel()
+	pad := strings.Repeat("p", 4<<10)
+	upstream := ResolverFunc(func(ctx context.Context, id string, opts ResolveOptions) (*Result, error) {
+		return &Result{Document: &Document{ID: id, Service: []Service{{ID: id + "#pad", Type: []string{"Padding"}, ServiceEndpoint: "https://x.test/" + pad}}}}, nil
+	})
+	const bound = 100 << 10
+	c, err := NewCache(CacheConfig{Resolver: upstream, MaxEntries: 10000, MaxBytes: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		if _, err := c.Resolve(t.Context(), "did:example:a", ResolveOptions{VersionTime: base.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if c.Bytes() > bound {
+			t.Fatalf("after %d distinct versionTimes the cache holds %d bytes, bound %d", i+1, c.Bytes(), bound)
+		}
+	}
+	if n := c.Len(); n == 0 || n >= 500 {
+		t.Errorf("Len() = %d, want some entries but far fewer than 500", n)
+	}
+	c.Purge()
+	if c.Bytes() != 0 {
+		t.Errorf("Bytes() after Purge = %d", c.Bytes())
 	}
 }

@@ -64,6 +64,9 @@ const (
 	MaxKeys = 8
 	// MaxScope bounds an accreditation's scope.
 	MaxScope = 64
+	// MaxIssuerURLs bounds the issuer URLs (OpenID4VCICredentialIssuer
+	// services) one document names.
+	MaxIssuerURLs = 8
 	// DefaultSkew is how far in the future an operation's versionTime may be.
 	DefaultSkew = 2 * time.Minute
 )
@@ -110,6 +113,11 @@ type Accreditation struct {
 	Scope      []string `json:"scope"`
 	ValidFrom  string   `json:"validFrom"`
 	ValidUntil string   `json:"validUntil,omitempty"`
+	// CredentialIssuer, in an issuer accreditation, binds the Credential
+	// Issuer Identifier (OpenID4VCI 1.0 credential_issuer, the iss of the
+	// subject's credentials) to Subject: the only way an issuer URL comes
+	// to name a DID (docs/did-method-tong.md §8).
+	CredentialIssuer string `json:"credentialIssuer,omitempty"`
 }
 
 // Proof is an operation's signature.
@@ -259,11 +267,19 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 	}
 	v, err := jose.ParseJSON(leaf, 32)
 	if err != nil {
+		// JSON that only the strict parser refuses (a repeated member,
+		// invalid UTF-8, nesting beyond the limit) is not I-JSON (RFC 7493),
+		// so it has no JCS form: the same refusal as non-canonical bytes.
+		if json.Valid(leaf) {
+			return nil, &Error{Code: CodeNotCanonical, Detail: "operation is not I-JSON: " + err.Error(), Err: err}
+		}
 		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
 	}
 	canon, err := jcs.Append(make([]byte, 0, len(leaf)), v)
 	if err != nil || !bytes.Equal(canon, leaf) {
-		return nil, errorf(CodeInvalidOperation, "operation is not in canonical JCS form")
+		// Spec: docs/did-method-tong.md §2: "that form is the operation's
+		// leaf in the log, and the only accepted serialization".
+		return nil, errorf(CodeNotCanonical, "operation is not in canonical JCS form")
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -363,6 +379,8 @@ func accreditationFrom(v any) (*Accreditation, error) {
 			err = str(v, &a.ValidFrom)
 		case "validUntil":
 			err = str(v, &a.ValidUntil)
+		case "credentialIssuer":
+			err = str(v, &a.CredentialIssuer)
 		default:
 			err = errors.New("unknown member")
 		}

@@ -3,6 +3,7 @@ package didregistry
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"time"
 
@@ -43,6 +44,52 @@ func IssuerURLs(rawDoc json.RawMessage) []string {
 	return out
 }
 
+// MaxIssuerURL bounds a bound issuer URL.
+const MaxIssuerURL = 2048
+
+// validIssuerURL reports whether u can be a bound Credential Issuer
+// Identifier: an http(s) URL with a host and no query or fragment
+// (OpenID4VCI 1.0 §11.2.1), written without a trailing slash, which is
+// the form IssuerURLs gives.
+func validIssuerURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && len(u) <= MaxIssuerURL && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" &&
+		p.User == nil && p.RawQuery == "" && !p.ForceQuery && p.Fragment == "" && !strings.HasSuffix(u, "/") && !strings.ContainsAny(u, " \t\r\n")
+}
+
+// BoundIssuer is the issuer URL op binds to a DID, or "": only the trust
+// authority's issuer accreditation naming a credentialIssuer binds one
+// (docs/did-method-tong.md §8). The newest such accreditation of a URL
+// holds; the subject's deactivation releases it.
+func (op *Operation) BoundIssuer() (issuerURL, subject string) {
+	if op.Type != OpAccredit || op.Accreditation == nil || op.Accreditation.CredentialIssuer == "" {
+		return "", ""
+	}
+	return op.Accreditation.CredentialIssuer, op.Accreditation.Subject
+}
+
+// CheckIssuerURLs refuses (CodeIssuerURLTaken) an operation whose document
+// names an issuer URL that boundTo says is bound to another DID. boundTo
+// returns "" for an unbound URL. A document that names an unbound URL is
+// accepted, but binds nothing.
+// Spec: docs/did-method-tong.md §8: "A create or update whose document
+// names a URL bound to another DID is refused".
+func CheckIssuerURLs(op *Operation, boundTo func(issuerURL string) (string, error)) error {
+	if op.Document == nil || (op.Type != OpCreate && op.Type != OpUpdate) {
+		return nil
+	}
+	for _, u := range IssuerURLs(op.Document) {
+		d, err := boundTo(u)
+		if err != nil {
+			return err
+		}
+		if d != "" && d != op.DID {
+			return &Error{Code: CodeIssuerURLTaken, Detail: "the trust authority bound issuer " + u + " to another DID"}
+		}
+	}
+	return nil
+}
+
 // Replay validates a DID's whole chain from its genesis and returns the
 // state after each operation. It is what a client runs on the chain the
 // registry serves, so that it trusts the registry for nothing but the
@@ -75,22 +122,11 @@ func Replay(rules Rules, chain []Entry, now time.Time) ([]*State, error) {
 func ReplayTrusted(chain []Entry) ([]*State, error) {
 	var states []*State
 	var head *State
-	far := time.Now().Add(100 * 365 * 24 * time.Hour)
 	for _, e := range chain {
-		op, err := ParseOperation(e.Leaf)
+		next, _, err := ApplyTrusted(head, e)
 		if err != nil {
 			return nil, err
 		}
-		if op.Proof == nil {
-			return nil, errorf(CodeInvalidSignature, "operation %d has no proof", e.Index)
-		}
-		op.checked = op.Proof.VerificationMethod
-		rules := Rules{TrustAuthority: op.DID} // accreditations were checked on append
-		next, err := rules.Validate(head, op, e.Leaf, far)
-		if err != nil {
-			return nil, err
-		}
-		next.LogIndex = e.Index
 		states = append(states, next)
 		head = next
 	}
@@ -100,10 +136,10 @@ func ReplayTrusted(chain []Entry) ([]*State, error) {
 	return states, nil
 }
 
-// ResolveStates builds a DID resolution result from the states of a
-// replayed chain, honouring versionId and versionTime. A deactivated DID
-// resolves with CodeDeactivated and a result whose metadata says so.
-func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Result, *State, error) {
+// PickState returns the index of the state that versionId or versionTime
+// selects (the newest without either), or a *did.Error with
+// did.CodeNotFound.
+func PickState(states []*State, opts did.ResolveOptions) (int, error) {
 	pick := len(states) - 1
 	switch {
 	case opts.VersionID != "":
@@ -114,7 +150,7 @@ func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Re
 			}
 		}
 		if pick < 0 {
-			return nil, nil, &did.Error{Code: did.CodeNotFound, Detail: "no version " + opts.VersionID}
+			return 0, &did.Error{Code: did.CodeNotFound, Detail: "no version " + opts.VersionID}
 		}
 	case !opts.VersionTime.IsZero():
 		pick = -1
@@ -124,8 +160,43 @@ func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Re
 			}
 		}
 		if pick < 0 {
-			return nil, nil, &did.Error{Code: did.CodeNotFound, Detail: "the DID did not exist at " + FormatTime(opts.VersionTime)}
+			return 0, &did.Error{Code: did.CodeNotFound, Detail: "the DID did not exist at " + FormatTime(opts.VersionTime)}
 		}
+	}
+	if pick < 0 {
+		return 0, &did.Error{Code: did.CodeNotFound, Detail: "no versions"}
+	}
+	return pick, nil
+}
+
+// ApplyTrusted is one step of ReplayTrusted: the state after entry e,
+// which follows head (nil for the genesis), and the parsed operation. The
+// state's strings may share memory with e.Leaf.
+func ApplyTrusted(head *State, e Entry) (*State, *Operation, error) {
+	op, err := ParseOperation(e.Leaf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if op.Proof == nil {
+		return nil, nil, errorf(CodeInvalidSignature, "operation %d has no proof", e.Index)
+	}
+	op.checked = op.Proof.VerificationMethod
+	rules := Rules{TrustAuthority: op.DID} // accreditations were checked on append
+	next, err := rules.Validate(head, op, e.Leaf, time.Now().Add(100*365*24*time.Hour))
+	if err != nil {
+		return nil, nil, err
+	}
+	next.LogIndex = e.Index
+	return next, op, nil
+}
+
+// ResolveStates builds a DID resolution result from the states of a
+// replayed chain, honouring versionId and versionTime. A deactivated DID
+// resolves with CodeDeactivated and a result whose metadata says so.
+func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Result, *State, error) {
+	pick, err := PickState(states, opts)
+	if err != nil {
+		return nil, nil, err
 	}
 	s := states[pick]
 	meta := did.DocumentMetadata{Created: states[0].Created, VersionID: s.VersionID()}

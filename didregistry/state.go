@@ -34,6 +34,12 @@ const (
 	CodeNotAuthority     Code = "not_trust_authority"
 	CodeExists           Code = "already_exists"
 	CodeUnavailable      Code = "unavailable"
+	// CodeNotCanonical: the operation's bytes are not its one accepted
+	// form (JCS, I-JSON: no repeated member, valid UTF-8).
+	CodeNotCanonical Code = "non_canonical_operation"
+	// CodeIssuerURLTaken: the document names an issuer URL that the trust
+	// authority bound to another DID.
+	CodeIssuerURLTaken Code = "issuer_url_taken"
 )
 
 // Error is a refusal with a stable code. Detail is safe to show.
@@ -275,6 +281,10 @@ func checkDocument(raw json.RawMessage, id string) error {
 	if doc.ID != id {
 		return errorf(CodeInvalidOperation, "document id %q is not %q", doc.ID, id)
 	}
+	// Each issuer URL costs the sequencer a lookup (§Validation rule 9).
+	if n := len(IssuerURLs(raw)); n > MaxIssuerURLs {
+		return errorf(CodeInvalidOperation, "the document names %d issuer URLs, limit %d", n, MaxIssuerURLs)
+	}
 	return nil
 }
 
@@ -300,6 +310,14 @@ func checkAccreditation(op *Operation) error {
 	}
 	if len(a.Scope) == 0 || len(a.Scope) > MaxScope {
 		return errorf(CodeInvalidOperation, "scope needs 1 to %d entries", MaxScope)
+	}
+	if a.CredentialIssuer != "" {
+		if a.Role != RoleIssuer {
+			return errorf(CodeInvalidOperation, "only an issuer accreditation binds a credentialIssuer")
+		}
+		if !validIssuerURL(a.CredentialIssuer) {
+			return errorf(CodeInvalidOperation, "credentialIssuer %q is not an http(s) URL without query, fragment or trailing slash", a.CredentialIssuer)
+		}
 	}
 	from, err := time.Parse(time.RFC3339, a.ValidFrom)
 	if err != nil {

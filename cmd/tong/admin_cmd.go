@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,6 +80,9 @@ func (ac *adminConn) registerOrg(ctx context.Context, a *app, kd *keys.Dir, slug
 	}
 	op := didregistry.Next(h, didregistry.OpAccredit, nextTime(h))
 	op.Accreditation = &didregistry.Accreditation{Subject: gen.DID, Role: role, Scope: scope, ValidFrom: didregistry.FormatTime(time.Now().Add(-time.Minute))}
+	if role == didregistry.RoleIssuer {
+		op.Accreditation.CredentialIssuer = strings.TrimSuffix(issuerURL, "/") // the trust authority binds the URL
+	}
 	if err := op.Sign(authKey); err != nil {
 		return "", err
 	}

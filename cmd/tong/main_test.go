@@ -19,6 +19,7 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/client"
+	"github.com/tongid/tong/internal/store"
 )
 
 // runTong runs the CLI in-process and returns its exit code and output.
@@ -381,14 +382,41 @@ func TestRegistryCLI(t *testing.T) {
 	}
 	tong(0, "registry", "accredit", "--data", data, "--subject", id, "--role", "verifier", "--scope", "pay-fee")
 	tong(2, "registry", "accredit", "--subject", id, "--role", "verifier", "--scope", "pay-fee")
+	// --credential-issuer binds an issuer URL; the binding is what
+	// /registry/issuers answers.
+	tong(0, "registry", "accredit", "--data", data, "--subject", id, "--role", "issuer", "--scope", "urn:tong:vct:cli:1", "--credential-issuer", "https://tong.test/issuers/cli")
+	resp, err := http.Get(base + "/registry/issuers?url=https%3A%2F%2Ftong.test%2Fissuers%2Fcli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bound struct{ DID string }
+	json.NewDecoder(resp.Body).Decode(&bound)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || bound.DID != id {
+		t.Errorf("GET /registry/issuers after accredit --credential-issuer = %d %q, want 200 %s", resp.StatusCode, bound.DID, id)
+	}
 	tong(0, "registry", "deactivate", "--did", id, "--key", p("k2.jwk"))
 	tong(1, "registry", "resolve", id)
 	out = tong(0, "registry", "verify", "--data", data, "--json")
 	var rep struct{ Entries int64 }
-	if json.Unmarshal([]byte(out), &rep) != nil || rep.Entries != 5 {
-		t.Errorf("registry verify = %s, want 5 entries", out)
+	if json.Unmarshal([]byte(out), &rep) != nil || rep.Entries != 6 {
+		t.Errorf("registry verify = %s, want 6 entries", out)
 	}
 	stop()
+	// A binding written into the derived table directly, not by the trust
+	// authority, is a mismatch verify reports (issue 16 item 1).
+	db, err := store.Open(t.Context(), filepath.Join(data, "tong.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Writer().ExecContext(t.Context(), `INSERT INTO registry_issuer_urls (url, did) VALUES ('https://tong.test/issuers/psb', $1)`, id)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runTong(t, env, "registry", "verify", "--data", data); code != 1 || !strings.Contains(stderr, "registry_issuer_urls") {
+		t.Errorf("registry verify after tampering = %d %s, want 1 naming registry_issuer_urls", code, stderr)
+	}
 }
 
 // tong witness serve cosigns the checkpoints that tong serve --witness

@@ -307,7 +307,7 @@ func newRegistryDeactivateCmd(a *app) *cobra.Command {
 
 func newRegistryAccreditCmd(a *app) *cobra.Command {
 	rc := &registryConn{}
-	var keyFile, data, subject, role, until, revoke string
+	var keyFile, data, subject, role, until, revoke, credentialIssuer string
 	var scope []string
 	cmd := &cobra.Command{
 		Use:   "accredit --subject DID --role issuer|verifier --scope S",
@@ -316,10 +316,16 @@ func newRegistryAccreditCmd(a *app) *cobra.Command {
 the credential types (role issuer) or verify for the purposes (role
 verifier) in --scope. --revoke VERSIONID ends an accreditation instead.
 
+For an issuer, --credential-issuer URL binds the agency's Credential
+Issuer Identifier (the iss of its credentials) to --subject: verifiers
+find the agency from iss only through such a binding, never through a
+DID document alone. A later accreditation naming the same URL moves it.
+
 The trust authority's key is --key (a private JWK), or the sealed key in a
 tong serve data directory given with --data.`,
 		Example: `  tong registry accredit --data ./tong-data --subject did:tong:z... \
-      --role issuer --scope urn:tong:vct:citizen-identity:1
+      --role issuer --scope urn:tong:vct:citizen-identity:1 \
+      --credential-issuer https://tong.example/issuers/psb
   tong registry accredit --data ./tong-data --revoke 4-zQm...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -364,6 +370,7 @@ tong serve data directory given with --data.`,
 			if until != "" {
 				op.Accreditation.ValidUntil = until
 			}
+			op.Accreditation.CredentialIssuer = strings.TrimSuffix(credentialIssuer, "/")
 			return submit(cmd.Context(), a, rc, op, key)
 		},
 	}
@@ -376,6 +383,7 @@ tong serve data directory given with --data.`,
 	fl.StringSliceVar(&scope, "scope", nil, "vct values (issuer) or purposes (verifier)")
 	fl.StringVar(&until, "valid-until", "", "end of the accreditation (RFC 3339)")
 	fl.StringVar(&revoke, "revoke", "", "versionId of an accreditation to revoke")
+	fl.StringVar(&credentialIssuer, "credential-issuer", "", "issuer role: the Credential Issuer Identifier (URL) to bind to --subject")
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -209,6 +210,9 @@ func (r *registry) seedDemo(ctx context.Context, publicURL, data string) error {
 		}
 		acc := didregistry.Next(head, didregistry.OpAccredit, at)
 		acc.Accreditation = &didregistry.Accreditation{Subject: op.DID, Role: org.Role, Scope: org.Scope, ValidFrom: didregistry.FormatTime(now.Add(-time.Hour))}
+		if org.Role == didregistry.RoleIssuer {
+			acc.Accreditation.CredentialIssuer = strings.TrimSuffix(org.IssuerURL, "/") // the trust authority binds the URL
+		}
 		if err := acc.Sign(authKey); err != nil {
 			return err
 		}

@@ -282,14 +282,33 @@ func AccreditedIn(as []Accreditation, subject, role, item string, at time.Time) 
 	return false
 }
 
-// DIDForIssuerURL finds the DID whose document names issuer URL u, and
-// checks (by resolving it) that the document really does.
+// DIDForIssuerURL finds the DID the trust authority bound issuer URL u to,
+// and checks (by resolving it) that its document names u. With a trust
+// authority configured, it also checks the binding itself in the
+// authority's verified chain: the newest accreditation naming u as its
+// credentialIssuer must name that DID, so the registry cannot substitute
+// another (docs/did-method-tong.md §8).
 func (c *Client) DIDForIssuerURL(ctx context.Context, u string) (string, *did.Document, error) {
 	var resp struct {
 		DID string `json:"did"`
 	}
 	if _, err := c.get(ctx, "/registry/issuers?url="+url.QueryEscape(u), &resp); err != nil {
 		return "", nil, err
+	}
+	if c.cfg.TrustAuthority != "" {
+		as, err := c.Accreditations(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		bound := ""
+		for _, a := range as {
+			if a.CredentialIssuer == strings.TrimSuffix(u, "/") {
+				bound = a.Subject
+			}
+		}
+		if bound != resp.DID {
+			return "", nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "the trust authority did not bind issuer " + u + " to " + resp.DID}
+		}
 	}
 	res, err := c.Resolve(ctx, resp.DID, did.ResolveOptions{})
 	if err != nil {

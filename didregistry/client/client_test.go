@@ -105,7 +105,7 @@ func TestResolveOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	acc := didregistry.Next(vc.States[len(vc.States)-1], didregistry.OpAccredit, base.Add(2*time.Second))
-	acc.Accreditation = &didregistry.Accreditation{Subject: agency.DID, Role: didregistry.RoleIssuer, Scope: []string{"urn:tong:vct:citizen-identity:1"}, ValidFrom: didregistry.FormatTime(base)}
+	acc.Accreditation = &didregistry.Accreditation{Subject: agency.DID, Role: didregistry.RoleIssuer, Scope: []string{"urn:tong:vct:citizen-identity:1"}, ValidFrom: didregistry.FormatTime(base), CredentialIssuer: "https://tong.test/issuers/psb"}
 	acc.Sign(authKey)
 	if _, err := c.Submit(ctx, acc); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +38,7 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/internal/bytelru"
 	"github.com/tongid/tong/internal/httpx"
 )
 
@@ -43,7 +46,8 @@ import (
 type Log interface {
 	Append(ctx context.Context, leaf []byte) (store.Receipt, error)
 	Latest() store.Published
-	Chain(ctx context.Context, did string) ([]didregistry.Entry, error)
+	// ChainPage is up to limit of did's operations with seq > after.
+	ChainPage(ctx context.Context, did string, after int64, limit int) ([]didregistry.Entry, error)
 	ProveInclusion(ctx context.Context, index, size int64) (tlog.RecordProof, error)
 	ProveConsistency(ctx context.Context, old, new int64) (tlog.TreeProof, error)
 	HashReader(ctx context.Context) tlog.HashReader
@@ -62,20 +66,50 @@ type Config struct {
 	// Cosigned, if set, returns the newest checkpoint with the witnesses'
 	// cosignatures; GET /log/checkpoint serves it.
 	Cosigned func() []byte
+	// CacheBytes bounds the resolution cache; 0 means DefaultCacheBytes.
+	CacheBytes int64
 }
+
+// DefaultCacheBytes bounds the resolution cache.
+const DefaultCacheBytes = 32 << 20
 
 // API is the registry's HTTP API.
 type API struct {
 	cfg Config
-
-	mu    sync.Mutex
-	cache map[string]cached
+	// cache holds, per registered DID, its replayed chain and the
+	// resolution bodies built from it, valid for one tree size. It is
+	// keyed by what was resolved (the DID, then the version number), not
+	// by the query: any number of versionTime values that select the same
+	// version share one body.
+	cache *bytelru.Cache[string, *resolved]
 }
 
-type cached struct {
+// resolved is a DID's replayed chain at one tree size, and the bodies of
+// the versions resolved so far. Only the newest state keeps its document
+// (up to 64 KiB); an older version's is read back from the log when it is
+// resolved, from the leaf docIdx names. A DID may have a long chain.
+type resolved struct {
 	size   int64
+	states []*didregistry.State
+	docIdx []int64 // per state: the log index of the operation that set its document
+	bytes  int64   // of the states
+
+	mu     sync.Mutex
+	bodies map[int64]cachedBody // by seq
+}
+
+type cachedBody struct {
 	status int
 	body   []byte
+}
+
+// weight is the entry's size for the cache; r.mu is held.
+func (r *resolved) weight(id string) int64 {
+	n := int64(len(id)) + r.bytes
+	for _, b := range r.bodies {
+		n += int64(len(b.body)) + 32
+	}
+	return n
 }
 
 // New makes the API.
@@ -83,7 +117,13 @@ func New(cfg Config) (*API, error) {
 	if cfg.Log == nil || cfg.Origin == "" || cfg.VerifierKey == "" {
 		return nil, errors.New("didregistry/httpapi: Log, Origin and VerifierKey are required")
 	}
-	return &API{cfg: cfg, cache: map[string]cached{}}, nil
+	if cfg.CacheBytes < 0 {
+		return nil, errors.New("didregistry/httpapi: CacheBytes must not be negative")
+	}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	return &API{cfg: cfg, cache: bytelru.New[string, *resolved](cfg.CacheBytes)}, nil
 }
 
 // Prefixes are the path prefixes Routes serves; web mounts each.
@@ -111,7 +151,7 @@ func (a *API) Routes() http.Handler {
 // statusOf maps registry codes to HTTP statuses.
 func statusOf(c didregistry.Code) int {
 	switch c {
-	case didregistry.CodeConflict, didregistry.CodeExists:
+	case didregistry.CodeConflict, didregistry.CodeExists, didregistry.CodeIssuerURLTaken:
 		return http.StatusConflict
 	case didregistry.CodeNotFound:
 		return http.StatusNotFound
@@ -142,24 +182,32 @@ func (a *API) postOperation(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	var op didregistry.Operation
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&op); err != nil {
-		httpx.WriteError(w, r, httpx.Wrap(http.StatusBadRequest, httpx.CodeInvalidRequest, "the body is not a did:tong operation", err))
-		return
-	}
-	leaf, err := op.Canonical()
-	if err != nil {
-		httpx.WriteError(w, r, httpx.Wrap(http.StatusBadRequest, httpx.CodeInvalidRequest, "the operation cannot be canonicalized", err))
-		return
-	}
-	rec, err := a.cfg.Log.Append(r.Context(), leaf)
+	// The body is the leaf itself. It is not decoded and re-encoded: the
+	// registry accepts only an operation's one byte form (JCS, no repeated
+	// member), which ParseOperation checks, so that every operation has
+	// one leaf and one hash.
+	// Spec: docs/did-method-tong.md §2: "the only accepted serialization
+	// (a non-canonical operation is refused)".
+	rec, err := a.cfg.Log.Append(r.Context(), body)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, r, http.StatusCreated, rec)
+}
+
+// didParam is the {did} path parameter, percent-decoded once. chi matches
+// on the escaped path when the request's path has escapes Go would not
+// have written (RawPath), and then hands the parameter over undecoded.
+// Spec: DID Resolution v0.3 §HTTP(S) binding: the DID is percent-encoded
+// in the request path (Universal Resolver clients send did%3Atong%3A…).
+func didParam(r *http.Request) (string, bool) {
+	p := chi.URLParam(r, "did")
+	if r.URL.RawPath == "" {
+		return p, true // the path had no escapes of its own: already decoded
+	}
+	id, err := url.PathUnescape(p)
+	return id, err == nil
 }
 
 type infoResponse struct {
@@ -203,7 +251,11 @@ func proofStrings(p []tlog.Hash) []string {
 }
 
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "did")
+	id, ok := didParam(r)
+	if !ok {
+		a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidDID, Detail: "the DID's percent-encoding is malformed"})
+		return
+	}
 	q := r.URL.Query()
 	opts := did.ResolveOptions{VersionID: q.Get("versionId")}
 	if vt := q.Get("versionTime"); vt != "" {
@@ -219,26 +271,145 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	latest := a.cfg.Log.Latest()
-	key := id + "\x00" + opts.VersionID + "\x00" + q.Get("versionTime")
-	a.mu.Lock()
-	c, ok := a.cache[key]
-	a.mu.Unlock()
-	if ok && c.size == latest.Size {
-		writeResolution(w, c.status, c.body)
-		return
-	}
-	status, body, err := a.buildResolution(r.Context(), id, opts, latest)
+	e, err := a.chainAt(r.Context(), id, latest)
 	if err != nil {
 		a.resolutionError(w, r, err)
 		return
 	}
-	a.mu.Lock()
-	if len(a.cache) > 10000 {
-		clear(a.cache)
+	pick, err := didregistry.PickState(e.states, opts)
+	if err != nil {
+		a.resolutionError(w, r, err)
+		return
 	}
-	a.cache[key] = cached{size: latest.Size, status: status, body: body}
-	a.mu.Unlock()
-	writeResolution(w, status, body)
+	seq := e.states[pick].Seq
+	e.mu.Lock()
+	c, ok := e.bodies[seq]
+	e.mu.Unlock()
+	if !ok {
+		states := e.states
+		if states[pick].Document == nil && !states[pick].Deactivated {
+			doc, err := a.documentAt(r.Context(), e.docIdx[pick])
+			if err != nil {
+				a.resolutionError(w, r, err)
+				return
+			}
+			states = slices.Clone(states)
+			st := *states[pick]
+			st.Document = doc
+			states[pick] = &st
+		}
+		res, st, rerr := didregistry.ResolveStates(id, states, opts)
+		if res == nil {
+			a.resolutionError(w, r, rerr)
+			return
+		}
+		status, body, err := a.buildResolution(r.Context(), id, res, st, rerr, latest)
+		if err != nil {
+			a.resolutionError(w, r, err)
+			return
+		}
+		c = cachedBody{status: status, body: body}
+		e.mu.Lock()
+		e.bodies[seq] = c
+		weight := e.weight(id)
+		e.mu.Unlock()
+		a.cache.Add(id, e, weight)
+	}
+	writeResolution(w, c.status, c.body)
+}
+
+// documentAt is the document set by the operation at log index idx.
+func (a *API) documentAt(ctx context.Context, idx int64) (json.RawMessage, error) {
+	leaves, err := a.cfg.Log.Leaves(ctx, idx, idx+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(leaves) != 1 {
+		return nil, fmt.Errorf("no leaf at %d", idx)
+	}
+	op, err := didregistry.ParseOperation(leaves[0])
+	if err != nil {
+		return nil, err
+	}
+	return op.Document, nil
+}
+
+func cloneStrings(in []string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = strings.Clone(s)
+	}
+	return out
+}
+
+// chainAt returns id's replayed chain at tree size latest, from the cache
+// or the log. Only registered DIDs are cached.
+func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*resolved, error) {
+	if e, ok := a.cache.Get(id); ok && e.size == latest.Size {
+		return e, nil
+	}
+	if !strings.HasPrefix(id, didregistry.Prefix) {
+		if _, err := did.Parse(id); err != nil {
+			return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+		}
+		return nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "this registry resolves did:tong only"}
+	}
+	if _, err := did.Parse(id); err != nil {
+		return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+	}
+	// The chain is read and replayed a page at a time; each state is kept
+	// without the leaf it came from.
+	e := &resolved{size: latest.Size, bodies: map[int64]cachedBody{}}
+	var head *didregistry.State
+	docIdx := int64(-1)
+	for seq := int64(0); ; {
+		page, err := a.cfg.Log.ChainPage(ctx, id, seq, chainPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, en := range page {
+			if en.Index >= latest.Size {
+				break // committed after the checkpoint: not provable against it
+			}
+			next, op, err := didregistry.ApplyTrusted(head, en)
+			if err != nil {
+				return nil, err
+			}
+			if op.Document != nil || op.Type == didregistry.OpCreate {
+				docIdx = en.Index
+			}
+			if head != nil {
+				head.Document = nil // read back from the log if asked for
+			}
+			next.DID = id
+			next.UpdateKeys = cloneStrings(next.UpdateKeys)
+			next.NextKeyHashes = cloneStrings(next.NextKeyHashes)
+			next.Document = slices.Clone(next.Document)
+			e.states = append(e.states, next)
+			e.docIdx = append(e.docIdx, docIdx)
+			e.bytes += 256 + int64(len(next.EntryHash))
+			for _, k := range next.UpdateKeys {
+				e.bytes += int64(len(k))
+			}
+			for _, k := range next.NextKeyHashes {
+				e.bytes += int64(len(k))
+			}
+			head = next
+		}
+		if len(page) < chainPage || page[len(page)-1].Index >= latest.Size {
+			break
+		}
+		seq += int64(len(page))
+	}
+	if head == nil {
+		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
+	}
+	e.bytes += int64(len(head.Document))
+	a.cache.Add(id, e, e.weight(id))
+	return e, nil
 }
 
 func writeResolution(w http.ResponseWriter, status int, body []byte) {
@@ -248,31 +419,7 @@ func writeResolution(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
-func (a *API) buildResolution(ctx context.Context, id string, opts did.ResolveOptions, latest store.Published) (int, []byte, error) {
-	if !strings.HasPrefix(id, didregistry.Prefix) {
-		if _, err := did.Parse(id); err != nil {
-			return 0, nil, &did.Error{Code: did.CodeInvalidDID, Detail: id + " is not a valid DID"}
-		}
-		return 0, nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "this registry resolves did:tong only"}
-	}
-	if _, err := did.Parse(id); err != nil {
-		return 0, nil, &did.Error{Code: did.CodeInvalidDID, Detail: id + " is not a valid DID"}
-	}
-	chain, err := a.cfg.Log.Chain(ctx, id)
-	if didregistry.CodeOf(err) == didregistry.CodeNotFound {
-		return 0, nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	states, err := didregistry.ReplayTrusted(chain)
-	if err != nil {
-		return 0, nil, err
-	}
-	res, st, rerr := didregistry.ResolveStates(id, states, opts)
-	if res == nil {
-		return 0, nil, rerr
-	}
+func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, st *didregistry.State, rerr error, latest store.Published) (int, []byte, error) {
 	p, err := a.cfg.Log.ProveInclusion(ctx, st.LogIndex, latest.Size)
 	if err != nil {
 		return 0, nil, err
@@ -326,32 +473,84 @@ type ChainResponse struct {
 	Entries    []ChainEntry `json:"entries"`
 }
 
+// chainPage is how many operations GET /dids/{did}/log reads at a time.
+const chainPage = 32
+
+// didLog streams the chain a page at a time: a chain can be long (the trust
+// authority's grows with every accreditation), so the response is never
+// built whole, and no database connection is held while a page is written.
+// The body is a ChainResponse.
 func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "did")
+	id, ok := didParam(r)
+	if !ok {
+		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "the DID's percent-encoding is malformed"))
+		return
+	}
+	ctx := r.Context()
 	latest := a.cfg.Log.Latest()
-	chain, err := a.cfg.Log.Chain(r.Context(), id)
+	page, err := a.cfg.Log.ChainPage(ctx, id, 0, chainPage)
+	if err == nil && (len(page) == 0 || page[0].Index >= latest.Size) {
+		err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " is not registered"}
+	}
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
 	}
-	resp := ChainResponse{DID: id, Checkpoint: string(latest.Signed)}
-	for _, e := range chain {
-		if e.Index >= latest.Size {
-			break // committed after the checkpoint we prove against
+	head, _ := json.Marshal(struct {
+		DID        string `json:"did"`
+		Checkpoint string `json:"checkpoint"`
+	}{id, string(latest.Signed)})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-cache")
+	buf := append(head[:len(head)-1:len(head)-1], `,"entries":[`...)
+	var seq int64
+	for n := 0; len(page) > 0; {
+		for _, e := range page {
+			if e.Index >= latest.Size {
+				page = nil // committed after the checkpoint we prove against
+				break
+			}
+			p, err := a.cfg.Log.ProveInclusion(ctx, e.Index, latest.Size)
+			if err != nil {
+				abortStream(r, "chain cut short", err)
+			}
+			entry, _ := json.Marshal(ChainEntry{LogIndex: e.Index, Operation: e.Leaf, InclusionProof: proofStrings(p)})
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, entry...)
+			n++
 		}
-		p, err := a.cfg.Log.ProveInclusion(r.Context(), e.Index, latest.Size)
-		if err != nil {
-			httpx.WriteError(w, r, err)
+		if _, err := w.Write(buf); err != nil {
 			return
 		}
-		resp.Entries = append(resp.Entries, ChainEntry{LogIndex: e.Index, Operation: e.Leaf, InclusionProof: proofStrings(p)})
+		buf = buf[:0]
+		if len(page) < chainPage {
+			break
+		}
+		seq += int64(len(page)) // a chain's seqs are 1, 2, 3, …
+		if page, err = a.cfg.Log.ChainPage(ctx, id, seq, chainPage); err != nil {
+			abortStream(r, "chain cut short", err)
+		}
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	httpx.WriteJSON(w, r, http.StatusOK, resp)
+	w.Write([]byte("]}\n"))
+}
+
+// abortStream ends a response whose status is already sent: the client
+// sees a truncated body (an error), never a wrong one.
+func abortStream(r *http.Request, msg string, err error) {
+	httpx.LoggerFrom(r.Context()).ErrorContext(r.Context(), msg, "err", err)
+	panic(http.ErrAbortHandler)
 }
 
 func (a *API) accreditations(w http.ResponseWriter, r *http.Request) {
-	as, err := a.cfg.Log.Accreditations(r.Context(), chi.URLParam(r, "did"))
+	id, ok := didParam(r)
+	if !ok {
+		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "the DID's percent-encoding is malformed"))
+		return
+	}
+	as, err := a.cfg.Log.Accreditations(r.Context(), id)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
@@ -430,6 +629,9 @@ func parseTilePath(p string) (level int, n int64, width int, entries bool, err e
 		width, rest = w, rest[:i]
 	}
 	parts := strings.Split(rest, "/")
+	if len(parts) > 6 {
+		return 0, 0, 0, false, bad // 18 digits: N stays below 10^18, far from overflow
+	}
 	for i, part := range parts {
 		if i < len(parts)-1 {
 			if !strings.HasPrefix(part, "x") {
@@ -449,48 +651,70 @@ func parseTilePath(p string) (level int, n int64, width int, entries bool, err e
 	return level, n, width, entries, nil
 }
 
+// bundleChunk is how many leaves an entry bundle reads at a time: a
+// response holds at most this many (60 KiB each) while it waits for a slow
+// reader, and no database connection while it writes.
+const bundleChunk = 16
+
 func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	level, n, width, entries, err := parseTilePath(chi.URLParam(r, "*"))
 	if err != nil {
 		httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, err.Error()))
 		return
 	}
+	// Spec: C2SP tlog-tiles: tile N of level L holds the level-L hashes
+	// N*256 … N*256+W-1, and level L has size >> (8L) of them (entry
+	// bundles are level 0). The comparison comes before any
+	// multiplication, so no tile number can overflow into the tree.
 	size := a.cfg.Log.Latest().Size
+	avail := size >> (TileHeight * level) // level ≤ 7: the shift is ≤ 56
+	if n > avail>>TileHeight || n<<TileHeight+int64(width) > avail {
+		httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such tile in the tree"))
+		return
+	}
 	var body []byte
-	if entries {
-		first := n << TileHeight
-		if first+int64(width) > size {
-			httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such entry bundle yet"))
-			return
-		}
-		leaves, err := a.cfg.Log.Leaves(r.Context(), first, first+int64(width))
-		if err != nil {
-			httpx.WriteError(w, r, err)
-			return
-		}
-		for _, l := range leaves {
-			body = binary.BigEndian.AppendUint16(body, uint16(len(l)))
-			body = append(body, l...)
-		}
-	} else {
+	if !entries {
 		t := tlog.Tile{H: TileHeight, L: level, N: n, W: width}
-		// The tile's last hash covers entries up to this index at level 0.
-		need := (n*(1<<TileHeight) + int64(width)) << (TileHeight * level)
-		if need > size {
-			httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such tile yet"))
-			return
-		}
-		body, err = tlog.ReadTileData(t, a.cfg.Log.HashReader(r.Context()))
-		if err != nil {
+		if body, err = tlog.ReadTileData(t, a.cfg.Log.HashReader(r.Context())); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
+	// Spec: C2SP tlog-tiles: full tiles never change; a partial tile is
+	// replaced by a wider one as the tree grows, so it is cached briefly.
 	if width == 1<<TileHeight {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		w.Header().Set("Cache-Control", "public, max-age=60")
 	}
-	w.Write(body)
+	if !entries {
+		w.Write(body)
+		return
+	}
+	// An entry bundle is up to 256 leaves of 60 KiB: it is streamed a
+	// chunk at a time rather than built whole.
+	first, end := n<<TileHeight, n<<TileHeight+int64(width)
+	buf := make([]byte, 0, 2+didregistry.MaxOperationSize)
+	for start := first; start < end; start += bundleChunk {
+		leaves, err := a.cfg.Log.Leaves(r.Context(), start, min(start+bundleChunk, end))
+		if err == nil && len(leaves) != int(min(start+bundleChunk, end)-start) {
+			err = fmt.Errorf("read %d leaves from %d, want %d", len(leaves), start, min(start+bundleChunk, end)-start)
+		}
+		if err != nil {
+			if start == first {
+				w.Header().Del("Cache-Control")
+				httpx.WriteError(w, r, err)
+				return
+			}
+			abortStream(r, "entry bundle cut short", err)
+		}
+		for _, l := range leaves {
+			buf = binary.BigEndian.AppendUint16(buf[:0], uint16(len(l)))
+			buf = append(buf, l...)
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}
 }

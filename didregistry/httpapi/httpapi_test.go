@@ -67,9 +67,9 @@ func TestPostOperationErrors(t *testing.T) {
 		status            int
 		code              string
 	}{
-		{"not JSON", "{", "application/json", 400, "invalid_request"},
-		{"unknown member", `{"type":"create","x":1}`, "application/json", 400, "invalid_request"},
-		{"unsigned", `{"type":"update","did":"` + ids[0] + `","seq":2,"prev":"zX","versionTime":"2026-01-01T00:00:00Z"}`, "application/json", 403, "invalid_signature"},
+		{"not JSON", "{", "application/json", 400, "invalid_operation"},
+		{"unknown member", `{"type":"create","x":1}`, "application/json", 400, "invalid_operation"},
+		{"unsigned", `{"did":"` + ids[0] + `","prev":"zX","seq":2,"type":"update","versionTime":"2026-01-01T00:00:00Z"}`, "application/json", 403, "invalid_signature"},
 		{"too large", `{"type":"` + strings.Repeat("a", MaxOperationBody) + `"}`, "application/json", 413, "request_too_large"},
 	} {
 		req := httptest.NewRequest(http.MethodPost, "/registry/operations", strings.NewReader(tc.body))
@@ -101,6 +101,7 @@ func TestParseTilePath(t *testing.T) {
 		{"0/005.p/256", 0, 0, 0, false, false},
 		{"01/000", 0, 0, 0, false, false},
 		{"0/001/002", 0, 0, 0, false, false},
+		{"0/x001/x002/x003/x004/x005/x006/007", 0, 0, 0, false, false},
 	} {
 		l, n, w, e, err := parseTilePath(tc.in)
 		if (err == nil) != tc.ok || (tc.ok && (l != tc.level || n != tc.n || w != tc.w || e != tc.entries)) {
@@ -153,9 +154,7 @@ func BenchmarkResolveCold(b *testing.B) {
 	a, ids := newAPI(b, 32)
 	h := a.Routes()
 	for b.Loop() {
-		a.mu.Lock()
-		clear(a.cache)
-		a.mu.Unlock()
+		a.cache.Purge()
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/1.0/identifiers/"+ids[7], nil))
 		if rec.Code != 200 {

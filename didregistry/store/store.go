@@ -47,6 +47,12 @@ const Component = "didregistry"
 // DefaultMaxBatch bounds the operations one transaction commits.
 const DefaultMaxBatch = 1024
 
+// maxHashCache bounds the sequencer's cache of stored hashes. Its keys are
+// the log's own, never a client's, and each entry is fixed-size (an 8-byte
+// id and a 32-byte hash, about 64 bytes in a map), so a bound on entries is
+// a bound on bytes: about 16 MiB.
+const maxHashCache = 1 << 18
+
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("didregistry/store: closed")
 
@@ -268,15 +274,20 @@ const (
 	qInsertCheckpoint = `INSERT INTO registry_checkpoints (size, root, signed, created) VALUES ($1, $2, $3, $4)`
 	qUpsertHead       = `INSERT INTO registry_heads (did, seq, head_idx, state) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (did) DO UPDATE SET seq = excluded.seq, head_idx = excluded.head_idx, state = excluded.state`
-	qDeleteIssuerURLs = `DELETE FROM registry_issuer_urls WHERE did = $1`
-	qUpsertIssuerURL  = `INSERT INTO registry_issuer_urls (url, did) VALUES ($1, $2)
-					ON CONFLICT (url) DO UPDATE SET did = excluded.did`
+	// Issuer URL bindings come only from the trust authority's
+	// accreditations (docs/did-method-tong.md §8): a binding is replaced
+	// by deleting and inserting, never by a conflict clause a document
+	// could reach.
+	qSelectIssuerURL     = `SELECT did FROM registry_issuer_urls WHERE url = $1`
+	qDeleteIssuerURL     = `DELETE FROM registry_issuer_urls WHERE url = $1`
+	qDeleteIssuerURLs    = `DELETE FROM registry_issuer_urls WHERE did = $1`
+	qInsertIssuerURL     = `INSERT INTO registry_issuer_urls (url, did) VALUES ($1, $2)`
 	qInsertAccreditation = `INSERT INTO registry_accreditations (version_id, subject, role, scope, valid_from, valid_until, idx) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	qRevokeAccreditation = `UPDATE registry_accreditations SET revoked_at = $1 WHERE version_id = $2 AND revoked_at = ''`
 	qSelectHash          = `SELECT hash FROM registry_hashes WHERE id = $1`
 )
 
-var sequencerQueries = []string{qSelectHead, qSelectRevokedAt, qInsertHash, qInsertEntry, qInsertCheckpoint, qUpsertHead, qDeleteIssuerURLs, qUpsertIssuerURL, qInsertAccreditation, qRevokeAccreditation, qSelectHash}
+var sequencerQueries = []string{qSelectHead, qSelectRevokedAt, qInsertHash, qInsertEntry, qInsertCheckpoint, qUpsertHead, qSelectIssuerURL, qDeleteIssuerURL, qDeleteIssuerURLs, qInsertIssuerURL, qInsertAccreditation, qRevokeAccreditation, qSelectHash}
 
 // hashReader reads stored hashes: this batch's, then the cache, then the
 // database through q.
@@ -368,6 +379,20 @@ func (l *Log) commit(batch []*pending) {
 				results[i].err = err
 				continue
 			}
+			if err := didregistry.CheckIssuerURLs(p.op, func(u string) (string, error) {
+				var d string
+				err := tx.QueryRowContext(ctx, qSelectIssuerURL, u).Scan(&d)
+				if errors.Is(err, sql.ErrNoRows) {
+					return "", nil
+				}
+				return d, err
+			}); err != nil {
+				if didregistry.CodeOf(err) == didregistry.CodeIssuerURLTaken {
+					results[i].err = err
+					continue
+				}
+				return err
+			}
 			if p.op.Type == didregistry.OpRevoke {
 				var revokedAt string
 				err := tx.QueryRowContext(ctx, qSelectRevokedAt, p.op.Revokes).Scan(&revokedAt)
@@ -431,7 +456,7 @@ func (l *Log) commit(batch []*pending) {
 		return
 	}
 	if published.Size > 0 {
-		if len(l.cache) > 1<<20 {
+		if len(l.cache)+len(overlay) > maxHashCache {
 			clear(l.cache)
 		}
 		for k, v := range overlay {
@@ -460,17 +485,6 @@ func (l *Log) derive(ctx context.Context, tx *bound, op *didregistry.Operation, 
 		return err
 	}
 	switch op.Type {
-	case didregistry.OpCreate, didregistry.OpUpdate:
-		if op.Document != nil {
-			if _, err := tx.ExecContext(ctx, qDeleteIssuerURLs, op.DID); err != nil {
-				return err
-			}
-			for _, u := range didregistry.IssuerURLs(op.Document) {
-				if _, err := tx.ExecContext(ctx, qUpsertIssuerURL, u, op.DID); err != nil {
-					return err
-				}
-			}
-		}
 	case didregistry.OpDeactivate:
 		if _, err := tx.ExecContext(ctx, qDeleteIssuerURLs, op.DID); err != nil {
 			return err
@@ -481,6 +495,14 @@ func (l *Log) derive(ctx context.Context, tx *bound, op *didregistry.Operation, 
 		if _, err := tx.ExecContext(ctx, qInsertAccreditation,
 			next.VersionID(), a.Subject, a.Role, string(scope), a.ValidFrom, a.ValidUntil, next.LogIndex); err != nil {
 			return err
+		}
+		if u, subject := op.BoundIssuer(); u != "" {
+			if _, err := tx.ExecContext(ctx, qDeleteIssuerURL, u); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, qInsertIssuerURL, u, subject); err != nil {
+				return err
+			}
 		}
 	case didregistry.OpRevoke:
 		if _, err := tx.ExecContext(ctx, qRevokeAccreditation, op.VersionTime, op.Revokes); err != nil {
@@ -526,6 +548,26 @@ func (l *Log) Chain(ctx context.Context, did string) ([]didregistry.Entry, error
 		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: did + " is not registered"}
 	}
 	return out, nil
+}
+
+// ChainPage returns at most limit of did's operations with seq > after, in
+// order: a DID's chain read a page at a time, so that no reader holds a
+// long chain (each leaf up to 60 KiB) in memory at once.
+func (l *Log) ChainPage(ctx context.Context, did string, after int64, limit int) ([]didregistry.Entry, error) {
+	rows, err := l.db.Reader().QueryContext(ctx, `SELECT idx, leaf FROM registry_entries WHERE did = $1 AND seq > $2 ORDER BY seq LIMIT $3`, did, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []didregistry.Entry
+	for rows.Next() {
+		var e didregistry.Entry
+		if err := rows.Scan(&e.Index, &e.Leaf); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // Leaves returns the leaves with indexes in [start, end).
@@ -642,12 +684,13 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// DIDForIssuerURL returns the DID whose document names the issuer URL.
+// DIDForIssuerURL returns the DID the trust authority bound the issuer URL
+// to (docs/did-method-tong.md §8).
 func (l *Log) DIDForIssuerURL(ctx context.Context, url string) (string, error) {
 	var d string
 	err := l.db.Reader().QueryRowContext(ctx, `SELECT did FROM registry_issuer_urls WHERE url = $1`, strings.TrimSuffix(url, "/")).Scan(&d)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "no DID names issuer " + url}
+		return "", &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "the trust authority bound no DID to issuer " + url}
 	}
 	return d, err
 }

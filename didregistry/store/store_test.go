@@ -181,8 +181,9 @@ func TestCreateUpdateResolve(t *testing.T) {
 	if first.DocumentMetadata.NextVersionID != states[1].VersionID() {
 		t.Errorf("first version's nextVersionId = %q", first.DocumentMetadata.NextVersionID)
 	}
-	if u, err := tl.DIDForIssuerURL(t.Context(), "https://tong.test/issuers/psb"); err != nil || u != op.DID {
-		t.Errorf("DIDForIssuerURL = %q, %v", u, err)
+	// A document alone binds no issuer URL: only the trust authority does.
+	if u, err := tl.DIDForIssuerURL(t.Context(), "https://tong.test/issuers/psb"); didregistry.CodeOf(err) != didregistry.CodeNotFound {
+		t.Errorf("DIDForIssuerURL = %q, %v; want %s", u, err, didregistry.CodeNotFound)
 	}
 }
 
@@ -471,8 +472,9 @@ func TestOneLeafPerOperation(t *testing.T) {
 	}
 }
 
-// ParseOperation refuses members it does not know, nulls, wrong types and
-// non-canonical leaves, each with CodeInvalidOperation.
+// ParseOperation refuses members it does not know, nulls and wrong types
+// with CodeInvalidOperation, and non-canonical leaves (repeated members
+// included) with CodeNotCanonical.
 func TestParseOperationRejects(t *testing.T) {
 	op, leaf := signedGenesis(t)
 	good, err := didregistry.ParseOperation(leaf)
@@ -499,8 +501,12 @@ func TestParseOperationRejects(t *testing.T) {
 		if bad == s {
 			t.Fatalf("%s: the edit did not apply", name)
 		}
-		if _, err := didregistry.ParseOperation([]byte(bad)); didregistry.CodeOf(err) != didregistry.CodeInvalidOperation {
-			t.Errorf("%s: ParseOperation = %v, want %s", name, err, didregistry.CodeInvalidOperation)
+		want := didregistry.CodeInvalidOperation
+		if name == "not canonical" || name == "duplicate member" {
+			want = didregistry.CodeNotCanonical
+		}
+		if _, err := didregistry.ParseOperation([]byte(bad)); didregistry.CodeOf(err) != want {
+			t.Errorf("%s: ParseOperation = %v, want %s", name, err, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -53,8 +54,9 @@ func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 // Verify replays the whole log in db from its first entry: it parses and
 // validates every operation against the DID's replayed head (signatures,
 // links, SCIDs, pre-rotation, times), recomputes every stored hash and
-// compares it with the stored one, and checks every checkpoint's root and
-// signature (with v). progress, if not nil, is called as entries are done.
+// compares it with the stored one, checks every checkpoint's root and
+// signature (with v), and recomputes every derived table (heads,
+// accreditations, issuer URL bindings) and compares it with the stored one. progress, if not nil, is called as entries are done.
 // The first disagreement is a *VerifyError naming the index.
 func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin string, v note.Verifier, progress func(done, total int64)) (*VerifyReport, error) {
 	start := time.Now()
@@ -75,6 +77,7 @@ func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin 
 	defer hashRows.Close()
 
 	heads := map[string]*didregistry.State{}
+	d := newDerived()
 	computed := make(memHashes, 0, 2*total+64)
 	now := time.Now()
 	var n int64
@@ -97,6 +100,10 @@ func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin 
 		}
 		next, err := rules.Validate(heads[op.DID], op, leaf, now)
 		if err != nil {
+			return nil, &VerifyError{Index: idx, Reason: err.Error()}
+		}
+		next.LogIndex = idx
+		if err := d.apply(op, next); err != nil {
 			return nil, &VerifyError{Index: idx, Reason: err.Error()}
 		}
 		heads[op.DID] = next
@@ -129,6 +136,9 @@ func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin 
 	}
 	if hashRows.Next() {
 		return nil, &VerifyError{Index: -1, Reason: "stored hashes beyond the last entry"}
+	}
+	if err := d.compare(ctx, r, heads); err != nil {
+		return nil, err
 	}
 	rep := &VerifyReport{Entries: n, DIDs: len(heads)}
 	if err := verifyCheckpoints(ctx, r, n, computed, origin, v, rep); err != nil {
@@ -177,4 +187,138 @@ func verifyCheckpoints(ctx context.Context, r *sql.DB, n int64, hr memHashes, or
 		return &VerifyError{Index: -1, Reason: fmt.Sprintf("the newest checkpoint has size %d, the log %d entries", last, n)}
 	}
 	return nil
+}
+
+// derived is what the derived tables hold, recomputed from the log.
+type derived struct {
+	accreditations map[string]*accRow // by the versionId of the accredit
+	bindings       map[string]string  // issuer URL → DID
+}
+
+type accRow struct {
+	subject, role, scope, validFrom, validUntil, revokedAt string
+	idx                                                    int64
+}
+
+func newDerived() *derived {
+	return &derived{accreditations: map[string]*accRow{}, bindings: map[string]string{}}
+}
+
+// apply replays what the sequencer's admission and derive do beyond
+// Rules.Validate: the issuer URL rule and the live-accreditation check of
+// a revocation, then the derived rows.
+func (d *derived) apply(op *didregistry.Operation, next *didregistry.State) error {
+	if err := didregistry.CheckIssuerURLs(op, func(u string) (string, error) { return d.bindings[u], nil }); err != nil {
+		return err
+	}
+	switch op.Type {
+	case didregistry.OpDeactivate:
+		for u, id := range d.bindings {
+			if id == op.DID {
+				delete(d.bindings, u)
+			}
+		}
+	case didregistry.OpAccredit:
+		a := op.Accreditation
+		scope, _ := json.Marshal(a.Scope)
+		d.accreditations[next.VersionID()] = &accRow{subject: a.Subject, role: a.Role, scope: string(scope),
+			validFrom: a.ValidFrom, validUntil: a.ValidUntil, idx: next.LogIndex}
+		if u, subject := op.BoundIssuer(); u != "" {
+			d.bindings[u] = subject
+		}
+	case didregistry.OpRevoke:
+		a := d.accreditations[op.Revokes]
+		if a == nil || a.revokedAt != "" {
+			return fmt.Errorf("revokes %s, which is not a live accreditation", op.Revokes)
+		}
+		a.revokedAt = op.VersionTime
+	}
+	return nil
+}
+
+// compare checks the stored derived tables against the recomputed ones,
+// row by row in both directions.
+func (d *derived) compare(ctx context.Context, r *sql.DB, heads map[string]*didregistry.State) error {
+	mismatch := func(table, format string, args ...any) error {
+		return &VerifyError{Index: -1, Reason: "derived table " + table + ": " + fmt.Sprintf(format, args...)}
+	}
+	n := 0
+	err := eachRow(ctx, r, `SELECT did, seq, head_idx, state FROM registry_heads`, func(rows *sql.Rows) error {
+		var id, state string
+		var seq, idx int64
+		if err := rows.Scan(&id, &seq, &idx, &state); err != nil {
+			return err
+		}
+		h := heads[id]
+		if h == nil {
+			return mismatch("registry_heads", "%s has a head but no operation", id)
+		}
+		want, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		if seq != h.Seq || idx != h.LogIndex || state != string(want) {
+			return mismatch("registry_heads", "the head of %s differs from the replayed one", id)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(heads) {
+		return mismatch("registry_heads", "%d rows, the log has %d DIDs", n, len(heads))
+	}
+	n = 0
+	err = eachRow(ctx, r, `SELECT version_id, subject, role, scope, valid_from, valid_until, idx, revoked_at FROM registry_accreditations`, func(rows *sql.Rows) error {
+		var v string
+		var got accRow
+		if err := rows.Scan(&v, &got.subject, &got.role, &got.scope, &got.validFrom, &got.validUntil, &got.idx, &got.revokedAt); err != nil {
+			return err
+		}
+		if want := d.accreditations[v]; want == nil || *want != got {
+			return mismatch("registry_accreditations", "accreditation %s differs from the log's", v)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(d.accreditations) {
+		return mismatch("registry_accreditations", "%d rows, the log made %d accreditations", n, len(d.accreditations))
+	}
+	n = 0
+	err = eachRow(ctx, r, `SELECT url, did FROM registry_issuer_urls`, func(rows *sql.Rows) error {
+		var u, id string
+		if err := rows.Scan(&u, &id); err != nil {
+			return err
+		}
+		if want, ok := d.bindings[u]; !ok || want != id {
+			return mismatch("registry_issuer_urls", "issuer %s is bound to %s, the log binds %q", u, id, want)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(d.bindings) {
+		return mismatch("registry_issuer_urls", "%d rows, the log binds %d issuer URLs", n, len(d.bindings))
+	}
+	return nil
+}
+
+func eachRow(ctx context.Context, r *sql.DB, q string, fn func(*sql.Rows) error) error {
+	rows, err := r.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tongid/tong/didregistry"
 )
@@ -72,5 +74,66 @@ func TestVerifyWrongLogKey(t *testing.T) {
 	v, _ := noteVerifier(vkey)
 	if _, err := Verify(t.Context(), tl.db, didregistry.Rules{}, testOrigin, v, nil); err == nil {
 		t.Errorf("Verify with another log key succeeded")
+	}
+}
+
+// Verify recomputes every derived table from the log (issue 16 item 1):
+// a row changed, added or removed directly in SQLite is a mismatch.
+func TestVerifyRecomputesDerivedTables(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, stmt string }{
+		{"issuer URL rebound", `UPDATE registry_issuer_urls SET did = (SELECT did FROM registry_heads WHERE did <> registry_issuer_urls.did LIMIT 1)`},
+		{"issuer URL added", `INSERT INTO registry_issuer_urls (url, did) VALUES ('https://tong.test/issuers/evil', 'did:tong:zEvil')`},
+		{"issuer URL removed", `DELETE FROM registry_issuer_urls`},
+		{"accreditation revoked", `UPDATE registry_accreditations SET revoked_at = '2026-01-01T00:00:00Z'`},
+		{"accreditation widened", `UPDATE registry_accreditations SET scope = '["urn:tong:vct:any"]'`},
+		{"accreditation added", `INSERT INTO registry_accreditations (version_id, subject, role, scope, valid_from, idx) VALUES ('9-zX', 'did:tong:zEvil', 'issuer', '["x"]', '2026-01-01T00:00:00Z', 0)`},
+		{"head rewound", `UPDATE registry_heads SET seq = 1 WHERE seq = 2`},
+		{"head state changed", `UPDATE registry_heads SET state = REPLACE(state, '"Deactivated":false', '"Deactivated":true')`},
+		{"head removed", `DELETE FROM registry_heads WHERE seq = 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, logKey, _ := ed25519.GenerateKey(rand.Reader)
+			authKey := newKey(t)
+			authOp, _ := didregistry.NewGenesis(authKey, doc(t, didregistry.PlaceholderDID, &authKey.PublicKey, ""), []crypto.PublicKey{&authKey.PublicKey}, nil, time.Now().Add(-2*time.Hour))
+			tl := openTestLog(t, filepath.Join(t.TempDir(), "r.db"), authOp.DID, logKey)
+			if _, err := tl.append(authOp); err != nil {
+				t.Fatal(err)
+			}
+			agencyKey := newKey(t)
+			agency, err := didregistry.NewGenesis(agencyKey, doc(t, didregistry.PlaceholderDID, &agencyKey.PublicKey, "https://tong.test/issuers/psb"), []crypto.PublicKey{&agencyKey.PublicKey}, nil, tl.clock())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tl.append(agency); err != nil {
+				t.Fatal(err)
+			}
+			acc := didregistry.Next(tl.head(authOp.DID), didregistry.OpAccredit, tl.clock())
+			acc.Accreditation = &didregistry.Accreditation{Subject: agency.DID, Role: didregistry.RoleIssuer, Scope: []string{"urn:tong:vct:test:1"},
+				ValidFrom: didregistry.FormatTime(time.Now().Add(-time.Hour)), CredentialIssuer: "https://tong.test/issuers/psb"}
+			if err := acc.Sign(authKey); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tl.append(acc); err != nil {
+				t.Fatal(err)
+			}
+			rules := didregistry.Rules{TrustAuthority: authOp.DID}
+			if _, err := Verify(t.Context(), tl.db, rules, testOrigin, tl.verifier, nil); err != nil {
+				t.Fatalf("Verify before tampering = %v", err)
+			}
+			res, err := tl.db.Writer().ExecContext(t.Context(), tc.stmt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				t.Fatalf("%s changed no row", tc.stmt)
+			}
+			_, err = Verify(t.Context(), tl.db, rules, testOrigin, tl.verifier, nil)
+			var ve *VerifyError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Verify after tampering = %v, want a *VerifyError", err)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,6 +228,9 @@ func (c *City) Register(t testing.TB, key *keys.Signer, issuerURL, role string, 
 		}
 		acc := didregistry.Next(head, didregistry.OpAccredit, c.tick())
 		acc.Accreditation = &didregistry.Accreditation{Subject: op.DID, Role: role, Scope: scope, ValidFrom: didregistry.FormatTime(c.clock.Add(-time.Hour))}
+		if role == didregistry.RoleIssuer {
+			acc.Accreditation.CredentialIssuer = strings.TrimSuffix(issuerURL, "/") // the trust authority binds the URL
+		}
 		if err := acc.Sign(c.authKey); err != nil {
 			t.Fatal(err)
 		}

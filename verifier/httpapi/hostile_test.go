@@ -108,9 +108,10 @@ func TestHostilePresentations(t *testing.T) {
 	}})
 	ctx := context.Background()
 
-	// A rogue agency: registered, but not accredited for anything.
+	// A rogue agency: registered, its URL bound by the trust authority, but
+	// accredited for no credential type the verifier asks for.
 	rogueKey, _ := c.Keys.Create("org-rogue", keys.ES256)
-	rogueDID := c.Register(t, rogueKey, c.URL+"/issuers/rogue", "")
+	rogueDID := c.Register(t, rogueKey, c.URL+"/issuers/rogue", "issuer", "urn:tong:vct:rogue-only:1")
 	if err := c.Issuer.AddAgency(ctx, issuer.Agency{Slug: "rogue", Name: "Rogue bureau", IssuerURL: c.URL + "/issuers/rogue", DID: rogueDID, KeyName: "org-rogue", KeyID: rogueDID + "#key-1"}); err != nil {
 		t.Fatal(err)
 	}
