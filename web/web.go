@@ -82,12 +82,23 @@ type Config struct {
 	MeetingsBookingCounter string
 	MeetingsCheckinCounter string
 	PaymentsCounter        string
+	// WriteTimeout bounds the time a response may take to be written, and
+	// StreamWriteTimeout the time each server-sent event may take; zero
+	// means httpx.DefaultWriteTimeout and httpx.DefaultStreamWriteTimeout.
+	WriteTimeout       time.Duration
+	StreamWriteTimeout time.Duration
+	// AccessLog, when set, receives one line per request at info level;
+	// otherwise the lines go to Logger at debug level.
+	AccessLog *slog.Logger
 }
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	if c.DB == nil {
 		return errors.New("web: Config.DB is required")
+	}
+	if c.WriteTimeout < 0 || c.StreamWriteTimeout < 0 {
+		return errors.New("web: write timeouts must not be negative")
 	}
 	for _, m := range append(append([]Mount{}, c.APIs...), c.Pages...) {
 		if m.Pattern == "" || m.Pattern[0] != '/' || m.Handler == nil {
@@ -127,8 +138,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
+	if cfg.AccessLog != nil {
+		metrics.SetAccessLog(cfg.AccessLog)
+	}
+
 	r := chi.NewRouter()
-	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.Recover)
+	// Order: the guard sees every header, the recoverer's 500 included;
+	// the write deadline is set before any handler writes.
+	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.GuardHeaders, httpx.Recover,
+		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout))
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
 
@@ -175,7 +193,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 func redirectTo(path string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, path, http.StatusMovedPermanently) }
+	return func(w http.ResponseWriter, r *http.Request) { httpx.Redirect(w, r, path, http.StatusMovedPermanently) }
 }
 
 // Handler is the root handler to serve.

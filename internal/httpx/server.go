@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// Server timeouts. ReadHeaderTimeout bounds slow-loris clients; WriteTimeout
-// is left to handlers (server-sent events stream for minutes), which must
-// bound their own work.
+// Server timeouts. ReadHeaderTimeout bounds slow-loris clients and
+// ReadTimeout slow senders. WriteTimeout is a backstop for handlers that
+// WriteDeadline does not wrap; routes get their own write deadlines from
+// WriteDeadline (long for server-sent events, short for the rest).
 const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
@@ -30,6 +31,7 @@ func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
 		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
