@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/services/meetings"
+	"github.com/tongid/tong/services/payments"
+	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/web"
 )
 
 // childEnv makes the test binary run `tong` itself (see TestMain), so a
@@ -300,5 +308,138 @@ func TestSlowReadersBoundedMemory(t *testing.T) {
 	}
 	if m := getBody(t, p.base+"/metrics"); strings.Count(m, `method="X0`) > 0 {
 		t.Errorf("/metrics has a series per invented method")
+	}
+}
+
+// serveLogged starts `tong serve` in-process like serveForTest and also
+// returns what it writes to stderr.
+func serveLogged(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...), strings.NewReader(""), out, errOut, func(string) string { return "" })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
+			if u, ok := strings.CutPrefix(strings.TrimSpace(line), "Tong is running. Open "); ok {
+				return strings.TrimSuffix(u, "/"), errOut
+			}
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("tong serve exited %d early: %s%s", code, out.String(), errOut.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("tong serve did not start: %s", out.String())
+	return "", nil
+}
+
+// rawRequest sends one raw HTTP/1.1 request and returns the response.
+func rawRequest(t *testing.T, addr, method, target string) *http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: tong\r\nConnection: close\r\n\r\n", method, target)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	return resp
+}
+
+// TestMetricsLabelsClosed: invented methods and unknown paths each map to
+// one label value, so /metrics cannot be grown by a client.
+func TestMetricsLabelsClosed(t *testing.T) {
+	t.Parallel()
+	base, _ := serveLogged(t)
+	addr := strings.TrimPrefix(base, "http://")
+	for i := range 40 {
+		rawRequest(t, addr, fmt.Sprintf("BREW%03d", i), "/healthz")
+		rawRequest(t, addr, http.MethodGet, fmt.Sprintf("/no/such/page/%d", i))
+	}
+	metrics := getBody(t, base+"/metrics")
+	methods, routes := map[string]bool{}, map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^tong_http_requests_total\{code="\d+",method="([^"]*)",route="([^"]*)"\}`).FindAllStringSubmatch(metrics, -1) {
+		methods[m[1]], routes[m[2]] = true, true
+	}
+	if len(methods) == 0 {
+		t.Fatalf("no tong_http_requests_total series in /metrics:\n%s", metrics)
+	}
+	if !methods["other"] || len(methods) > 3 {
+		t.Errorf("method labels = %v, want GET and other (at most three values)", slices.Sorted(maps.Keys(methods)))
+	}
+	if !routes["unmatched"] || len(routes) > 4 {
+		t.Errorf("route labels = %v, want /healthz, /metrics and unmatched", slices.Sorted(maps.Keys(routes)))
+	}
+}
+
+// TestServeQuietByDefault: at the default log level a request writes no
+// access line, and a warning (here: the connection cap reached) still
+// shows. With --access-log the lines go to that file.
+func TestServeQuietByDefault(t *testing.T) {
+	t.Parallel()
+	base, stderr := serveLogged(t, "--max-connections", "2")
+	addr := strings.TrimPrefix(base, "http://")
+	if got := rawRequest(t, addr, http.MethodGet, "/healthz"); got.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz = %d", got.StatusCode)
+	}
+	rawRequest(t, addr, http.MethodGet, "/no/such/page")
+	time.Sleep(100 * time.Millisecond)
+	if strings.Contains(stderr.String(), "msg=http") || strings.Contains(stderr.String(), "/healthz") {
+		t.Errorf("a request at the default level wrote an access line:\n%s", stderr.String())
+	}
+	// Two silent connections hold both slots; a third is refused, with a
+	// 503 to the client and a warning in the log.
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	resp := rawRequest(t, addr, http.MethodGet, "/healthz")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "temporarily_unavailable") {
+		t.Errorf("a connection over the cap got %d %s, want 503 temporarily_unavailable", resp.StatusCode, body)
+	}
+	if !strings.Contains(stderr.String(), "level=WARN") || !strings.Contains(stderr.String(), "connection limit reached") {
+		t.Errorf("the warning is not shown at the default level:\n%s", stderr.String())
+	}
+
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	base2, stderr2 := serveLogged(t, "--access-log", logFile)
+	getBody(t, base2+"/healthz")
+	time.Sleep(100 * time.Millisecond)
+	raw, _ := os.ReadFile(logFile)
+	if !strings.Contains(string(raw), "route=/healthz") || !strings.Contains(string(raw), "status=200") {
+		t.Errorf("--access-log file = %q, want a line for GET /healthz", raw)
+	}
+	if strings.Contains(stderr2.String(), "route=/healthz") {
+		t.Errorf("with --access-log the access line also went to stderr:\n%s", stderr2.String())
+	}
+}
+
+// TestServeSummary: the start-up summary says where each page is.
+func TestServeSummary(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	printSummary(&out, "http://127.0.0.1:8080", "did:tong:ta", web.Config{Issuer: &issuer.Service{}, Verifier: &verifier.Service{},
+		Meetings: &meetings.Service{}, Payments: &payments.Service{}, Explorer: &web.Explorer{}}, &serveFlags{})
+	for _, want := range []string{"/agency/", "/counter/", "/meetings/", "/payments/", "/explorer/", "/wallet/", "/inquiries/", "debug level"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %s:\n%s", want, out.String())
+		}
 	}
 }
