@@ -443,3 +443,71 @@ func TestServeSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesRefused: names and labels with control characters,
+// bidirectional overrides, NUL or invalid UTF-8 are refused with the
+// stable code invalid_text at every entry point (staff API, tong admin),
+// and a NUL that would reach a Location header is refused before it is
+// written.
+func TestNamesRefused(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, _ := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	raw, err := os.ReadFile(filepath.Join(data, "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var demo demoFile
+	if err := json.Unmarshal(raw, &demo); err != nil || len(demo.Agencies) == 0 {
+		t.Fatalf("demo.json = %s (%v)", raw, err)
+	}
+	ag := demo.Agencies[0]
+	staff := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, ag.IssuerURL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ag.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct{ Error string }
+		b, _ := io.ReadAll(resp.Body)
+		_ = json.Unmarshal(b, &e)
+		return resp.StatusCode, e.Error
+	}
+	for _, label := range []string{`desk\u202e1`, `desk\u0000`, `desk\nSet-Cookie: x`, `desk\u2066`, `\u001b[2Jdesk`} {
+		if code, e := staff(http.MethodPost, "/api/tokens", `{"label":"`+label+`"}`); code != http.StatusBadRequest || e != "invalid_text" {
+			t.Errorf("POST /api/tokens label %s = %d %q, want 400 invalid_text", label, code, e)
+		}
+	}
+	if code, _ := staff(http.MethodPost, "/api/tokens", `{"label":"desk 1 · 一号窗口"}`); code != http.StatusCreated {
+		t.Errorf("POST /api/tokens with a plain label = %d, want 201", code)
+	}
+	typ := `{"id":"bidi","vct":"urn:tong:vct:bidi:1","display":[{"name":"Parking \u202epermit","locale":"en"}],"validity_days":30,"claims":[{"path":["n"],"type":"string"}]}`
+	if code, e := staff(http.MethodPut, "/api/types/bidi", typ); code != http.StatusBadRequest || e != "invalid_text" {
+		t.Errorf("PUT /api/types with a bidi override in its name = %d %q, want 400 invalid_text", code, e)
+	}
+
+	env := map[string]string{"TONG_DATA": data, "TONG_SERVER": base}
+	for _, name := range []string{"Desk\x1b[2J", "Desk\u202e1", "Desk\x00", "Desk\xff"} {
+		if code, _, errOut := runTong(t, env, "admin", "counter", "add", "--org", "dongcheng", "--name", name, "--purposes", "identity-basic"); code == 0 || !nameRefused(errOut) {
+			t.Errorf("tong admin counter add --name %q: exit %d, stderr %q; want a refusal naming --name", name, code, errOut)
+		}
+		if code, _, errOut := runTong(t, env, "admin", "verifier", "add", "--slug", "evil", "--name", name, "--purposes", "identity-basic"); code == 0 || !nameRefused(errOut) {
+			t.Errorf("tong admin verifier add --name %q: exit %d, stderr %q; want a refusal naming --name", name, code, errOut)
+		}
+	}
+
+	// A NUL that would reach the Location header.
+	resp := rawRequest(t, strings.TrimPrefix(base, "http://"), http.MethodGet, "/explorer/did?did=did:tong:a%00b")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(string(body), "invalid_redirect") {
+		t.Errorf("GET /explorer/did?did=...%%00... = %d Location %q %s, want 400 invalid_redirect and no Location", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+}
+
+func nameRefused(stderr string) bool {
+	return strings.Contains(stderr, "--name holds") || strings.Contains(stderr, "--name is not valid UTF-8")
+}

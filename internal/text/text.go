@@ -12,7 +12,9 @@
 //     U+2066–U+2069) or a directional mark (U+200E, U+200F, U+061C), which
 //     make "txt.exe" look like "exe.txt" (CVE-2021-42574, "Trojan Source");
 //   - a line or paragraph separator (U+2028, U+2029), the byte-order mark
-//     (U+FEFF) or a noncharacter (U+FFFE, U+FFFF).
+//     (U+FEFF) or a noncharacter (U+FFFE, U+FFFF);
+//
+// and a value longer than [MaxName] bytes.
 //
 // Every refusal is an [*Error] with the stable code [CodeInvalidText], which
 // internal/httpx answers as 400.
@@ -31,6 +33,9 @@ import (
 
 // CodeInvalidText is the stable error code of every refusal.
 const CodeInvalidText = "invalid_text"
+
+// MaxName is the longest name accepted, in bytes (170 Chinese characters).
+const MaxName = 512
 
 // Error says which field was refused and why. Its message names the field
 // and the byte offset, never echoes the value (the value may be the attack).
@@ -53,9 +58,22 @@ func (e *Error) Code() string { return CodeInvalidText }
 // field names the input in the message ("label", "name"). The empty string
 // is accepted: whether a name is required is the caller's rule.
 func Name(field, s string) error {
+	if len(s) > MaxName {
+		return &Error{Field: field, Reason: fmt.Sprintf("is longer than %d bytes", MaxName), Offset: MaxName}
+	}
 	for i, r := range s {
 		if reason := refused(r, s[i:]); reason != "" {
 			return &Error{Field: field, Reason: reason, Offset: i}
+		}
+	}
+	return nil
+}
+
+// Names is Name for each of values, all under one field name.
+func Names(field string, values ...string) error {
+	for _, v := range values {
+		if err := Name(field, v); err != nil {
+			return err
 		}
 	}
 	return nil

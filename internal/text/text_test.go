@@ -3,6 +3,7 @@ package text_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tongid/tong/internal/text"
@@ -39,6 +40,8 @@ func TestName(t *testing.T) {
 		{"truncated utf-8", "ab\xe5\x8c", false, 2},
 		{"overlong", "\xc0\xaf", false, 0},
 		{"surrogate", "\xed\xa0\x80", false, 0},
+		{"longest", strings.Repeat("北", text.MaxName/3), true, 0},
+		{"too long", strings.Repeat("a", text.MaxName+1), false, text.MaxName},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -57,6 +60,17 @@ func TestName(t *testing.T) {
 				t.Errorf("Name(%q) = {%s %s %d}, want {%s label %d}", tc.in, te.Code(), te.Field, te.Offset, text.CodeInvalidText, tc.offset)
 			}
 		})
+	}
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	if err := text.Names("display name", "ok", "also ok"); err != nil {
+		t.Errorf("Names(ok, also ok) = %v, want nil", err)
+	}
+	var te *text.Error
+	if err := text.Names("display name", "ok", "bad\x00"); !errors.As(err, &te) || te.Field != "display name" {
+		t.Errorf("Names(ok, bad NUL) = %v, want *text.Error for display name", err)
 	}
 }
 
