@@ -42,6 +42,14 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// MaxBody is the largest request body any route accepts; each API sets a
+// smaller limit of its own. MaxMetricsScrapes is how many /metrics
+// requests are served at once.
+const (
+	MaxBody           = 1 << 20
+	MaxMetricsScrapes = 4
+)
+
 // Pinger is what /readyz asks: does the database answer?
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -146,13 +154,15 @@ func New(cfg Config) (*Server, error) {
 	// Order: the guard sees every header, the recoverer's 500 included;
 	// the write deadline is set before any handler writes.
 	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.GuardHeaders, httpx.Recover,
-		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout))
+		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout), httpx.LimitBody(MaxBody))
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
+	// At most a few scrapes gather at once; more get 503 (each gather
+	// copies every series).
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{MaxRequestsInFlight: MaxMetricsScrapes}))
 	static, _ := fs.Sub(staticFS, "static")
 	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	for _, m := range cfg.APIs {

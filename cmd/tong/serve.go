@@ -131,14 +131,14 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	}
 	defer db.Close()
 
-	ln, scheme, err := listen(f, logger)
+	ln, err := listen(f, logger)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	publicURL := strings.TrimSuffix(f.publicURL, "/")
 	if publicURL == "" {
-		publicURL = scheme + "://" + ln.Addr().String()
+		publicURL = ln.scheme + "://" + ln.Addr().String()
 	}
 	kd, err := openKeys(f.data, f.masterKey)
 	if err != nil {
@@ -252,6 +252,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
 	hs := httpx.NewServer(srv.Handler(), logger)
 	hs.WriteTimeout = f.writeTimeout // a backstop: each route sets its own deadline
+	hs.ConnState = ln.limit.ConnState
 	err = httpx.Serve(ctx, hs, ln)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -260,15 +261,24 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	return nil
 }
 
+// listener is where connections arrive, and how.
+type listener struct {
+	net.Listener
+	scheme string
+	// limit caps the connections; the server reports their state to it.
+	limit *httpx.ConnLimit
+}
+
 // listen opens the server's listener, capped at --max-connections, and
 // names its URL scheme. It is the one place that decides how connections
-// arrive (a TLS listener goes here).
-func listen(f *serveFlags, logger *slog.Logger) (net.Listener, string, error) {
+// arrive (a TLS listener wraps l.limit here).
+func listen(f *serveFlags, logger *slog.Logger) (*listener, error) {
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return nil, "", withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
+		return nil, withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
 	}
-	return httpx.LimitListener(ln, f.maxConns, logger), "http", nil
+	lim := httpx.NewConnLimit(ln, f.maxConns, logger)
+	return &listener{Listener: lim, scheme: "http", limit: lim}, nil
 }
 
 // loggerTo is a logger in the --log-format that writes every level to w.

@@ -511,3 +511,60 @@ func TestNamesRefused(t *testing.T) {
 func nameRefused(stderr string) bool {
 	return strings.Contains(stderr, "--name holds") || strings.Contains(stderr, "--name is not valid UTF-8")
 }
+
+// TestConnLimitClosesIdle: when every slot is taken by a client that sent
+// one request and then sat silent on its kept-alive connection, a new
+// client is still served: the connection idle the longest makes room.
+func TestConnLimitClosesIdle(t *testing.T) {
+	t.Parallel()
+	base, _ := serveLogged(t, "--max-connections", "2")
+	addr := strings.TrimPrefix(base, "http://")
+	var idle []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: tong\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /healthz: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		idle = append(idle, c)
+	}
+	time.Sleep(100 * time.Millisecond) // the server marks them idle after the response
+	if resp := rawRequest(t, addr, http.MethodGet, "/healthz"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a new client with every slot idle got %d, want 200", resp.StatusCode)
+	}
+	closed := 0
+	for _, c := range idle {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+			closed++
+		}
+	}
+	if closed != 1 {
+		t.Errorf("%d idle connections were closed to make room, want 1", closed)
+	}
+}
+
+// TestBodyLimit: every route refuses a body over 1 MiB before reading it,
+// the browser forms (which net/http would let grow to 10 MB) included.
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	base, _ := serveLogged(t)
+	big := "token=" + strings.Repeat("a", 2<<20)
+	for _, path := range []string{"/agency/signin", "/counter/signin", "/registry/operations"} {
+		resp, err := http.Post(base+path, "application/x-www-form-urlencoded", strings.NewReader(big))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "request_too_large") {
+			t.Errorf("POST %s with 2 MiB = %d %s, want 413 request_too_large", path, resp.StatusCode, body)
+		}
+	}
+}

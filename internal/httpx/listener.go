@@ -3,6 +3,7 @@ package httpx
 import (
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,47 +23,97 @@ const overloadBody = `{"error":"temporarily_unavailable","error_description":"to
 var overloadResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" +
 	"Connection: close\r\nContent-Length: " + strconv.Itoa(len(overloadBody)) + "\r\n\r\n" + overloadBody)
 
-// LimitListener returns a listener that holds at most n connections at
-// once. A connection accepted over the cap is answered with a 503 and
-// closed at once, and a warning is logged (at most once a minute), so the
-// listener never blocks: the clients already in keep being served and
-// slots come back as their connections end.
-func LimitListener(ln net.Listener, n int, logger *slog.Logger) net.Listener {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), log: logger}
-}
-
-type limitListener struct {
+// ConnLimit is a listener that holds at most n connections at once. When
+// all n are taken and another arrives, the connection that has been idle
+// (kept alive between requests) the longest is closed to make room, so
+// clients that send one request and then sit silent cannot hold every
+// slot. When none is idle, the newcomer is answered with a 503 and closed,
+// and a warning is logged (at most once a minute). Accept never blocks on
+// the cap.
+//
+// Set the server's ConnState to [ConnLimit.ConnState] so that the limit
+// knows which connections are idle.
+type ConnLimit struct {
 	net.Listener
 	sem      chan struct{}
 	log      *slog.Logger
 	refused  atomic.Int64
+	evicted  atomic.Int64
 	lastWarn atomic.Int64 // unix nanoseconds
+
+	mu   sync.Mutex
+	idle map[net.Conn]time.Time
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
+// NewConnLimit wraps ln so that it holds at most n connections.
+func NewConnLimit(ln net.Listener, n int, logger *slog.Logger) *ConnLimit {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &ConnLimit{Listener: ln, sem: make(chan struct{}, n), log: logger, idle: map[net.Conn]time.Time{}}
+}
+
+// Accept waits for the next connection that fits under the cap.
+func (l *ConnLimit) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		select {
-		case l.sem <- struct{}{}:
+		if l.take() || l.evictIdle() && l.take() {
 			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-		default:
 		}
 		l.refuse(c)
 	}
 }
 
-func (l *limitListener) refuse(c net.Conn) {
+func (l *ConnLimit) take() bool {
+	select {
+	case l.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// evictIdle closes the connection idle the longest; its slot is free when
+// it returns true.
+func (l *ConnLimit) evictIdle() bool {
+	l.mu.Lock()
+	var oldest net.Conn
+	var since time.Time
+	for c, t := range l.idle {
+		if oldest == nil || t.Before(since) {
+			oldest, since = c, t
+		}
+	}
+	delete(l.idle, oldest)
+	l.mu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	l.evicted.Add(1)
+	_ = oldest.Close() // releases the slot (limitConn.Close)
+	return true
+}
+
+// ConnState is the http.Server ConnState hook that tracks idle connections.
+func (l *ConnLimit) ConnState(c net.Conn, st http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st == http.StateIdle {
+		l.idle[c] = time.Now()
+	} else {
+		delete(l.idle, c)
+	}
+}
+
+func (l *ConnLimit) refuse(c net.Conn) {
 	n := l.refused.Add(1)
 	now := time.Now().UnixNano()
 	if last := l.lastWarn.Load(); now-last > int64(time.Minute) && l.lastWarn.CompareAndSwap(last, now) {
 		l.log.Warn("connection limit reached; refusing new connections with 503",
-			slog.Int("max_connections", cap(l.sem)), slog.Int64("refused_total", n))
+			slog.Int("max_connections", cap(l.sem)), slog.Int64("refused_total", n), slog.Int64("idle_closed_total", l.evicted.Load()))
 	}
 	// The answer fits any socket buffer, so this write does not block;
 	// the deadline is there in case it ever does.

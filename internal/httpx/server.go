@@ -20,6 +20,10 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 15 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultMaxConcurrentStreams bounds the requests one HTTP/2
+	// connection may have in flight (Go's default is 250), so the
+	// connection cap also bounds the handlers at work.
+	DefaultMaxConcurrentStreams = 16
 )
 
 // NewServer is an *http.Server with Tong's timeouts.
@@ -34,6 +38,7 @@ func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
 		WriteTimeout:      DefaultWriteTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: DefaultMaxConcurrentStreams},
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
