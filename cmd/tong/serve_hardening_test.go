@@ -51,11 +51,30 @@ type tongProcess struct {
 	stderr *syncBuffer
 }
 
+// tongBinary is the program to run as tong: the test binary itself, or,
+// under the race detector (which keeps memory of its own that is never
+// given back), tong built without it.
+func tongBinary(t *testing.T) string {
+	t.Helper()
+	if !raceEnabled {
+		return os.Args[0]
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the race detector is on and no go tool is on PATH to build tong without it: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "tong")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // startTong runs `tong serve ARGS` as a child process and waits for it to
 // say where it listens.
 func startTong(t *testing.T, args ...string) *tongProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(tongBinary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,6 +37,7 @@ var overloadResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type:
 type ConnLimit struct {
 	net.Listener
 	sem      chan struct{}
+	refusers chan struct{}
 	log      *slog.Logger
 	refused  atomic.Int64
 	evicted  atomic.Int64
@@ -50,7 +52,7 @@ func NewConnLimit(ln net.Listener, n int, logger *slog.Logger) *ConnLimit {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &ConnLimit{Listener: ln, sem: make(chan struct{}, n), log: logger, idle: map[net.Conn]time.Time{}}
+	return &ConnLimit{Listener: ln, sem: make(chan struct{}, n), refusers: make(chan struct{}, maxRefusers), log: logger, idle: map[net.Conn]time.Time{}}
 }
 
 // Accept waits for the next connection that fits under the cap.
@@ -115,12 +117,37 @@ func (l *ConnLimit) refuse(c net.Conn) {
 		l.log.Warn("connection limit reached; refusing new connections with 503",
 			slog.Int("max_connections", cap(l.sem)), slog.Int64("refused_total", n), slog.Int64("idle_closed_total", l.evicted.Load()))
 	}
-	// The answer fits any socket buffer, so this write does not block;
-	// the deadline is there in case it ever does.
-	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = c.Write(overloadResponse)
-	_ = c.Close()
+	// The request is read, the answer written and the connection drained
+	// briefly apart from the accept loop, by at most maxRefusers goroutines at once (a flood
+	// beyond that is closed without an answer): closing a socket with
+	// the request still unread would reset it before the client reads
+	// the 503.
+	select {
+	case l.refusers <- struct{}{}:
+	default:
+		_ = c.Close()
+		return
+	}
+	go func() {
+		defer func() { <-l.refusers }()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		// Answer only once the client has spoken: a response before
+		// the request is one that HTTP clients discard.
+		if _, err := c.Read(make([]byte, 512)); err != nil {
+			_ = c.Close()
+			return
+		}
+		_, _ = c.Write(overloadResponse)
+		if tc, ok := c.(interface{ CloseWrite() error }); ok {
+			_ = tc.CloseWrite()
+		}
+		_, _ = io.CopyN(io.Discard, c, 64<<10)
+		_ = c.Close()
+	}()
 }
+
+// maxRefusers is how many refused connections are answered at once.
+const maxRefusers = 64
 
 type limitConn struct {
 	net.Conn
