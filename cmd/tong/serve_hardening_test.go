@@ -587,3 +587,32 @@ func TestBodyLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestLongPollOutlivesWriteTimeout: the write deadline runs from when a
+// response starts to be written, so `tong verifier result --wait`, whose
+// answer comes after longer than --write-timeout, still gets it.
+func TestLongPollOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, _ := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo", "--write-timeout", "1s")
+	raw, err := os.ReadFile(filepath.Join(data, "demo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var demo demoFile
+	if err := json.Unmarshal(raw, &demo); err != nil || len(demo.Counters) == 0 {
+		t.Fatalf("demo.json = %s (%v)", raw, err)
+	}
+	env := map[string]string{"TONG_SERVER": base, "TONG_TOKEN": demo.Counters[0].Token}
+	code, out, errOut := runTong(t, env, "verifier", "request", "--purpose", "identity-basic", "--json")
+	var sess struct {
+		ID string `json:"session_id"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &sess) != nil || sess.ID == "" {
+		t.Fatalf("verifier request: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runTong(t, env, "verifier", "result", sess.ID, "--wait", "--timeout", "2500ms")
+	if code != 0 || !strings.Contains(out, "PENDING") {
+		t.Errorf("verifier result --wait --timeout 2500ms with --write-timeout 1s: %d %q %q, want the pending session", code, out, errOut)
+	}
+}

@@ -21,9 +21,10 @@ const (
 const ContentTypeEventStream = "text/event-stream"
 
 // WriteDeadline bounds the time each response may take to be written,
-// through http.ResponseController: d from the start of the request for an
-// ordinary response, and stream from each flush for a response whose
-// Content-Type is text/event-stream. A write past the deadline fails, the
+// through http.ResponseController: d from the moment the handler starts
+// writing an ordinary response (and from the start of the request until
+// then), and stream from each flush for a response whose Content-Type is
+// text/event-stream. A write past the deadline fails, the
 // connection is closed, and the handler's writes return errors from then
 // on. Zero values mean the defaults.
 func WriteDeadline(d, stream time.Duration) func(http.Handler) http.Handler {
@@ -39,7 +40,7 @@ func WriteDeadline(d, stream time.Duration) func(http.Handler) http.Handler {
 			// An error means the writer has no deadlines (a recorder in a
 			// test); the server's WriteTimeout still applies then.
 			_ = rc.SetWriteDeadline(time.Now().Add(d))
-			next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, stream: stream}, r)
+			next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, d: d, stream: stream}, r)
 		})
 	}
 }
@@ -47,21 +48,25 @@ func WriteDeadline(d, stream time.Duration) func(http.Handler) http.Handler {
 type deadlineWriter struct {
 	http.ResponseWriter
 	rc        *http.ResponseController
-	stream    time.Duration
+	d, stream time.Duration
 	streaming bool
 	wrote     bool
 }
 
+// header starts the response's own deadline when it begins to be
+// written, so a handler that waits before answering (a long poll) still
+// has the whole time to write.
 func (d *deadlineWriter) header() {
 	if d.wrote {
 		return
 	}
 	d.wrote = true
-	ct := d.Header().Get("Content-Type")
-	if strings.HasPrefix(ct, ContentTypeEventStream) {
+	if strings.HasPrefix(d.Header().Get("Content-Type"), ContentTypeEventStream) {
 		d.streaming = true
 		_ = d.rc.SetWriteDeadline(time.Now().Add(d.stream))
+		return
 	}
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.d))
 }
 
 func (d *deadlineWriter) WriteHeader(code int) {

@@ -110,6 +110,10 @@ func TestWriteDeadlineStream(t *testing.T) {
 			}
 		}
 	})
+	mux.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(3 * short) // a long poll: the answer comes after the deadline
+		fmt.Fprint(w, "answer")
+	})
 	srv := httptest.NewServer(WriteDeadline(short, 10*time.Second)(mux))
 	defer srv.Close()
 
@@ -121,6 +125,16 @@ func TestWriteDeadlineStream(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || strings.Count(string(body), "data: ") != 8 {
 		t.Errorf("event stream = %q, %v; want all 8 events, past the %v write deadline", body, err, short)
+	}
+
+	resp, err = http.Get(srv.URL + "/poll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "answer" {
+		t.Errorf("long poll = %q, %v; want its answer, written after the request's first %v", body, err, short)
 	}
 
 	c, err := net.Dial("tcp", srv.Listener.Addr().String())
