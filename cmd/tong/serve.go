@@ -35,6 +35,7 @@ type serveFlags struct {
 	purposes  string
 	// HTTP server limits and logging (see httpx).
 	maxConns      int
+	maxConnsAddr  int
 	writeTimeout  time.Duration
 	streamTimeout time.Duration
 	accessLog     string
@@ -69,7 +70,8 @@ lets requests in flight finish, then closes the database.`,
 	fl.IntVar(&f.quorum, "witness-quorum", 0, "cosignatures a checkpoint needs before it is published (default: all witnesses)")
 	fl.StringVar(&f.purposes, "purposes", "", "directory of verification purpose files (*.json) to add to or replace the presets")
 	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
-	fl.IntVar(&f.maxConns, "max-connections", httpx.DefaultMaxConnections, "connections held at once; one more is answered 503 and closed")
+	fl.IntVar(&f.maxConns, "max-connections", httpx.DefaultMaxConnections, "connections held at once; when full, the longest-idle one is closed, or a newcomer gets 503")
+	fl.IntVar(&f.maxConnsAddr, "max-connections-per-ip", 0, "connections one client IP may hold (0: no cap; keep 0 behind a reverse proxy)")
 	fl.DurationVar(&f.writeTimeout, "write-timeout", httpx.DefaultWriteTimeout, "time a response may take to be written (a client that does not read is dropped)")
 	fl.DurationVar(&f.streamTimeout, "stream-write-timeout", httpx.DefaultStreamWriteTimeout, "time each server-sent event may take to be written")
 	fl.StringVar(&f.accessLog, "access-log", "", "append one line per request to this file (default: requests are logged at debug level only)")
@@ -115,8 +117,8 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return usagef("--addr %q: want host:port", f.addr)
 	}
-	if f.maxConns < 1 {
-		return usagef("--max-connections must be at least 1")
+	if f.maxConns < 1 || f.maxConnsAddr < 0 {
+		return usagef("--max-connections must be at least 1 and --max-connections-per-ip at least 0")
 	}
 	if f.writeTimeout <= 0 || f.streamTimeout <= 0 {
 		return usagef("--write-timeout and --stream-write-timeout must be positive")
@@ -277,7 +279,7 @@ func listen(f *serveFlags, logger *slog.Logger) (*listener, error) {
 	if err != nil {
 		return nil, withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
 	}
-	lim := httpx.NewConnLimit(ln, f.maxConns, logger)
+	lim := httpx.NewConnLimit(ln, f.maxConns, f.maxConnsAddr, logger)
 	return &listener{Listener: lim, scheme: "http", limit: lim}, nil
 }
 

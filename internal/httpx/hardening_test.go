@@ -190,7 +190,7 @@ func TestConnLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{}
-	lim := NewConnLimit(ln, 1, slog.New(slog.NewTextHandler(logs, nil)))
+	lim := NewConnLimit(ln, 1, 0, slog.New(slog.NewTextHandler(logs, nil)))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ConnState: lim.ConnState}
 	go func() { _ = srv.Serve(lim) }()
 	defer srv.Close()
@@ -237,4 +237,45 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestConnLimitPerAddr: one address holds at most its share; its own idle
+// connection makes room for its newcomer, a busy one does not.
+func TestConnLimitPerAddr(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := NewConnLimit(ln, 100, 1, slog.New(slog.DiscardHandler))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ConnState: lim.ConnState}
+	go func() { _ = srv.Serve(lim) }()
+	defer srv.Close()
+	addr := ln.Addr().String()
+
+	busy, err := net.Dial("tcp", addr) // silent: holds 127.0.0.1's one slot
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if resp, err := http.Get("http://" + addr + "/"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second connection from one address: %v %v, want 503", resp, err)
+	}
+	busy.Close()
+	time.Sleep(50 * time.Millisecond)
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprint(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get("http://" + addr + "/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("a newcomer from an address whose one connection is idle: %v %v, want 200", resp, err)
+	}
 }

@@ -32,6 +32,11 @@ var overloadResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type:
 // and a warning is logged (at most once a minute). Accept never blocks on
 // the cap.
 //
+// With a per-address cap, one client address (an IP) holds at most that
+// many of the n: over it, its own longest-idle connection makes room, or
+// the newcomer gets the 503. Leave it off (0) behind a reverse proxy, where
+// every client has the proxy's address.
+//
 // Set the server's ConnState to [ConnLimit.ConnState] so that the limit
 // knows which connections are idle.
 type ConnLimit struct {
@@ -43,16 +48,58 @@ type ConnLimit struct {
 	evicted  atomic.Int64
 	lastWarn atomic.Int64 // unix nanoseconds
 
-	mu   sync.Mutex
-	idle map[net.Conn]time.Time
+	perAddr int
+
+	mu     sync.Mutex
+	idle   map[net.Conn]time.Time
+	byAddr map[string]int // connections held per client address; at most n keys
 }
 
-// NewConnLimit wraps ln so that it holds at most n connections.
-func NewConnLimit(ln net.Listener, n int, logger *slog.Logger) *ConnLimit {
+// NewConnLimit wraps ln so that it holds at most n connections, and at
+// most perAddr from one client address (0: no such cap).
+func NewConnLimit(ln net.Listener, n, perAddr int, logger *slog.Logger) *ConnLimit {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &ConnLimit{Listener: ln, sem: make(chan struct{}, n), refusers: make(chan struct{}, maxRefusers), log: logger, idle: map[net.Conn]time.Time{}}
+	return &ConnLimit{Listener: ln, sem: make(chan struct{}, n), refusers: make(chan struct{}, maxRefusers), log: logger,
+		perAddr: perAddr, idle: map[net.Conn]time.Time{}, byAddr: map[string]int{}}
+}
+
+func clientAddr(c net.Conn) string {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return c.RemoteAddr().String()
+}
+
+// takeAddr counts c against its address's cap, closing that address's
+// longest-idle connection to make room if need be.
+func (l *ConnLimit) takeAddr(addr string) bool {
+	if l.perAddr <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	if l.byAddr[addr] < l.perAddr {
+		l.byAddr[addr]++
+		l.mu.Unlock()
+		return true
+	}
+	l.mu.Unlock()
+	if !l.evictIdle(addr) {
+		return false
+	}
+	return l.takeAddr(addr)
+}
+
+func (l *ConnLimit) releaseAddr(addr string) {
+	if l.perAddr <= 0 {
+		return
+	}
+	l.mu.Lock()
+	if l.byAddr[addr]--; l.byAddr[addr] <= 0 {
+		delete(l.byAddr, addr)
+	}
+	l.mu.Unlock()
 }
 
 // Accept waits for the next connection that fits under the cap.
@@ -62,10 +109,16 @@ func (l *ConnLimit) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.take() || l.evictIdle() && l.take() {
-			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+		addr := clientAddr(c)
+		if !l.takeAddr(addr) {
+			l.refuse(c, "connection limit per client address reached; refusing its new connections with 503")
+			continue
 		}
-		l.refuse(c)
+		if l.take() || l.evictIdle("") && l.take() {
+			return &limitConn{Conn: c, release: func() { <-l.sem; l.releaseAddr(addr) }}, nil
+		}
+		l.releaseAddr(addr)
+		l.refuse(c, "connection limit reached; refusing new connections with 503")
 	}
 }
 
@@ -78,13 +131,16 @@ func (l *ConnLimit) take() bool {
 	}
 }
 
-// evictIdle closes the connection idle the longest; its slot is free when
-// it returns true.
-func (l *ConnLimit) evictIdle() bool {
+// evictIdle closes the connection idle the longest (from addr, unless
+// addr is ""); its slots are free when it returns true.
+func (l *ConnLimit) evictIdle(addr string) bool {
 	l.mu.Lock()
 	var oldest net.Conn
 	var since time.Time
 	for c, t := range l.idle {
+		if addr != "" && clientAddr(c) != addr {
+			continue
+		}
 		if oldest == nil || t.Before(since) {
 			oldest, since = c, t
 		}
@@ -110,12 +166,12 @@ func (l *ConnLimit) ConnState(c net.Conn, st http.ConnState) {
 	}
 }
 
-func (l *ConnLimit) refuse(c net.Conn) {
+func (l *ConnLimit) refuse(c net.Conn, why string) {
 	n := l.refused.Add(1)
 	now := time.Now().UnixNano()
 	if last := l.lastWarn.Load(); now-last > int64(time.Minute) && l.lastWarn.CompareAndSwap(last, now) {
-		l.log.Warn("connection limit reached; refusing new connections with 503",
-			slog.Int("max_connections", cap(l.sem)), slog.Int64("refused_total", n), slog.Int64("idle_closed_total", l.evicted.Load()))
+		l.log.Warn(why,
+			slog.Int("max_connections", cap(l.sem)), slog.Int("max_connections_per_addr", l.perAddr), slog.Int64("refused_total", n), slog.Int64("idle_closed_total", l.evicted.Load()))
 	}
 	// The request is read, the answer written and the connection drained
 	// briefly apart from the accept loop, by at most maxRefusers goroutines at once (a flood
