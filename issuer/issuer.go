@@ -24,6 +24,7 @@ import (
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/text"
 )
 
 //go:embed migrations/*.sql
@@ -185,6 +186,9 @@ func (s *Service) AddAgency(ctx context.Context, a Agency) error {
 	}
 	if a.Name == "" || a.DID == "" || a.KeyName == "" || a.KeyID == "" {
 		return errorf(CodeInvalidRequest, "agency needs a name, DID, key name and key id")
+	}
+	if err := text.Name("agency name", a.Name); err != nil {
+		return err
 	}
 	u, err := url.Parse(a.IssuerURL)
 	if err != nil || u.RawQuery != "" || u.Fragment != "" || u.Host == "" {
@@ -443,6 +447,9 @@ const APITokenPrefix = "tong_at_"
 // CreateAPIToken makes a staff API token for an agency. The token is shown
 // once; only its hash is stored.
 func (s *Service) CreateAPIToken(ctx context.Context, slug, actor, label string) (token, id string, err error) {
+	if err := text.Name("label", label); err != nil {
+		return "", "", err
+	}
 	if _, err := s.Agency(ctx, slug); err != nil {
 		return "", "", err
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/text"
 )
 
 // Claim types a credential type may declare.
@@ -103,6 +104,9 @@ func (t *CredentialType) Validate() error {
 		if d.Name == "" {
 			return bad("display name is empty")
 		}
+		if err := text.Names("display name", d.Name, d.Locale, d.Description); err != nil {
+			return err
+		}
 	}
 	if t.ValidityDays <= 0 || t.Validity() > MaxValidity {
 		return bad("validity_days must be between 1 and %d", int(MaxValidity/(24*time.Hour)))
@@ -118,6 +122,14 @@ func (t *CredentialType) Validate() error {
 		for _, p := range c.Path {
 			if p == "" || len(p) > 64 {
 				return bad("claim path %v: names must have 1 to 64 characters", c.Path)
+			}
+		}
+		if err := text.Names("claim name", c.Path...); err != nil {
+			return err
+		}
+		for _, d := range c.Display {
+			if err := text.Names("claim display name", d.Name, d.Locale, d.Description); err != nil {
+				return err
 			}
 		}
 		if registered[c.Path[0]] {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tongid/tong/credential/dcql"
+	"github.com/tongid/tong/internal/text"
 )
 
 // Purpose is a named preset: what a counter asks for and how the answer is
@@ -52,6 +53,11 @@ func ParsePurpose(raw []byte) (*Purpose, error) {
 	}
 	if len(p.Display) == 0 {
 		return nil, errorf(CodeInvalidPurpose, "purpose %s needs a display name", p.ID)
+	}
+	for _, d := range p.Display {
+		if err := text.Names("purpose display name", d.Name, d.Locale); err != nil {
+			return nil, err
+		}
 	}
 	q, err := dcql.Parse(p.Query)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/text"
 )
 
 //go:embed migrations/*.sql
@@ -193,6 +194,9 @@ func (s *Service) AddOrg(ctx context.Context, o Org) error {
 	if o.Slug == "" || o.Name == "" || !strings.HasPrefix(o.DID, "did:") || o.KeyName == "" || !strings.HasPrefix(o.KeyID, o.DID+"#") {
 		return errorf(CodeInvalidRequest, "an organisation needs a slug, name, DID, key name and a key id under its DID")
 	}
+	if err := text.Name("organisation name", o.Name); err != nil {
+		return err
+	}
 	if _, err := s.cfg.Keys.Load(o.KeyName); err != nil {
 		return fmt.Errorf("verifier: key %s: %w", o.KeyName, err)
 	}
@@ -241,6 +245,9 @@ type Counter struct {
 // AddCounter creates a counter allowed the given purposes, and its first
 // API token (shown once).
 func (s *Service) AddCounter(ctx context.Context, org, name string, purposes []string) (*Counter, string, error) {
+	if err := text.Name("counter name", name); err != nil {
+		return nil, "", err
+	}
 	if _, err := s.Org(ctx, org); err != nil {
 		return nil, "", err
 	}

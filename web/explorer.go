@@ -11,6 +11,7 @@ import (
 
 	"github.com/tongid/tong/didregistry"
 	regstore "github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/internal/httpx"
 )
 
 // Explorer is what the registry explorer reads: the log, its verifier
@@ -62,7 +63,7 @@ func (s *Server) explorerSearch(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, "explorer.html", d)
 		return
 	}
-	http.Redirect(w, r, "/explorer/did/"+id, http.StatusSeeOther)
+	httpx.Redirect(w, r, "/explorer/did/"+id, http.StatusSeeOther)
 }
 
 // explorerEntry is one operation with what the browser needs to check it.

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tongid/tong/internal/qr"
+	"github.com/tongid/tong/internal/text"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
@@ -178,11 +179,14 @@ func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 func publicError(err error) string {
 	var ve *verifier.Error
 	var ie *issuer.Error
+	var te *text.Error
 	switch { // code and description only: a wrapped cause may be internal
 	case errors.As(err, &ve):
 		return string(ve.Code) + ": " + ve.Description
 	case errors.As(err, &ie):
 		return string(ie.Code) + ": " + ie.Description
+	case errors.As(err, &te):
+		return te.Code() + ": " + te.Error()
 	}
 	return "Something went wrong; try again. 出现错误，请重试。"
 }

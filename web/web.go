@@ -42,6 +42,14 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// MaxBody is the largest request body any route accepts; each API sets a
+// smaller limit of its own. MaxMetricsScrapes is how many /metrics
+// requests are served at once.
+const (
+	MaxBody           = 1 << 20
+	MaxMetricsScrapes = 4
+)
+
 // Pinger is what /readyz asks: does the database answer?
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -82,12 +90,23 @@ type Config struct {
 	MeetingsBookingCounter string
 	MeetingsCheckinCounter string
 	PaymentsCounter        string
+	// WriteTimeout bounds the time a response may take to be written, and
+	// StreamWriteTimeout the time each server-sent event may take; zero
+	// means httpx.DefaultWriteTimeout and httpx.DefaultStreamWriteTimeout.
+	WriteTimeout       time.Duration
+	StreamWriteTimeout time.Duration
+	// AccessLog, when set, receives one line per request at info level;
+	// otherwise the lines go to Logger at debug level.
+	AccessLog *slog.Logger
 }
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	if c.DB == nil {
 		return errors.New("web: Config.DB is required")
+	}
+	if c.WriteTimeout < 0 || c.StreamWriteTimeout < 0 {
+		return errors.New("web: write timeouts must not be negative")
 	}
 	for _, m := range append(append([]Mount{}, c.APIs...), c.Pages...) {
 		if m.Pattern == "" || m.Pattern[0] != '/' || m.Handler == nil {
@@ -127,14 +146,23 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
+	if cfg.AccessLog != nil {
+		metrics.SetAccessLog(cfg.AccessLog)
+	}
+
 	r := chi.NewRouter()
-	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.Recover)
+	// Order: the guard sees every header, the recoverer's 500 included;
+	// the write deadline is set before any handler writes.
+	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.GuardHeaders, httpx.Recover,
+		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout), httpx.LimitBody(MaxBody))
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
+	// At most a few scrapes gather at once; more get 503 (each gather
+	// copies every series).
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{MaxRequestsInFlight: MaxMetricsScrapes}))
 	static, _ := fs.Sub(staticFS, "static")
 	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	for _, m := range cfg.APIs {
@@ -175,7 +203,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 func redirectTo(path string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, path, http.StatusMovedPermanently) }
+	return func(w http.ResponseWriter, r *http.Request) { httpx.Redirect(w, r, path, http.StatusMovedPermanently) }
 }
 
 // Handler is the root handler to serve.

@@ -17,6 +17,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/text"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
 )
@@ -141,6 +142,9 @@ func newAdminAgencyCmd(a *app) *cobra.Command {
 			if slug == "" || name == "" || len(typeFiles) == 0 {
 				return usagef("--slug, --name and at least one --types file are required")
 			}
+			if err := text.Name("--name", name); err != nil {
+				return usagef("%v", err)
+			}
 			var types []*issuer.CredentialType
 			var vcts []string
 			for _, f := range typeFiles {
@@ -213,6 +217,9 @@ func newAdminVerifierCmd(a *app) *cobra.Command {
 			if slug == "" || name == "" || len(purposes) == 0 {
 				return usagef("--slug, --name and --purposes are required")
 			}
+			if err := text.Name("--name", name); err != nil {
+				return usagef("%v", err)
+			}
 			kd, db, err := ac.open(ctx)
 			if err != nil {
 				return err
@@ -271,6 +278,9 @@ func newAdminCounterCmd(a *app) *cobra.Command {
 			ctx := cmd.Context()
 			if org == "" || name == "" || len(purposes) == 0 {
 				return usagef("--org, --name and --purposes are required")
+			}
+			if err := text.Name("--name", name); err != nil {
+				return usagef("%v", err)
 			}
 			kd, db, err := ac.open(ctx)
 			if err != nil {

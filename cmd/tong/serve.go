@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,12 @@ type serveFlags struct {
 	witnesses []string
 	quorum    int
 	purposes  string
+	// HTTP server limits and logging (see httpx).
+	maxConns      int
+	maxConnsAddr  int
+	writeTimeout  time.Duration
+	streamTimeout time.Duration
+	accessLog     string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -63,6 +70,11 @@ lets requests in flight finish, then closes the database.`,
 	fl.IntVar(&f.quorum, "witness-quorum", 0, "cosignatures a checkpoint needs before it is published (default: all witnesses)")
 	fl.StringVar(&f.purposes, "purposes", "", "directory of verification purpose files (*.json) to add to or replace the presets")
 	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
+	fl.IntVar(&f.maxConns, "max-connections", httpx.DefaultMaxConnections, "connections held at once; when full, the longest-idle one is closed, or a newcomer gets 503")
+	fl.IntVar(&f.maxConnsAddr, "max-connections-per-ip", 0, "connections one client IP may hold (0: no cap; keep 0 behind a reverse proxy)")
+	fl.DurationVar(&f.writeTimeout, "write-timeout", httpx.DefaultWriteTimeout, "time a response may take to be written (a client that does not read is dropped)")
+	fl.DurationVar(&f.streamTimeout, "stream-write-timeout", httpx.DefaultStreamWriteTimeout, "time each server-sent event may take to be written")
+	fl.StringVar(&f.accessLog, "access-log", "", "append one line per request to this file (default: requests are logged at debug level only)")
 	return cmd
 }
 
@@ -105,6 +117,12 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if _, _, err := net.SplitHostPort(f.addr); err != nil {
 		return usagef("--addr %q: want host:port", f.addr)
 	}
+	if f.maxConns < 1 || f.maxConnsAddr < 0 {
+		return usagef("--max-connections must be at least 1 and --max-connections-per-ip at least 0")
+	}
+	if f.writeTimeout <= 0 || f.streamTimeout <= 0 {
+		return usagef("--write-timeout and --stream-write-timeout must be positive")
+	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -115,14 +133,14 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	}
 	defer db.Close()
 
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := listen(f, logger)
 	if err != nil {
-		return withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
+		return err
 	}
 	defer ln.Close()
 	publicURL := strings.TrimSuffix(f.publicURL, "/")
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = ln.scheme + "://" + ln.Addr().String()
 	}
 	kd, err := openKeys(f.data, f.masterKey)
 	if err != nil {
@@ -181,7 +199,16 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		apis = append(apis, web.Mount{Pattern: p, Handler: issuerAPI})
 	}
 	webCfg := web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver,
-		Explorer: &web.Explorer{Log: reg.log, LogKey: reg.file.LogKey, Served: reg.cosigned}}
+		Explorer:     &web.Explorer{Log: reg.log, LogKey: reg.file.LogKey, Served: reg.cosigned},
+		WriteTimeout: f.writeTimeout, StreamWriteTimeout: f.streamTimeout}
+	if f.accessLog != "" {
+		al, err := os.OpenFile(f.accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return withHint(fmt.Errorf("access log: %w", err), "--access-log names a file to append to")
+		}
+		defer al.Close()
+		webCfg.AccessLog = a.loggerTo(al)
+	}
 	var demo demoFile
 	if f.demo {
 		if err := reg.seedDemo(ctx, publicURL, f.data); err != nil {
@@ -213,10 +240,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return err
 	}
 	logger.InfoContext(ctx, "serving", slog.String("addr", ln.Addr().String()), slog.String("data", f.data), slog.Bool("demo", f.demo))
-	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
-	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
-	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
-	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL)
+	printSummary(a.stdout, publicURL, reg.file.TrustAuthority, webCfg, f)
 	for _, ag := range demo.Agencies {
 		fmt.Fprintf(a.stdout, "  issuer:  %s, %s\n", ag.Name, ag.IssuerURL)
 	}
@@ -228,12 +252,75 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		printWalkthrough(a.stdout, publicURL, filepath.Join(f.data, "demo.json"))
 	}
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
-	err = httpx.Serve(ctx, httpx.NewServer(srv.Handler(), logger), ln)
+	hs := httpx.NewServer(srv.Handler(), logger)
+	hs.WriteTimeout = f.writeTimeout // a backstop: each route sets its own deadline
+	hs.ConnState = ln.limit.ConnState
+	err = httpx.Serve(ctx, hs, ln)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	logger.InfoContext(context.Background(), "stopped")
 	return nil
+}
+
+// listener is where connections arrive, and how.
+type listener struct {
+	net.Listener
+	scheme string
+	// limit caps the connections; the server reports their state to it.
+	limit *httpx.ConnLimit
+}
+
+// listen opens the server's listener, capped at --max-connections, and
+// names its URL scheme. It is the one place that decides how connections
+// arrive (a TLS listener wraps l.limit here).
+func listen(f *serveFlags, logger *slog.Logger) (*listener, error) {
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
+	}
+	lim := httpx.NewConnLimit(ln, f.maxConns, f.maxConnsAddr, logger)
+	return &listener{Listener: lim, scheme: "http", limit: lim}, nil
+}
+
+// loggerTo is a logger in the --log-format that writes every level to w.
+func (a *app) loggerTo(w io.Writer) *slog.Logger {
+	if a.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// printSummary prints where each page is, and where the logs go.
+func printSummary(w io.Writer, u, trustAuthority string, c web.Config, f *serveFlags) {
+	fmt.Fprintf(w, "Tong is running. Open %s/\n", u)
+	row := func(what, path string) { fmt.Fprintf(w, "  %-18s %s%s\n", what, u, path) }
+	if c.Issuer != nil {
+		row("agency console", "/agency/")
+	}
+	if c.Verifier != nil {
+		row("counter", "/counter/")
+	}
+	if c.Meetings != nil {
+		row("meetings", "/meetings/")
+	}
+	if c.Payments != nil {
+		row("payments", "/payments/")
+	}
+	row("inquiries", "/inquiries/")
+	row("wallet", "/wallet/")
+	if c.Explorer != nil {
+		row("registry explorer", "/explorer/")
+	}
+	row("registry log", "/log/checkpoint")
+	row("health", "/healthz")
+	row("metrics", "/metrics")
+	fmt.Fprintf(w, "  %-18s %s\n", "trust authority", trustAuthority)
+	if f.accessLog != "" {
+		fmt.Fprintf(w, "  %-18s %s (warnings and errors stay on stderr)\n", "access log", f.accessLog)
+	} else {
+		fmt.Fprintf(w, "  %-18s debug level only (--log-level debug, or --access-log FILE)\n", "requests logged at")
+	}
 }
 
 // writeJSONFile writes v to path atomically (temporary file, fsync, rename),

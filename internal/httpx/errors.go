@@ -19,6 +19,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/tongid/tong/internal/text"
 )
 
 // Stable error codes used by the plumbing itself.
@@ -81,7 +83,11 @@ type ErrorBody struct {
 // answered with a bare 500 server_error. A 5xx never shows its cause.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *Error
-	if !errors.As(err, &he) || he.Status < 400 || he.Status > 599 {
+	var te *text.Error
+	if !errors.As(err, &he) && errors.As(err, &te) {
+		he = Wrap(http.StatusBadRequest, te.Code(), te.Error(), err)
+	}
+	if he == nil || he.Status < 400 || he.Status > 599 {
 		he = &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Err: err}
 	}
 	body := ErrorBody{Error: he.Code, RequestID: RequestID(r.Context())}

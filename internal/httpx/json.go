@@ -127,3 +127,21 @@ func writeJSONType(w http.ResponseWriter, r *http.Request, status int, contentTy
 	w.WriteHeader(status)
 	_, _ = w.Write(append(buf, '\n'))
 }
+
+// LimitBody refuses a request body over n bytes: a declared length over n
+// gets 413 request_too_large at once, and reading past n fails (ReadBody,
+// ParseForm and ReadJSON then answer 413), so no handler can be made to
+// hold more, whatever it reads the body with (r.ParseForm alone allows
+// 10 MB).
+func LimitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				WriteError(w, r, tooLarge(n))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}

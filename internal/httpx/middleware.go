@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -124,6 +125,16 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteString writes s without copying it.
+func (s *statusRecorder) WriteString(str string) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := io.WriteString(s.ResponseWriter, str)
+	s.bytes += int64(n)
+	return n, err
+}
+
 // Flush lets server-sent events through the recorder.
 func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
@@ -135,12 +146,34 @@ func (s *statusRecorder) Flush() {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Metrics counts requests and observes their latency per route pattern.
+// Its labels come from a closed set, so no request can add a series:
+// the method is one of the methods of RFC 9110 and RFC 5789 or "other",
+// and a request that matched no route is counted under "unmatched".
 type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	// Route names the route pattern a request matched, after the handler
 	// ran (chi fills its route context only then). Nil means "all".
 	route func(*http.Request) string
+	// access, when set, gets the access lines at info level; otherwise
+	// they go to the request's logger at debug level.
+	access *slog.Logger
+}
+
+// Metric label values for what is not in the closed set.
+const (
+	MethodOther    = "other"
+	RouteUnmatched = "unmatched"
+)
+
+// methodLabel maps a request method to its metric label.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return MethodOther
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -165,6 +198,11 @@ func NewMetrics(reg prometheus.Registerer, route func(*http.Request) string) (*M
 	return m, nil
 }
 
+// SetAccessLog sends the access lines to l at info level (a file, say).
+// Without it they go to the request's logger at debug level, so a server
+// at the default level writes no line per request.
+func (m *Metrics) SetAccessLog(l *slog.Logger) { m.access = l }
+
 // Handler is the middleware that records the metrics and writes the access
 // log line of each request.
 func (m *Metrics) Handler(next http.Handler) http.Handler {
@@ -181,13 +219,25 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 			if p := m.route(r); p != "" {
 				route = p
 			} else {
-				route = "unmatched"
+				route = RouteUnmatched
 			}
 		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		m.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-		LoggerFrom(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+		method := methodLabel(r.Method)
+		code := strconv.Itoa(rec.status)
+		if rec.status < 100 || rec.status > 599 {
+			code = MethodOther
+		}
+		m.requests.WithLabelValues(route, method, code).Inc()
+		m.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
+		logger, level := LoggerFrom(r.Context()), slog.LevelDebug
+		if m.access != nil {
+			logger, level = m.access.With(slog.String("request_id", RequestID(r.Context()))), slog.LevelInfo
+		}
+		if !logger.Enabled(r.Context(), level) {
+			return
+		}
+		logger.LogAttrs(r.Context(), level, "http",
+			slog.String("method", method), slog.String("route", route), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", elapsed))
 	})

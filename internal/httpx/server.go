@@ -10,15 +10,20 @@ import (
 	"time"
 )
 
-// Server timeouts. ReadHeaderTimeout bounds slow-loris clients; WriteTimeout
-// is left to handlers (server-sent events stream for minutes), which must
-// bound their own work.
+// Server timeouts. ReadHeaderTimeout bounds slow-loris clients and
+// ReadTimeout slow senders. WriteTimeout is a backstop for handlers that
+// WriteDeadline does not wrap; routes get their own write deadlines from
+// WriteDeadline (long for server-sent events, short for the rest).
 const (
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 15 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	// DefaultMaxConcurrentStreams bounds the requests one HTTP/2
+	// connection may have in flight (Go's default is 250), so the
+	// connection cap also bounds the handlers at work.
+	DefaultMaxConcurrentStreams = 16
 )
 
 // NewServer is an *http.Server with Tong's timeouts.
@@ -30,8 +35,10 @@ func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
 		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: DefaultMaxConcurrentStreams},
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -449,7 +450,10 @@ func (a *API) statusList(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", ContentTypeStatusList)
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(a.svc.StatusTTL()/time.Second)))
-	_, _ = w.Write([]byte(tok))
+	w.Header().Set("Content-Length", strconv.Itoa(len(tok)))
+	// The token is the service's cached string: it is written as it is,
+	// never copied per request, so slow readers share one copy.
+	_, _ = io.WriteString(w, tok)
 }
 
 // --- staff API ---
