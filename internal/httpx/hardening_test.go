@@ -78,7 +78,7 @@ func TestRedirectRefusesControlBytes(t *testing.T) {
 
 func TestMethodLabel(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "get": MethodOther, "BREW": MethodOther, "": MethodOther, "G\x00T": MethodOther} {
+	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "get": LabelOther, "BREW": LabelOther, "": LabelOther, "G\x00T": LabelOther} {
 		if got := methodLabel(in); got != want {
 			t.Errorf("methodLabel(%q) = %q, want %q", in, got, want)
 		}
