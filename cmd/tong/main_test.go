@@ -114,7 +114,7 @@ func serveForTest(t *testing.T, env map[string]string, args ...string) (string, 
 	go func() {
 		done <- Main(ctx, append([]string{"serve"}, args...), strings.NewReader(""), out, io.Discard, func(k string) string { return env[k] })
 	}()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // demo seeding is slow on a busy machine
 	for time.Now().Before(deadline) {
 		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
 			if url, ok := strings.CutPrefix(strings.TrimSpace(line), "Tong is running. Open "); ok {

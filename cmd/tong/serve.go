@@ -242,13 +242,13 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	logger.InfoContext(ctx, "serving", slog.String("addr", ln.Addr().String()), slog.String("data", f.data), slog.Bool("demo", f.demo))
 	printSummary(a.stdout, publicURL, reg.file.TrustAuthority, webCfg, f)
 	for _, ag := range demo.Agencies {
-		fmt.Fprintf(a.stdout, "  issuer:  %s, %s\n", ag.Name, ag.IssuerURL)
+		fmt.Fprintf(a.stdout, "  %-18s %s, %s\n", "issuer", ag.Name, ag.IssuerURL)
 	}
 	for _, c := range demo.Counters {
-		fmt.Fprintf(a.stdout, "  counter: %s (%s)\n", c.Name, strings.Join(c.Purposes, ", "))
+		fmt.Fprintf(a.stdout, "  %-18s %s (%s)\n", "counter desk", c.Name, strings.Join(c.Purposes, ", "))
 	}
 	if f.demo {
-		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
+		fmt.Fprintf(a.stdout, "  %-18s %s\n", "demo tokens", filepath.Join(f.data, "demo.json"))
 		printWalkthrough(a.stdout, publicURL, filepath.Join(f.data, "demo.json"))
 	}
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")

@@ -427,8 +427,13 @@ func TestServeQuietByDefault(t *testing.T) {
 		}
 		defer c.Close()
 	}
-	time.Sleep(100 * time.Millisecond)
+	// The server may take a moment to accept them; until it has, the
+	// probe gets a slot of its own.
 	resp := rawRequest(t, addr, http.MethodGet, "/healthz")
+	for i := 0; i < 50 && resp.StatusCode == http.StatusOK; i++ {
+		time.Sleep(100 * time.Millisecond)
+		resp = rawRequest(t, addr, http.MethodGet, "/healthz")
+	}
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "temporarily_unavailable") {
 		t.Errorf("a connection over the cap got %d %s, want 503 temporarily_unavailable", resp.StatusCode, body)
@@ -553,8 +558,14 @@ func TestConnLimitClosesIdle(t *testing.T) {
 		resp.Body.Close()
 		idle = append(idle, c)
 	}
-	time.Sleep(100 * time.Millisecond) // the server marks them idle after the response
-	if resp := rawRequest(t, addr, http.MethodGet, "/healthz"); resp.StatusCode != http.StatusOK {
+	// The server marks them idle just after each response; until then
+	// the probe is refused.
+	resp := rawRequest(t, addr, http.MethodGet, "/healthz")
+	for i := 0; i < 50 && resp.StatusCode != http.StatusOK; i++ {
+		time.Sleep(100 * time.Millisecond)
+		resp = rawRequest(t, addr, http.MethodGet, "/healthz")
+	}
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("a new client with every slot idle got %d, want 200", resp.StatusCode)
 	}
 	closed := 0

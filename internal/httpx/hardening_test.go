@@ -78,7 +78,7 @@ func TestRedirectRefusesControlBytes(t *testing.T) {
 
 func TestMethodLabel(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "get": MethodOther, "BREW": MethodOther, "": MethodOther, "G\x00T": MethodOther} {
+	for in, want := range map[string]string{"GET": "GET", "PATCH": "PATCH", "get": LabelOther, "BREW": LabelOther, "": LabelOther, "G\x00T": LabelOther} {
 		if got := methodLabel(in); got != want {
 			t.Errorf("methodLabel(%q) = %q, want %q", in, got, want)
 		}
@@ -191,14 +191,13 @@ func TestConnLimit(t *testing.T) {
 	}
 	logs := &lockedBuffer{}
 	lim := NewConnLimit(ln, 1, 0, slog.New(slog.NewTextHandler(logs, nil)))
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ConnState: lim.ConnState}
-	go func() { _ = srv.Serve(lim) }()
+	srv, states := serveLimited(lim)
 	defer srv.Close()
 	first, err := net.Dial("tcp", ln.Addr().String()) // silent: not idle, holds the slot
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitState(t, states, http.StateNew)
 	resp, err := http.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +210,7 @@ func TestConnLimit(t *testing.T) {
 		t.Errorf("no warning logged: %q", logs.String())
 	}
 	first.Close()
-	time.Sleep(50 * time.Millisecond)
+	waitState(t, states, http.StateClosed)
 	resp, err = http.Get("http://" + ln.Addr().String() + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -248,8 +247,7 @@ func TestConnLimitPerAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	lim := NewConnLimit(ln, 100, 1, slog.New(slog.DiscardHandler))
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ConnState: lim.ConnState}
-	go func() { _ = srv.Serve(lim) }()
+	srv, states := serveLimited(lim)
 	defer srv.Close()
 	addr := ln.Addr().String()
 
@@ -257,12 +255,12 @@ func TestConnLimitPerAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitState(t, states, http.StateNew)
 	if resp, err := http.Get("http://" + addr + "/"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("second connection from one address: %v %v, want 503", resp, err)
 	}
 	busy.Close()
-	time.Sleep(50 * time.Millisecond)
+	waitState(t, states, http.StateClosed)
 
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -273,9 +271,40 @@ func TestConnLimitPerAddr(t *testing.T) {
 	if resp, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("first request: %v %v", resp, err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitState(t, states, http.StateIdle)
 	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get("http://" + addr + "/")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("a newcomer from an address whose one connection is idle: %v %v, want 200", resp, err)
+	}
+}
+
+// serveLimited serves on lim, reporting each connection state change
+// (after lim has seen it) on the returned channel.
+func serveLimited(lim *ConnLimit) (*http.Server, <-chan http.ConnState) {
+	states := make(chan http.ConnState, 64)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			lim.ConnState(c, st)
+			select {
+			case states <- st:
+			default:
+			}
+		}}
+	go func() { _ = srv.Serve(lim) }()
+	return srv, states
+}
+
+func waitState(t *testing.T, states <-chan http.ConnState, want http.ConnState) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case st := <-states:
+			if st == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no connection reached state %v", want)
+		}
 	}
 }

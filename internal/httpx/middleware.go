@@ -160,9 +160,10 @@ type Metrics struct {
 	access *slog.Logger
 }
 
-// Metric label values for what is not in the closed set.
+// Metric label values for what is not in the closed set: a method or
+// status code outside it, and a request that matched no route.
 const (
-	MethodOther    = "other"
+	LabelOther     = "other"
 	RouteUnmatched = "unmatched"
 )
 
@@ -173,7 +174,7 @@ func methodLabel(m string) string {
 		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
 		return m
 	}
-	return MethodOther
+	return LabelOther
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -225,7 +226,7 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 		method := methodLabel(r.Method)
 		code := strconv.Itoa(rec.status)
 		if rec.status < 100 || rec.status > 599 {
-			code = MethodOther
+			code = LabelOther
 		}
 		m.requests.WithLabelValues(route, method, code).Inc()
 		m.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
