@@ -177,10 +177,67 @@ func demoOrgs(publicURL string) []demoIdentity {
 	}
 }
 
+// accreditDemo has the trust authority accredit org, binding its issuer URL
+// if it is an issuer.
+func (r *registry) accreditDemo(ctx context.Context, authKey crypto.Signer, org demoIdentity, from time.Time) error {
+	head, err := r.log.State(ctx, r.file.TrustAuthority)
+	if err != nil {
+		return err
+	}
+	at := head.VersionTime.Add(time.Second) // strictly after the authority's head
+	if n := time.Now(); n.After(at) {
+		at = n
+	}
+	acc := didregistry.Next(head, didregistry.OpAccredit, at)
+	acc.Accreditation = &didregistry.Accreditation{Subject: org.DID, Role: org.Role, Scope: org.Scope, ValidFrom: didregistry.FormatTime(from)}
+	if org.Role == didregistry.RoleIssuer {
+		acc.Accreditation.CredentialIssuer = strings.TrimSuffix(org.IssuerURL, "/") // the trust authority binds the URL
+	}
+	if err := acc.Sign(authKey); err != nil {
+		return err
+	}
+	leaf, _ := acc.Canonical()
+	if _, err := r.log.Append(ctx, leaf); err != nil {
+		return fmt.Errorf("accredit %s: %w", org.Name, err)
+	}
+	return nil
+}
+
+// bindDemoIssuers accredits again, now binding its URL, each demo agency
+// whose issuer URL is unbound: a data directory seeded before bindings came
+// only from the trust authority (the registry's migration 0003 dropped the
+// bindings that documents had made).
+func (r *registry) bindDemoIssuers(ctx context.Context) error {
+	var authKey crypto.Signer
+	for _, org := range r.file.Demo {
+		if org.Role != didregistry.RoleIssuer || org.IssuerURL == "" || org.DID == "" {
+			continue
+		}
+		_, err := r.log.DIDForIssuerURL(ctx, org.IssuerURL)
+		if didregistry.CodeOf(err) != didregistry.CodeNotFound {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if authKey == nil {
+			k, err := r.keys.Load(keyTrustAuthority)
+			if err != nil {
+				return err
+			}
+			authKey = k
+		}
+		if err := r.accreditDemo(ctx, authKey, org, time.Now().Add(-time.Hour)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // seedDemo registers the demo organisations and their accreditations once.
 func (r *registry) seedDemo(ctx context.Context, publicURL, data string) error {
 	if len(r.file.Demo) > 0 {
-		return nil
+		return r.bindDemoIssuers(ctx)
 	}
 	authKey, err := r.keys.Load(keyTrustAuthority)
 	if err != nil {
@@ -200,27 +257,10 @@ func (r *registry) seedDemo(ctx context.Context, publicURL, data string) error {
 		if _, err := r.log.Append(ctx, leaf); err != nil && didregistry.CodeOf(err) != didregistry.CodeExists {
 			return fmt.Errorf("register %s: %w", org.Name, err)
 		}
-		head, err := r.log.State(ctx, r.file.TrustAuthority)
-		if err != nil {
-			return err
-		}
-		at := head.VersionTime.Add(time.Second) // strictly after the authority's head
-		if n := time.Now(); n.After(at) {
-			at = n
-		}
-		acc := didregistry.Next(head, didregistry.OpAccredit, at)
-		acc.Accreditation = &didregistry.Accreditation{Subject: op.DID, Role: org.Role, Scope: org.Scope, ValidFrom: didregistry.FormatTime(now.Add(-time.Hour))}
-		if org.Role == didregistry.RoleIssuer {
-			acc.Accreditation.CredentialIssuer = strings.TrimSuffix(org.IssuerURL, "/") // the trust authority binds the URL
-		}
-		if err := acc.Sign(authKey); err != nil {
-			return err
-		}
-		leaf, _ = acc.Canonical()
-		if _, err := r.log.Append(ctx, leaf); err != nil {
-			return fmt.Errorf("accredit %s: %w", org.Name, err)
-		}
 		org.DID = op.DID
+		if err := r.accreditDemo(ctx, authKey, org, now.Add(-time.Hour)); err != nil {
+			return err
+		}
 		r.file.Demo = append(r.file.Demo, org)
 	}
 	return r.save(filepath.Join(data, "registry.json"))

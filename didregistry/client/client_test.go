@@ -12,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -234,4 +236,69 @@ func TestForkDetected(t *testing.T) {
 	if !errors.As(err, &fe) || len(fe.Old) == 0 || len(fe.New) == 0 {
 		t.Fatalf("Chain on a forked log = %v, want a *ForkError with both checkpoints", err)
 	}
+}
+
+// A registry that answers GET /registry/issuers with another DID (one whose
+// document also names the URL, published before the trust authority bound
+// it) is caught: the client checks the binding in the trust authority's
+// verified chain (issue 16 item 1).
+func TestDIDForIssuerURLChecksTheBinding(t *testing.T) {
+	t.Parallel()
+	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
+	authKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	base := time.Now().Add(-time.Hour)
+	auth := genesis(t, authKey, "", base)
+	reg := newRegistry(t, logKey, auth.DID)
+	honest := reg.client(t, auth.DID)
+	ctx := t.Context()
+	const iss = "https://tong.test/issuers/psb"
+	squatKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	squatter := genesis(t, squatKey, iss, base.Add(time.Second))
+	agencyKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	agency := genesis(t, agencyKey, iss, base.Add(2*time.Second))
+	for _, op := range []*didregistry.Operation{auth, squatter, agency} {
+		if _, err := honest.Submit(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc := didregistry.Next(reg.head(t, auth.DID), didregistry.OpAccredit, base.Add(3*time.Second))
+	acc.Accreditation = &didregistry.Accreditation{Subject: agency.DID, Role: didregistry.RoleIssuer, Scope: []string{"urn:tong:vct:test:1"},
+		ValidFrom: didregistry.FormatTime(base), CredentialIssuer: iss}
+	if err := acc.Sign(authKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := honest.Submit(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, err := honest.DIDForIssuerURL(ctx, iss); err != nil || d != agency.DID {
+		t.Fatalf("honest registry: DIDForIssuerURL = %q, %v; want %s", d, err, agency.DID)
+	}
+
+	upstream, _ := url.Parse(reg.srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
+	lying := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/registry/issuers" {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]string{"url": iss, "did": squatter.DID})
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer lying.Close()
+	c, err := New(Config{BaseURL: lying.URL, HTTPClient: lying.Client(), Origin: origin, LogKey: reg.vkey, TrustAuthority: auth.DID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _, err := c.DIDForIssuerURL(ctx, iss); didregistry.CodeOf(err) != didregistry.CodeNotFound {
+		t.Errorf("lying registry: DIDForIssuerURL = %q, %v; want %s", d, err, didregistry.CodeNotFound)
+	}
+}
+
+func (r *registry) head(t *testing.T, id string) *didregistry.State {
+	t.Helper()
+	s, err := r.log.State(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -2,7 +2,7 @@
 //
 //	POST /registry/operations            append a signed operation (JSON)
 //	GET  /registry/info                  origin, log key, trust authority
-//	GET  /registry/issuers?url=U         the DID whose document names issuer URL U
+//	GET  /registry/issuers?url=U         the DID the trust authority bound issuer URL U to
 //	GET  /1.0/identifiers/{did}          DID Resolution HTTP binding (?versionId=, ?versionTime=)
 //	GET  /dids/{did}/log                 the DID's whole chain, each entry with its inclusion proof
 //	GET  /dids/{did}/accreditations      accreditations of the DID
@@ -14,7 +14,10 @@
 //
 // Errors are OAuth-shaped JSON through internal/httpx; resolution answers
 // 404 for an unknown DID, 410 for a deactivated one and 400 for an invalid
-// one, as the DID Resolution HTTP binding asks.
+// one, as the DID Resolution HTTP binding asks. A {did} in the path may be
+// percent-encoded. An operation is posted as its canonical bytes, which
+// become its leaf unchanged. Entry bundles and chains are streamed, and
+// resolutions are cached by DID and version within a byte bound.
 package httpapi
 
 import (

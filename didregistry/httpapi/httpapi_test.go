@@ -162,3 +162,20 @@ func BenchmarkResolveCold(b *testing.B) {
 		}
 	}
 }
+
+// parseTilePath never panics, and what it accepts is in range: N below
+// 10^18 (no overflow when shifted into the tree), W in 1..256.
+func FuzzParseTilePath(f *testing.F) {
+	for _, s := range []string{"0/000", "1/x001/x234/067", "0/005.p/17", "entries/x001/000", "7/x072/x057/x594/x037/x927/936.p/1", "entries/x009/x223/x372/x036/x854/x775/807"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		level, n, w, _, err := parseTilePath(p)
+		if err != nil {
+			return
+		}
+		if n < 0 || n >= 1e18 || w < 1 || w > 1<<TileHeight || level < 0 || level > 63/TileHeight {
+			t.Errorf("parseTilePath(%q) = %d %d %d, out of range", p, level, n, w)
+		}
+	})
+}
