@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tongid/tong/internal/qr"
-	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
 )
@@ -174,23 +172,11 @@ func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/counter/sessions/"+url.PathEscape(sess.ID), http.StatusSeeOther)
 }
 
-// publicError is an error's message if it is a typed, user-facing one.
-func publicError(err error) string {
-	var ve *verifier.Error
-	var ie *issuer.Error
-	switch { // code and description only: a wrapped cause may be internal
-	case errors.As(err, &ve):
-		return string(ve.Code) + ": " + ve.Description
-	case errors.As(err, &ie):
-		return string(ie.Code) + ": " + ie.Description
-	}
-	return "Something went wrong; try again. 出现错误，请重试。"
-}
-
 type sessionData struct {
 	page
 	Session     *verifier.Session
 	PurposeName string
+	Outcome     outcomeView
 	QR          template.URL
 	Link        template.URL
 }
@@ -207,7 +193,7 @@ func (s *Server) counterSession(w http.ResponseWriter, r *http.Request) {
 		s.counterPage(w, r, c, "No such check at this counter. 未找到该核验。")
 		return
 	}
-	d := sessionData{page: page{Title: sess.Purpose}, Session: sess, PurposeName: sess.Purpose}
+	d := sessionData{page: page{Title: sess.Purpose}, Session: sess, PurposeName: sess.Purpose, Outcome: s.outcome(r.Context(), sess)}
 	if p, err := s.cfg.Verifier.Purpose(sess.Purpose); err == nil && len(p.Display) > 0 {
 		d.PurposeName = p.Display[0].Name
 	}
@@ -250,7 +236,7 @@ func (s *Server) counterEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := s.tmpl.ExecuteTemplate(&buf, "outcome", sess); err != nil {
+	if err := s.tmpl.ExecuteTemplate(&buf, "outcome", s.outcome(r.Context(), sess)); err != nil {
 		return
 	}
 	fmt.Fprintf(w, "event: outcome\ndata: %s\n\n", strings.ReplaceAll(buf.String(), "\n", " "))
