@@ -554,6 +554,19 @@ func validToken(tok string) bool {
 // Thread returns the citizen's thread for a secret token, settling a
 // pending proof first. Staff notes are left out; staff ids are removed.
 func (s *Service) Thread(ctx context.Context, token string) (*Thread, error) {
+	th, err := s.tokenThread(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	// The citizen learns no staff identity: not the assignee, not who wrote.
+	th.Inquiry.Assignee = ""
+	for i := range th.Messages {
+		th.Messages[i].Staff = ""
+	}
+	return th, nil
+}
+
+func (s *Service) tokenThread(ctx context.Context, token string) (*Thread, error) {
 	if !validToken(token) {
 		return nil, errorf(CodeNotFound, "no inquiry for this link")
 	}
@@ -567,14 +580,7 @@ func (s *Service) Thread(ctx context.Context, token string) (*Thread, error) {
 	if inq, err = s.settle(ctx, inq); err != nil {
 		return nil, err
 	}
-	th, err := s.thread(ctx, inq)
-	if err != nil {
-		return nil, err
-	}
-	for i := range th.Messages {
-		th.Messages[i].Staff = ""
-	}
-	return th, nil
+	return s.thread(ctx, inq)
 }
 
 // RequestURI is the wallet request of a verifying inquiry ("" otherwise).
@@ -664,7 +670,7 @@ func disclosed(proofs []string, r *verifier.Result) []Disclosed {
 
 // Reply adds the citizen's message to their thread.
 func (s *Service) Reply(ctx context.Context, token, text string) (*Thread, error) {
-	th, err := s.Thread(ctx, token)
+	th, err := s.tokenThread(ctx, token)
 	if err != nil {
 		return nil, err
 	}
