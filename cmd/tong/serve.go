@@ -19,6 +19,7 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/issuer/oid4vci"
+	inqapi "github.com/tongid/tong/services/inquiries/httpapi"
 	vapi "github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/web"
 )
@@ -202,7 +203,11 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		if err := cs.seed(ctx); err != nil {
 			return fmt.Errorf("citizen services: %w", err)
 		}
-		webCfg.Meetings, webCfg.Payments = cs.meetings, cs.payments
+		webCfg.Meetings, webCfg.Payments, webCfg.Inquiries = cs.meetings, cs.payments, cs.inquiries
+		inquiriesAPI := inqapi.New(cs.inquiries, iss, publicURL).Routes()
+		for _, p := range inqapi.Prefixes {
+			webCfg.APIs = append(webCfg.APIs, web.Mount{Pattern: p, Handler: inquiriesAPI})
+		}
 		webCfg.MeetingsBookingCounter, webCfg.MeetingsCheckinCounter, webCfg.PaymentsCounter = cs.meetCtr.ID, cs.meetCtr.ID, cs.payCtr.ID
 		if err := writeJSONFile(filepath.Join(f.data, "demo.json"), demo); err != nil {
 			return err
@@ -216,7 +221,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
 	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
 	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
-	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL)
+	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/inquiries/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL, publicURL)
 	for _, ag := range demo.Agencies {
 		fmt.Fprintf(a.stdout, "  issuer:  %s, %s\n", ag.Name, ag.IssuerURL)
 	}
