@@ -36,8 +36,9 @@ func (s *Server) inquiriesRoutes(r chi.Router) {
 	}
 }
 
-// formLimit bounds a posted form: the longest text in UTF-8, and room.
-const formLimit = inquiries.MaxText*4 + 4096
+// formLimit bounds a posted form: the longest text in UTF-8 (4 bytes a
+// character at most), percent-encoded (3 bytes a byte), and room.
+const formLimit = inquiries.MaxText*4*3 + 4096
 
 type topicView struct {
 	*inquiries.Topic
