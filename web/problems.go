@@ -131,8 +131,9 @@ func explainHTML(code string) template.HTML {
 		p.EN, p.ZH = "The check failed.", "核验未通过。"
 	}
 	e := template.HTMLEscapeString
-	return template.HTML(`<span class="what">` + e(p.EN) + ` <span lang="zh">` + e(p.ZH) + `</span></span> <span class="next">` +
-		e(p.NextEN) + ` <span lang="zh">` + e(p.NextZH) + `</span></span> <small class="code">` + e(code) + `</small>`)
+	return template.HTML(`<strong class="what">` + e(p.EN) + ` <span lang="zh">` + e(p.ZH) + `</span></strong><br>` +
+		`<span class="next">What to do <span lang="zh">处理办法</span>: ` + e(p.NextEN) + ` <span lang="zh">` + e(p.NextZH) + `</span></span><br>` +
+		`<small class="code">Code for support <span lang="zh">支持代码</span>: ` + e(code) + `</small>`)
 }
 
 // resultCode is the code to explain for a verifier result: a wallet's
