@@ -18,7 +18,7 @@ import (
 // phone makes the browser a 390×844 phone screen.
 func (b *browser) phone() {
 	b.t.Helper()
-	b.run(emulation.SetDeviceMetricsOverride(390, 844, 3, true))
+	b.run(emulation.SetDeviceMetricsOverride(390, 844, 2, true))
 }
 
 // waitText waits until sel's text contains want (live updates).
