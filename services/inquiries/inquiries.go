@@ -465,8 +465,6 @@ func (s *Service) AgencyTopics(ctx context.Context, agency string) ([]*Topic, er
 type Question struct {
 	Text   string   `json:"text"`
 	Proofs []string `json:"proofs,omitempty"`
-	// SameDevice asks for a wallet on the same device (a redirect back).
-	SameDevice bool `json:"same_device,omitempty"`
 }
 
 // Asked is what the citizen keeps: the reference, the secret token (shown
@@ -516,7 +514,7 @@ func (s *Service) Ask(ctx context.Context, topicID, client string, q Question) (
 		if !s.CanProve() {
 			return nil, errorf(CodeProofUnavailable, "proofs are not available on this server")
 		}
-		sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.Counter, verifier.NewRequest{Purpose: PurposeFor(proofs), SameDevice: q.SameDevice})
+		sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.Counter, verifier.NewRequest{Purpose: PurposeFor(proofs)})
 		if err != nil {
 			return nil, err
 		}
