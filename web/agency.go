@@ -66,13 +66,13 @@ func (s *Server) agencySigninPage(w http.ResponseWriter, r *http.Request, msg st
 
 func (s *Server) agencySignin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.agencySigninPage(w, r, "Malformed form.")
+		s.agencySigninPage(w, r, explainCode("invalid_request"))
 		return
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	if _, _, err := s.cfg.Issuer.TokenAgency(r.Context(), tok); err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
-		s.agencySigninPage(w, r, "Unknown or revoked agency token. 令牌无效。")
+		s.agencySigninPage(w, r, "Unknown or revoked agency token. 令牌无效或已撤销。 Check the token, or ask your administrator for a new one. 请核对令牌，或向管理员申请新令牌。")
 		return
 	}
 	s.setCookie(w, cookieAgency, "/agency/", tok, 8*3600)

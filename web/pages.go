@@ -126,13 +126,13 @@ func (s *Server) counterPage(w http.ResponseWriter, r *http.Request, c *verifier
 
 func (s *Server) counterSignin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.counterSigninPage(w, r, "Malformed form.")
+		s.counterSigninPage(w, r, explainCode("invalid_request"))
 		return
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	if _, err := s.cfg.Verifier.Authenticate(r.Context(), tok); err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
-		s.counterSigninPage(w, r, "Unknown or revoked counter token. 令牌无效。")
+		s.counterSigninPage(w, r, "Unknown or revoked counter token. 令牌无效或已撤销。 Check the token, or ask your administrator for a new one. 请核对令牌，或向管理员申请新令牌。")
 		return
 	}
 	s.setCookie(w, cookieCounter, "/counter/", tok, 12*3600)
@@ -151,7 +151,7 @@ func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.counterPage(w, r, c, "Malformed form.")
+		s.counterPage(w, r, c, explainCode("invalid_request"))
 		return
 	}
 	nr := verifier.NewRequest{Purpose: r.PostForm.Get("purpose")}
@@ -190,7 +190,7 @@ func (s *Server) counterSession(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.cfg.Verifier.Session(r.Context(), c, chi.URLParam(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
-		s.counterPage(w, r, c, "No such check at this counter. 未找到该核验。")
+		s.counterPage(w, r, c, "No such check at this counter. 未找到该核验。 Start a new check. 请发起新的核验。")
 		return
 	}
 	d := sessionData{page: page{Title: sess.Purpose}, Session: sess, PurposeName: sess.Purpose, Outcome: s.outcome(r.Context(), sess)}
