@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
+	"github.com/tongid/tong/verifier"
 )
 
 type fixture struct {
@@ -287,5 +290,38 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := f.s.Ask(ctx, topic.ID, "c", inquiries.Question{Text: "q"}); codeOf(err) != inquiries.CodeTopicClosed {
 		t.Errorf("Ask on a closed topic: %v", err)
+	}
+}
+
+func ExamplePurposeFor() {
+	fmt.Println(inquiries.PurposeFor([]string{"age-60", "resident"}))
+	fmt.Println(inquiries.PurposeFor([]string{"age-60"}))
+	fmt.Printf("%q\n", inquiries.PurposeFor(nil))
+	// Output:
+	// inquiry-resident-age-60
+	// inquiry-age-60
+	// ""
+}
+
+// Every set of proofs maps to a purpose the verifier ships, and that
+// purpose's DCQL answers each proof with its query id.
+func TestPurposesAreVerifierPresets(t *testing.T) {
+	presets, err := verifier.Presets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := [][]string{{"resident"}, {"age-60"}, {"resident", "age-60"}}
+	for _, set := range sets {
+		id := inquiries.PurposeFor(set)
+		p := presets[id]
+		if p == nil || !slices.Contains(inquiries.Purposes(), id) {
+			t.Fatalf("PurposeFor(%v) = %q: not a verifier preset or not in Purposes()", set, id)
+		}
+		for _, proof := range set {
+			pr, _ := inquiries.ProofByID(proof)
+			if !strings.Contains(string(p.Query), `"id": "`+pr.QueryID+`"`) {
+				t.Errorf("purpose %s has no credential query %q for %s", id, pr.QueryID, proof)
+			}
+		}
 	}
 }
