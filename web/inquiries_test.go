@@ -3,11 +3,14 @@ package web_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tongid/tong/internal/tongtest"
@@ -263,5 +266,54 @@ func TestEveryCodeIsExplained(t *testing.T) {
 		if got[0] == "" || got[1] == "" || got[2] == "" || got[3] == "" {
 			t.Errorf("code %s is not explained in both languages with a next step: %q", code, got)
 		}
+	}
+}
+
+// syncLog is a log sink safe for the server's goroutines.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *syncLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// The access log never holds a citizen's secret link.
+func TestInquirySecretNotLogged(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	logs := &syncLog{}
+	srv, err := web.New(web.Config{DB: s.c.DB, PublicURL: s.c.URL, Issuer: s.c.Issuer, Verifier: s.c.Verifier, Inquiries: s.inq,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	topic, _ := s.inq.PublishTopic(ctx, "housing", inquiries.NewTopic{Name: "Housing", ReplyHours: 24, Anonymous: true})
+	resp, err := ts.Client().PostForm(ts.URL+"/inquiries/topics/"+topic.ID, url.Values{"text": {"q"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	secret := secretRE.FindStringSubmatch(resp.Request.URL.Path)
+	if resp.StatusCode != 200 || secret == nil {
+		t.Fatalf("ask: %d %s", resp.StatusCode, resp.Request.URL)
+	}
+	for _, p := range []string{"", "/reply"} {
+		if p == "" {
+			r, _ := ts.Client().Get(ts.URL + "/inquiries/t/" + secret[1])
+			r.Body.Close()
+		} else {
+			r, _ := ts.Client().PostForm(ts.URL+"/inquiries/t/"+secret[1]+p, url.Values{"text": {"more"}})
+			r.Body.Close()
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "/inquiries/t/{token}") {
+		t.Fatalf("no access log of the thread page:\n%s", out)
+	}
+	if strings.Contains(out, secret[1]) {
+		t.Errorf("the access log holds the secret:\n%s", out)
 	}
 }

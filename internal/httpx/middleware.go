@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -186,8 +187,12 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 		}
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
 		m.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+		path := r.URL.Path
+		if strings.Contains(route, "{token}") {
+			path = route // the path holds a bearer secret (an inquiry's link): never log it
+		}
 		LoggerFrom(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+			slog.String("method", r.Method), slog.String("route", route), slog.String("path", path),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", elapsed))
 	})
