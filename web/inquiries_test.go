@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
@@ -315,5 +316,34 @@ func TestInquirySecretNotLogged(t *testing.T) {
 	}
 	if strings.Contains(out, secret[1]) {
 		t.Errorf("the access log holds the secret:\n%s", out)
+	}
+}
+
+// An expired credential: the counter says so and sends the citizen to the
+// agency to renew it.
+func TestCounterExpiredCredential(t *testing.T) {
+	later := time.Now().AddDate(6, 0, 0) // past the identity's five years
+	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.Now = func() time.Time { return later } }})
+	srv, err := web.New(web.Config{DB: c.DB, PublicURL: c.URL, Issuer: c.Issuer, Verifier: c.Verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Mux.Handle("/counter/*", srv.Handler())
+	jar, _ := cookiejar.New(nil)
+	s := &site{c: c, hc: &http.Client{Jar: jar, Transport: c.Client().Transport}}
+	w := c.Citizen(t, nil)
+	s.post(t, "/counter/signin", url.Values{"token": {c.CounterTokens["identity-basic"]}})
+	resp, err := s.hc.PostForm(c.URL+"/counter/sessions", url.Values{"purpose": {"identity-basic"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	_ = tongtest.Answer(t, w, strings.ReplaceAll(hrefRE.FindStringSubmatch(string(b))[1], "&amp;", "&"))
+	_, body := s.get(t, resp.Request.URL.Path)
+	for _, want := range []string{"✘ Not verified", "The credential has expired.", "凭证已过期。", "renew it at the agency that issued it", "请市民到签发机关续办凭证", ": expired</small>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the expired result lacks %q", want)
+		}
 	}
 }
