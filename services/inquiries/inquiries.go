@@ -286,6 +286,7 @@ type Change struct {
 	DueAt     *time.Time
 	Disclosed []Disclosed
 	Reason    *string
+	Session   *string
 }
 
 // Lookup selects one inquiry: by token hash, or by agency and reference,
@@ -514,16 +515,27 @@ func (s *Service) Ask(ctx context.Context, topicID, client string, q Question) (
 		if !s.CanProve() {
 			return nil, errorf(CodeProofUnavailable, "proofs are not available on this server")
 		}
-		sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.Counter, verifier.NewRequest{Purpose: PurposeFor(proofs)})
-		if err != nil {
-			return nil, err
-		}
-		inq.Status, inq.Session, out.RequestURI = StatusVerifying, sess.ID, sess.RequestURI
+		inq.Status = StatusVerifying
 	}
+	// The question is stored first, under the flood limits, so a refused
+	// question costs no verifier session.
 	first := &Message{Seq: 1, Author: AuthorCitizen, Kind: KindMessage, Body: text, At: now}
 	if err := s.cfg.Store.Create(ctx, inq, first, now.Add(-time.Hour), s.cfg.Limits); err != nil {
 		return nil, err
 	}
+	if len(proofs) == 0 {
+		return out, nil
+	}
+	sess, err := s.cfg.Verifier.CreateSession(ctx, s.cfg.Counter, verifier.NewRequest{Purpose: PurposeFor(proofs)})
+	if err != nil {
+		reason := string(verifier.CodeOf(err))
+		_ = s.cfg.Store.Update(ctx, inq.ID, []string{StatusVerifying}, Change{Status: StatusFailed, Reason: &reason}, nil, now)
+		return nil, err
+	}
+	if err := s.cfg.Store.Update(ctx, inq.ID, []string{StatusVerifying}, Change{Session: &sess.ID}, nil, now); err != nil {
+		return nil, err
+	}
+	inq.Session, out.RequestURI = sess.ID, sess.RequestURI
 	return out, nil
 }
 
@@ -583,7 +595,7 @@ func (s *Service) tokenThread(ctx context.Context, token string) (*Thread, error
 
 // RequestURI is the wallet request of a verifying inquiry ("" otherwise).
 func (s *Service) RequestURI(inq *Inquiry) string {
-	if inq.Status != StatusVerifying || !s.CanProve() {
+	if inq.Status != StatusVerifying || !s.CanProve() || inq.Session == "" {
 		return ""
 	}
 	return s.cfg.Verifier.RequestURI(&verifier.Session{ID: inq.Session, Counter: s.cfg.Counter.ID})
@@ -608,12 +620,25 @@ func (s *Service) settle(ctx context.Context, inq *Inquiry) (*Inquiry, error) {
 	if inq.Status != StatusVerifying || !s.CanProve() {
 		return inq, nil
 	}
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	ch := Change{}
+	if inq.Session == "" {
+		// Stored, but the verifier session was never recorded (a crash
+		// in between): after a minute it is failed, not pending forever.
+		if now.Sub(inq.CreatedAt) < time.Minute {
+			return inq, nil
+		}
+		reason := string(verifier.CodeSessionExpired)
+		ch.Status, ch.Reason = StatusFailed, &reason
+		if err := s.cfg.Store.Update(ctx, inq.ID, []string{StatusVerifying}, ch, nil, now); err != nil && !errors.Is(err, ErrConflict) {
+			return nil, err
+		}
+		return s.cfg.Store.Inquiry(ctx, Lookup{ID: inq.ID})
+	}
 	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Counter, inq.Session)
 	if err != nil {
 		return nil, err
 	}
-	ch := Change{}
-	now := s.cfg.Now().UTC().Truncate(time.Second)
 	switch sess.Status {
 	case verifier.StatusPending:
 		return inq, nil

@@ -19,6 +19,7 @@ import (
 type fixture struct {
 	c   *tongtest.City
 	s   *inquiries.Service
+	ctr *verifier.Counter
 	now time.Time
 }
 
@@ -36,6 +37,7 @@ func newFixture(t *testing.T, lim inquiries.Limits) *fixture {
 	if err != nil || tok == "" {
 		t.Fatal(err)
 	}
+	f.ctr = multi
 	f.s, err = inquiries.New(inquiries.Config{Store: st, Verifier: c.Verifier, Counter: multi, Secret: make([]byte, 32), Limits: lim,
 		Now: func() time.Time { return f.now }})
 	if err != nil {
@@ -323,5 +325,24 @@ func TestPurposesAreVerifierPresets(t *testing.T) {
 				t.Errorf("purpose %s has no credential query %q for %s", id, pr.QueryID, proof)
 			}
 		}
+	}
+}
+
+// A refused question costs no verifier session: the limits are checked
+// before the wallet request is made.
+func TestFloodLimitsBeforeVerifierSessions(t *testing.T) {
+	f := newFixture(t, inquiries.Limits{PerClientPerHour: 1})
+	ctx := context.Background()
+	topic, _ := f.s.PublishTopic(ctx, "housing", inquiries.NewTopic{Name: "Housing", ReplyHours: 24, Anonymous: true, Proofs: []string{"resident"}})
+	if _, err := f.s.Ask(ctx, topic.ID, "a", inquiries.Question{Text: "q", Proofs: []string{"resident"}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := f.s.Ask(ctx, topic.ID, "a", inquiries.Question{Text: "q", Proofs: []string{"resident"}}); codeOf(err) != inquiries.CodeRateLimited {
+			t.Fatalf("Ask past the limit: %v", err)
+		}
+	}
+	if ss, err := f.c.Verifier.Sessions(ctx, f.ctr, 100); err != nil || len(ss) != 1 {
+		t.Errorf("%d verifier sessions after one accepted and three refused questions, want 1 (%v)", len(ss), err)
 	}
 }

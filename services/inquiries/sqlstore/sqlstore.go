@@ -198,9 +198,9 @@ func (s *Store) Messages(ctx context.Context, id string) ([]inquiries.Message, e
 // Update changes an inquiry whose status is one of from, and appends msg.
 func (s *Store) Update(ctx context.Context, id string, from []string, ch inquiries.Change, msg *inquiries.Message, now time.Time) error {
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		var status, assignee, disclosed, reason string
+		var status, assignee, disclosed, reason, session string
 		var due int64
-		err := tx.QueryRowContext(ctx, `SELECT status, assignee, disclosed, reason, due_at FROM inquiries WHERE id = $1`, id).Scan(&status, &assignee, &disclosed, &reason, &due)
+		err := tx.QueryRowContext(ctx, `SELECT status, assignee, disclosed, reason, session, due_at FROM inquiries WHERE id = $1`, id).Scan(&status, &assignee, &disclosed, &reason, &session, &due)
 		if errors.Is(err, sql.ErrNoRows) {
 			return inquiries.ErrNotFound
 		}
@@ -230,8 +230,11 @@ func (s *Store) Update(ctx context.Context, id string, from []string, ch inquiri
 		if ch.DueAt != nil {
 			due = ch.DueAt.Unix()
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE inquiries SET status = $1, assignee = $2, disclosed = $3, reason = $4, due_at = $5, updated_at = $6 WHERE id = $7`,
-			status, assignee, disclosed, reason, due, now.Unix(), id); err != nil {
+		if ch.Session != nil {
+			session = *ch.Session
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE inquiries SET status = $1, assignee = $2, disclosed = $3, reason = $4, session = $5, due_at = $6, updated_at = $7 WHERE id = $8`,
+			status, assignee, disclosed, reason, session, due, now.Unix(), id); err != nil {
 			return err
 		}
 		if msg == nil {
