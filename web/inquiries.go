@@ -32,6 +32,7 @@ func (s *Server) inquiriesRoutes(r chi.Router) {
 		r.Post("/agency/inquiries/topics", s.staffPublish)
 		r.Post("/agency/inquiries/topics/{id}/close", s.staffCloseTopic)
 		r.Get("/agency/inquiries/{ref}", s.staffItem)
+		r.Get("/agency/inquiries/{ref}/events", s.staffEvents)
 		r.Post("/agency/inquiries/{ref}/{action}", s.staffAction)
 	}
 }
@@ -156,6 +157,7 @@ type threadPage struct {
 type staffItemPage struct {
 	page
 	Thread *inquiries.Thread
+	Events string
 	Actor  string
 	Live   template.HTML
 }
@@ -191,13 +193,33 @@ func (s *Server) inquiriesThread(w http.ResponseWriter, r *http.Request) {
 		s.cfg.PublicURL + "/inquiries/t/" + url.PathEscape(tok), s.renderFragment("inquiry-live", s.threadView(th, tok))})
 }
 
-// inquiriesEvents streams the thread: a "thread" event with the rendered
-// thread at every change (in this process at once; from other replicas
-// within two seconds).
+// inquiriesEvents streams the citizen's thread.
 func (s *Server) inquiriesEvents(w http.ResponseWriter, r *http.Request) {
 	tok := chi.URLParam(r, "token")
+	s.threadEvents(w, r, func(ctx context.Context) (*inquiries.Thread, error) { return s.cfg.Inquiries.Thread(ctx, tok) },
+		func(th *inquiries.Thread) template.HTML { return s.renderFragment("inquiry-live", s.threadView(th, tok)) })
+}
+
+// staffEvents streams an inquiry's thread to the console's item page.
+func (s *Server) staffEvents(w http.ResponseWriter, r *http.Request) {
+	st := s.staff(r)
+	if st == nil {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+		return
+	}
+	is, ref := inquiries.Staff{Agency: st.agency.Slug, Actor: st.actor}, chi.URLParam(r, "ref")
+	s.threadEvents(w, r, func(ctx context.Context) (*inquiries.Thread, error) { return s.cfg.Inquiries.Inquiry(ctx, is, ref) },
+		func(th *inquiries.Thread) template.HTML {
+			return s.renderFragment("inquiry-messages", threadView{Thread: th, Staff: true, Max: inquiries.MaxText})
+		})
+}
+
+// threadEvents streams a thread: a "thread" event with the rendered thread
+// at every change (in this process at once; from other replicas within two
+// seconds).
+func (s *Server) threadEvents(w http.ResponseWriter, r *http.Request, load func(context.Context) (*inquiries.Thread, error), render func(*inquiries.Thread) template.HTML) {
 	fl, ok := w.(http.Flusher)
-	th, err := s.cfg.Inquiries.Thread(r.Context(), tok)
+	th, err := load(r.Context())
 	if err != nil || !ok {
 		http.NotFound(w, r)
 		return
@@ -223,12 +245,12 @@ func (s *Server) inquiriesEvents(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(every):
 		}
 		stop()
-		if th, err = s.cfg.Inquiries.Thread(ctx, tok); err != nil {
+		if th, err = load(ctx); err != nil {
 			return
 		}
 		if v := version(th); v != last {
 			last = v
-			html := s.renderFragment("inquiry-live", s.threadView(th, tok))
+			html := render(th)
 			fmt.Fprintf(w, "event: thread\ndata: %s\n\n", strings.ReplaceAll(string(html), "\n", " "))
 			fl.Flush()
 		} else {
@@ -391,7 +413,7 @@ func (s *Server) staffItemPage(w http.ResponseWriter, r *http.Request, status in
 		w.WriteHeader(status)
 	}
 	v := threadView{Thread: th, Staff: true, Max: inquiries.MaxText}
-	s.render(w, r, "staff-item.html", staffItemPage{page{Title: th.Inquiry.Reference, Error: msg}, th, is.Actor, s.renderFragment("inquiry-messages", v)})
+	s.render(w, r, "staff-item.html", staffItemPage{page{Title: th.Inquiry.Reference, Error: msg}, th, "/agency/inquiries/" + url.PathEscape(th.Inquiry.Reference) + "/events", is.Actor, s.renderFragment("inquiry-messages", v)})
 }
 
 func (s *Server) staffAction(w http.ResponseWriter, r *http.Request) {

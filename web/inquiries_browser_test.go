@@ -167,6 +167,11 @@ func TestBrowserInquiryStaff(t *testing.T) {
 	if th.Inquiry.Status != inquiries.StatusAnswered || th.Messages[len(th.Messages)-1].Kind != inquiries.KindMoreInfo {
 		t.Errorf("after asking for more: %s", th.Inquiry.Status)
 	}
+	// The citizen answers; the item page shows it without a reload.
+	if _, err := s.inq.Reply(ctx, asked.Token, "Dongcheng district."); err != nil {
+		t.Fatal(err)
+	}
+	b.waitText(`#thread`, "Dongcheng district.")
 	b.run(chromedp.Submit(`#close`, chromedp.ByQuery))
 	b.waitText(`.status`, "Closed")
 	b.run(chromedp.Navigate(u+"/agency/inquiries?status=closed"), chromedp.WaitVisible(`a[href="/agency/inquiries/`+ref+`"]`, chromedp.ByQuery))
