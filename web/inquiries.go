@@ -197,7 +197,9 @@ func (s *Server) inquiriesThread(w http.ResponseWriter, r *http.Request) {
 func (s *Server) inquiriesEvents(w http.ResponseWriter, r *http.Request) {
 	tok := chi.URLParam(r, "token")
 	s.threadEvents(w, r, func(ctx context.Context) (*inquiries.Thread, error) { return s.cfg.Inquiries.Thread(ctx, tok) },
-		func(th *inquiries.Thread) template.HTML { return s.renderFragment("inquiry-live", s.threadView(th, tok)) })
+		func(th *inquiries.Thread) template.HTML {
+			return s.renderFragment("inquiry-live", s.threadView(th, tok))
+		})
 }
 
 // staffEvents streams an inquiry's thread to the console's item page.
