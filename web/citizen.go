@@ -125,7 +125,7 @@ func serviceError(err error) string {
 	case errors.Is(err, meetings.ErrTaken):
 		return "This slot was just booked by someone else. 该时段已被预约。 Choose another slot. 请选择其他时段。"
 	case errors.Is(err, meetings.ErrNotBooked), errors.Is(err, meetings.ErrNotFound):
-		return "No active booking with that number. 未找到有效预约。 Check the number on the booking page, or book a slot. 请核对预约号，或重新预约。"
+		return "No active booking with that number. 未找到有效预约。"
 	case errors.Is(err, payments.ErrPaid):
 		return "This order is already paid. 该订单已支付。 Open the receipt instead; nothing more to pay. 无需再次支付，请查看收据。"
 	case errors.Is(err, payments.ErrNotFound):
@@ -143,7 +143,7 @@ func (s *Server) meetingsBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	d := liveData{page: page{Title: "Booking · 预约"}, Heading: b.Slot.Official.Name + " · " + b.Slot.StartsAt.Local().Format("01-02 15:04"),
 		Ask:    "Scan with your wallet to book: your identity and Beijing residence are checked. 请用钱包扫码，核验身份与居住信息。",
-		Status: "done", Events: "/meetings/bookings/" + b.ID + "/events", Outcome: s.renderFragment("booking-outcome", s.bookingView(b))}
+		Status: "done", Events: "/meetings/bookings/" + b.ID + "/events", Outcome: s.renderFragment("booking-outcome", b)}
 	if b.Status == meetings.StatusVerifying {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: b.Session, Counter: s.bookingCounter()})
@@ -161,7 +161,7 @@ func (s *Server) meetingsBookingEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil || b.Status == meetings.StatusVerifying {
 			return "", err != nil
 		}
-		return s.renderFragment("booking-outcome", s.bookingView(b)), true
+		return s.renderFragment("booking-outcome", b), true
 	})
 }
 
@@ -313,7 +313,7 @@ func (s *Server) paymentsOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	d := liveData{page: page{Title: "Payment · 支付"}, Heading: "¥" + o.Amount() + " · " + o.Reference,
 		Ask:    "Scan with your wallet: it shows the amount and payee, and you sign exactly that. 请用钱包扫码，确认金额与收款方后签名支付。",
-		Status: "done", Events: "/payments/orders/" + o.ID + "/events", Outcome: s.renderFragment("payment-outcome", paymentOutcome{o, s.sessionReason(s.cfg.PaymentsCounter, o.Session, reason)})}
+		Status: "done", Events: "/payments/orders/" + o.ID + "/events", Outcome: s.renderFragment("payment-outcome", paymentOutcome{o, reason})}
 	if o.Receipt == nil && reason == "" && o.Session != "" {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: o.Session, Counter: s.cfg.PaymentsCounter})
@@ -329,7 +329,7 @@ func (s *Server) paymentsEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil || (o.Receipt == nil && reason == "") {
 			return "", err != nil
 		}
-		return s.renderFragment("payment-outcome", paymentOutcome{o, s.sessionReason(s.cfg.PaymentsCounter, o.Session, reason)}), true
+		return s.renderFragment("payment-outcome", paymentOutcome{o, reason}), true
 	})
 }
 
@@ -343,24 +343,4 @@ func (s *Server) paymentsReceipt(w http.ResponseWriter, r *http.Request) {
 		page
 		Order *payments.Order
 	}{page{Title: "Receipt · 收据"}, o})
-}
-
-// sessionReason tells a session that expired unanswered ("expired" with no
-// result: session_expired) from a credential that expired ("expired"
-// from the checks), which the services both report as "expired".
-func (s *Server) sessionReason(counter, session, reason string) string {
-	if reason != "expired" || session == "" {
-		return reason
-	}
-	sess, err := s.cfg.Verifier.Session(context.Background(), &verifier.Counter{ID: counter}, session)
-	if err == nil && sess.Result == nil {
-		return "session_expired"
-	}
-	return reason
-}
-
-func (s *Server) bookingView(b *meetings.Booking) *meetings.Booking {
-	v := *b
-	v.Reason = s.sessionReason(s.cfg.MeetingsBookingCounter, b.Session, b.Reason)
-	return &v
 }

@@ -19,7 +19,8 @@ type outcomeView struct {
 	Session  *verifier.Session
 	Pending  bool
 	Verified bool
-	Code     string
+	Code     string // the result's code, for support
+	Key      string // the explanation to show (see problems)
 	Creds    []credView
 	Stale    int64
 }
@@ -43,7 +44,7 @@ func (s *Server) outcome(ctx context.Context, sess *verifier.Session) outcomeVie
 	r := sess.Result
 	if r == nil {
 		if !v.Pending {
-			v.Code = "session_expired"
+			v.Code, v.Key = "session_expired", "session_expired"
 		}
 		return v
 	}
@@ -53,6 +54,10 @@ func (s *Server) outcome(ctx context.Context, sess *verifier.Session) outcomeVie
 		v.Code = resultCode(r.Code, r.Description)
 		if v.Code == "" {
 			v.Code = "server_error"
+		}
+		v.Key = v.Code
+		if v.Code == "expired" { // a check failed, so a credential's expiry
+			v.Key = "credential_expired"
 		}
 	}
 	var agencies []*issuer.Agency

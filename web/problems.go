@@ -23,7 +23,13 @@ type problem struct {
 // code).
 var problems = map[string]problem{
 	// Verification (counter, booking, check-in, payment).
-	"expired": {"The credential has expired.", "凭证已过期。",
+	// "expired" is both a credential's check code and, from the meetings
+	// and payments services, a QR code that was never answered; the
+	// counter, which knows which, explains a credential's as
+	// credential_expired.
+	"expired": {"The credential or the QR code has expired.", "凭证或二维码已过期。",
+		"If the QR code expired, start again; if the credential expired, renew it at the agency that issued it.", "如二维码过期，请重新开始；如凭证过期，请到签发机关续办。"},
+	"credential_expired": {"The credential has expired.", "凭证已过期。",
 		"Ask the citizen to renew it at the agency that issued it, then check again.", "请市民到签发机关续办凭证后再核验。"},
 	"not_yet_valid": {"The credential is not valid yet.", "凭证尚未生效。",
 		"Check the date on the citizen's phone, or try again later.", "请检查市民手机日期，或稍后再试。"},
@@ -107,6 +113,8 @@ var problems = map[string]problem{
 		"Ask again and scan the QR code with your wallet.", "请重新提交并用钱包扫码。"},
 	"proof_unavailable": {"Proofs are not available on this server.", "本服务器不支持身份证明。",
 		"Ask without a proof, or contact the agency.", "请不附证明提交，或直接联系机关。"},
+	"invalid_text": {"A name or text holds characters that are not allowed (control or direction characters).", "名称或文字含有不允许的字符（控制字符或方向字符）。",
+		"Retype it without pasting from another program.", "请直接输入，勿从其他程序粘贴。"},
 	"server_error": {"Something went wrong on our side.", "系统出现错误。",
 		"Try again; if it persists, call support.", "请重试；如仍失败，请联系技术支持。"},
 }
@@ -124,8 +132,11 @@ func explainCode(code string) string {
 
 // explainHTML renders a code's explanation for a page: what happened,
 // what to do, and the code in small print. Everything is escaped.
-func explainHTML(code string) template.HTML {
-	p, ok := problems[code]
+func explainHTML(code string) template.HTML { return explainAs(code, code) }
+
+// explainAs explains key's entry and shows code for support.
+func explainAs(key, code string) template.HTML {
+	p, ok := problems[key]
 	if !ok {
 		p = problems["server_error"]
 		p.EN, p.ZH = "The check failed.", "核验未通过。"
@@ -155,6 +166,7 @@ func publicError(err error) string {
 	var ve *verifier.Error
 	var ie *issuer.Error
 	var qe *inquiries.Error
+	var coded interface{ Code() string }
 	switch {
 	case errors.As(err, &qe):
 		if qe.Code == inquiries.CodeInvalidRequest && qe.Description != "" {
@@ -168,6 +180,8 @@ func publicError(err error) string {
 			return explainCode(string(ie.Code)) + " — " + ie.Description
 		}
 		return explainCode(string(ie.Code))
+	case errors.As(err, &coded): // errors that name their own code, such as invalid_text
+		return explainCode(coded.Code()) + " — " + err.Error()
 	}
 	return explainCode("server_error")
 }
@@ -176,4 +190,7 @@ func publicError(err error) string {
 var templateFuncs = template.FuncMap{
 	// explain renders a failure code for a person (see problems).
 	"explain": explainHTML,
+	// explainAs explains one entry and shows another code (the counter:
+	// credential_expired for the check code expired).
+	"explainAs": explainAs,
 }
