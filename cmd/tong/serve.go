@@ -221,7 +221,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	fmt.Fprintf(a.stdout, "Tong is running. Open %s/\n", publicURL)
 	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
 	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
-	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/inquiries/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL, publicURL)
+	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL)
 	for _, ag := range demo.Agencies {
 		fmt.Fprintf(a.stdout, "  issuer:  %s, %s\n", ag.Name, ag.IssuerURL)
 	}
