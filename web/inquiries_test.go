@@ -285,7 +285,7 @@ func TestInquirySecretNotLogged(t *testing.T) {
 	ctx := context.Background()
 	logs := &syncLog{}
 	srv, err := web.New(web.Config{DB: s.c.DB, PublicURL: s.c.URL, Issuer: s.c.Issuer, Verifier: s.c.Verifier, Inquiries: s.inq,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
