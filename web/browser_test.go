@@ -194,11 +194,13 @@ func TestBrowserWalkthrough(t *testing.T) {
 	for range 8 { // revoke every live credential: the wallet may present any
 		var n int
 		b.run(chromedp.Navigate(u+"/agency/credentials"), chromedp.WaitVisible(`table`, chromedp.ByQuery),
-			chromedp.Evaluate(`document.querySelectorAll('form[action$="/revoke"]').length`, &n))
+			chromedp.Evaluate(`document.querySelectorAll('a[href$="/revoke"]').length`, &n))
 		if n == 0 {
 			break
 		}
-		b.run(chromedp.Submit(`form[action$="/revoke"]`, chromedp.ByQuery), chromedp.Sleep(200*time.Millisecond))
+		// Revoking asks first; the confirmation page's form revokes.
+		b.run(chromedp.Click(`a[href$="/revoke"]`, chromedp.ByQuery), chromedp.WaitVisible(`#confirm-revoke`, chromedp.ByQuery))
+		b.run(chromedp.Submit(`#confirm-revoke`, chromedp.ByQuery), chromedp.WaitVisible(`#find`, chromedp.ByQuery))
 	}
 	checkIn(second)
 	got := b.text(`#outcome`)

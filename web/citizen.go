@@ -150,15 +150,15 @@ func (s *Server) bookingView(r *http.Request, b *meetings.Booking) bookingView {
 func serviceError(err error) string {
 	switch {
 	case errors.Is(err, meetings.ErrTaken):
-		return "This slot was just booked by someone else. 该时段已被预约。"
+		return "This slot was just booked by someone else. 该时段已被预约。 Choose another slot. 请选择其他时段。"
 	case errors.Is(err, meetings.ErrNotBooked), errors.Is(err, meetings.ErrNotFound):
 		return "No active booking with that number. 未找到有效预约。"
 	case errors.Is(err, meetings.ErrCancelDenied):
 		return "Only the link you got when booking can cancel it. 仅可通过预约时获得的链接取消。"
 	case errors.Is(err, payments.ErrPaid):
-		return "This order is already paid. 该订单已支付。"
+		return "This order is already paid. 该订单已支付。 Open the receipt instead; nothing more to pay. 无需再次支付，请查看收据。"
 	case errors.Is(err, payments.ErrNotFound):
-		return "No such order. 未找到订单。"
+		return "No such order. 未找到订单。 Check the order reference with the counter. 请向窗口核对订单号。"
 	}
 	return publicError(err)
 }

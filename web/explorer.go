@@ -58,7 +58,7 @@ func (s *Server) explorerSearch(w http.ResponseWriter, r *http.Request) {
 	id := strings.TrimSpace(r.URL.Query().Get("did"))
 	if !strings.HasPrefix(id, "did:tong:") {
 		d := s.explorerHomeData()
-		d.Error = "Enter a did:tong DID. 请输入 did:tong 标识。"
+		d.Error = "Enter a did:tong DID. 请输入 did:tong 标识。 It starts with did:tong:z. 以 did:tong:z 开头。"
 		w.WriteHeader(http.StatusBadRequest)
 		s.render(w, r, "explorer.html", d)
 		return
@@ -84,7 +84,7 @@ func (s *Server) explorerDID(w http.ResponseWriter, r *http.Request) {
 	chain, err := l.Chain(ctx, id)
 	if err != nil || len(chain) == 0 {
 		d := s.explorerHomeData()
-		d.Error = "No such DID in the registry. 登记簿中没有该标识。"
+		d.Error = "No such DID in the registry. 登记簿中没有该标识。 Check it for typing errors. 请检查是否输入有误。"
 		w.WriteHeader(http.StatusNotFound)
 		s.render(w, r, "explorer.html", d)
 		return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tongid/tong/internal/qr"
-	"github.com/tongid/tong/internal/text"
-	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
 )
@@ -129,13 +126,13 @@ func (s *Server) counterPage(w http.ResponseWriter, r *http.Request, c *verifier
 
 func (s *Server) counterSignin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.counterSigninPage(w, r, "Malformed form.")
+		s.counterSigninPage(w, r, explainCode("invalid_request"))
 		return
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	if _, err := s.cfg.Verifier.Authenticate(r.Context(), tok); err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
-		s.counterSigninPage(w, r, "Unknown or revoked counter token. 令牌无效。")
+		s.counterSigninPage(w, r, "Unknown or revoked counter token. 令牌无效或已撤销。 Check the token, or ask your administrator for a new one. 请核对令牌，或向管理员申请新令牌。")
 		return
 	}
 	s.setCookie(w, cookieCounter, "/counter/", tok, 12*3600)
@@ -154,7 +151,7 @@ func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.counterPage(w, r, c, "Malformed form.")
+		s.counterPage(w, r, c, explainCode("invalid_request"))
 		return
 	}
 	nr := verifier.NewRequest{Purpose: r.PostForm.Get("purpose")}
@@ -175,26 +172,11 @@ func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/counter/sessions/"+url.PathEscape(sess.ID), http.StatusSeeOther)
 }
 
-// publicError is an error's message if it is a typed, user-facing one.
-func publicError(err error) string {
-	var ve *verifier.Error
-	var ie *issuer.Error
-	var te *text.Error
-	switch { // code and description only: a wrapped cause may be internal
-	case errors.As(err, &ve):
-		return string(ve.Code) + ": " + ve.Description
-	case errors.As(err, &ie):
-		return string(ie.Code) + ": " + ie.Description
-	case errors.As(err, &te):
-		return te.Code() + ": " + te.Error()
-	}
-	return "Something went wrong; try again. 出现错误，请重试。"
-}
-
 type sessionData struct {
 	page
 	Session     *verifier.Session
 	PurposeName string
+	Outcome     outcomeView
 	QR          template.URL
 	Link        template.URL
 }
@@ -208,10 +190,10 @@ func (s *Server) counterSession(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.cfg.Verifier.Session(r.Context(), c, chi.URLParam(r, "id"))
 	if err != nil {
 		w.WriteHeader(http.StatusNotFound)
-		s.counterPage(w, r, c, "No such check at this counter. 未找到该核验。")
+		s.counterPage(w, r, c, "No such check at this counter. 未找到该核验。 Start a new check. 请发起新的核验。")
 		return
 	}
-	d := sessionData{page: page{Title: sess.Purpose}, Session: sess, PurposeName: sess.Purpose}
+	d := sessionData{page: page{Title: sess.Purpose}, Session: sess, PurposeName: sess.Purpose, Outcome: s.outcome(r.Context(), sess)}
 	if p, err := s.cfg.Verifier.Purpose(sess.Purpose); err == nil && len(p.Display) > 0 {
 		d.PurposeName = p.Display[0].Name
 	}
@@ -254,7 +236,7 @@ func (s *Server) counterEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := s.tmpl.ExecuteTemplate(&buf, "outcome", sess); err != nil {
+	if err := s.tmpl.ExecuteTemplate(&buf, "outcome", s.outcome(r.Context(), sess)); err != nil {
 		return
 	}
 	fmt.Fprintf(w, "event: outcome\ndata: %s\n\n", strings.ReplaceAll(buf.String(), "\n", " "))

@@ -15,6 +15,8 @@ import (
 
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/services/inquiries"
+	"github.com/tongid/tong/services/inquiries/sqlstore"
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
@@ -24,8 +26,9 @@ import (
 
 // site is a city with the pages mounted, and a browser-like client.
 type site struct {
-	c  *tongtest.City
-	hc *http.Client
+	c   *tongtest.City
+	hc  *http.Client
+	inq *inquiries.Service
 }
 
 func newSite(t *testing.T) *site {
@@ -36,6 +39,18 @@ func newSite(t *testing.T) *site {
 	bookCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-booking"])
 	checkCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-checkin"])
 	payCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["pay-fee"])
+	inqCtr, _, err := c.Verifier.AddCounter(ctx, "dongcheng", "inquiries", inquiries.Purposes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inqStore, err := sqlstore.Open(ctx, c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inq, err := inquiries.New(inquiries.Config{Store: inqStore, Verifier: c.Verifier, Counter: inqCtr, Secret: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ms, err := meetings.New(ctx, meetings.Config{DB: c.DB, Verifier: c.Verifier, Booking: bookCtr, CheckIn: checkCtr, Secret: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
@@ -56,16 +71,16 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	srv, err := web.New(web.Config{DB: c.DB, PublicURL: c.URL, Issuer: c.Issuer, Verifier: c.Verifier,
-		Meetings: ms, Payments: ps, MeetingsBookingCounter: bookCtr.ID, MeetingsCheckinCounter: checkCtr.ID, PaymentsCounter: payCtr.ID,
+		Meetings: ms, Payments: ps, Inquiries: inq, MeetingsBookingCounter: bookCtr.ID, MeetingsCheckinCounter: checkCtr.ID, PaymentsCounter: payCtr.ID,
 		Explorer: &web.Explorer{Log: c.Log, LogKey: c.LogKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/agency/*", "/counter/*", "/meetings/*", "/payments/*", "/explorer/*", "/static/*", "/"} {
+	for _, p := range []string{"/agency/*", "/counter/*", "/meetings/*", "/payments/*", "/inquiries/*", "/inquiries", "/explorer/*", "/static/*", "/", "/healthz", "/readyz", "/metrics"} {
 		c.Mux.Handle(p, srv.Handler())
 	}
 	jar, _ := cookiejar.New(nil)
-	return &site{c: c, hc: &http.Client{Jar: jar, Transport: c.Client().Transport}}
+	return &site{c: c, hc: &http.Client{Jar: jar, Transport: c.Client().Transport}, inq: inq}
 }
 
 func (s *site) get(t *testing.T, path string) (int, string) {
@@ -154,14 +169,14 @@ func TestAgencyAndCounterPages(t *testing.T) {
 	if st != 200 || !strings.Contains(body, "verdict ok") || !strings.Contains(body, "王") {
 		t.Fatalf("session page after the answer: %d %s", st, body)
 	}
-	if _, body := s.get(t, "/counter/history"); !strings.Contains(body, "accepted") {
+	if _, body := s.get(t, "/counter/history"); !strings.Contains(body, "✔ Verified") {
 		t.Error("history lacks the check")
 	}
 
 	// Revoke from the console; the next check fails with a clear reason.
 	_, body = s.get(t, "/agency/credentials")
 	credID := regexp.MustCompile(`/agency/credentials/(cred_[^/]+)/revoke`).FindStringSubmatch(body)[1]
-	if st, _ := s.post(t, "/agency/credentials/"+credID+"/revoke", nil); st != 200 {
+	if st, _ := s.post(t, "/agency/credentials/"+credID+"/revoke", url.Values{"confirm": {"yes"}}); st != 200 {
 		t.Fatalf("revoke: %d", st)
 	}
 	resp, _ = s.hc.PostForm(s.c.URL+"/counter/sessions", url.Values{"purpose": {"identity-basic"}})

@@ -31,6 +31,7 @@ import (
 
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
@@ -85,6 +86,9 @@ type Config struct {
 	// and /payments/; the counter ids are those the services ask through.
 	Meetings *meetings.Service
 	Payments *payments.Service
+	// Inquiries, when set, gets the citizen pages /inquiries/ and the
+	// staff queue /agency/inquiries.
+	Inquiries *inquiries.Service
 	// Explorer, when set, serves the registry explorer at /explorer/.
 	Explorer               *Explorer
 	MeetingsBookingCounter string
@@ -122,6 +126,7 @@ type Server struct {
 	log     *slog.Logger
 	tmpl    *template.Template
 	handler http.Handler
+	offers  offerCache // offers made here, until they expire (agency.go)
 }
 
 // New builds the router.
@@ -136,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Metrics = prometheus.NewRegistry()
 		cfg.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	tmpl, err := template.ParseFS(templateFS, "templates/*.html")
+	tmpl, err := template.New("").Funcs(templateFuncs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +199,9 @@ func New(cfg Config) (*Server, error) {
 			r.Get("/payments", redirectTo("/payments/"))
 			s.paymentsRoutes(r)
 		}
+		if cfg.Inquiries != nil {
+			s.inquiriesRoutes(r)
+		}
 		for _, m := range cfg.Pages {
 			r.Mount(m.Pattern, m.Handler)
 		}
@@ -242,10 +250,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 type landingData struct {
 	PublicURL string
 	Demo      bool
+	Roles     []roleLink
 }
 
 func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "landing.html", landingData{PublicURL: s.cfg.PublicURL, Demo: s.cfg.Demo})
+	s.render(w, r, "landing.html", landingData{PublicURL: s.cfg.PublicURL, Demo: s.cfg.Demo, Roles: s.roleLinks()})
 }
 
 // render executes a template into a buffer first, so a template error

@@ -21,6 +21,7 @@ import (
 	regstore "github.com/tongid/tong/didregistry/store"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/services/inquiries"
 )
 
 // registryFile is DATA/registry.json: the registry's identity, fixed at
@@ -173,7 +174,7 @@ func demoOrgs(publicURL string) []demoIdentity {
 		{Slug: "housing", Name: "Beijing Municipal Commission of Housing", Role: didregistry.RoleIssuer,
 			Scope: []string{"urn:tong:vct:beijing-residence:1"}, IssuerURL: publicURL + "/issuers/housing"},
 		{Slug: "dongcheng", Name: "Dongcheng District Government Service Hall", Role: didregistry.RoleVerifier,
-			Scope: []string{"identity-basic", "pay-fee", "meeting-booking", "meeting-checkin"}},
+			Scope: append([]string{"identity-basic", "pay-fee", "meeting-booking", "meeting-checkin"}, inquiries.Purposes()...)},
 	}
 }
 

@@ -83,6 +83,7 @@ dashes as underscores). A flag on the command line wins.`,
 		newVerifierCmd(a),
 		newAdminCmd(a),
 		newWitnessCmd(a),
+		newInquiryCmd(a),
 	)
 	return root
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/issuer/oid4vci"
+	inqapi "github.com/tongid/tong/services/inquiries/httpapi"
 	vapi "github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/web"
 )
@@ -229,7 +230,11 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		if err := cs.seed(ctx); err != nil {
 			return fmt.Errorf("citizen services: %w", err)
 		}
-		webCfg.Meetings, webCfg.Payments = cs.meetings, cs.payments
+		webCfg.Meetings, webCfg.Payments, webCfg.Inquiries = cs.meetings, cs.payments, cs.inquiries
+		inquiriesAPI := inqapi.New(cs.inquiries, iss, publicURL).Routes()
+		for _, p := range inqapi.Prefixes {
+			webCfg.APIs = append(webCfg.APIs, web.Mount{Pattern: p, Handler: inquiriesAPI})
+		}
 		webCfg.MeetingsBookingCounter, webCfg.MeetingsCheckinCounter, webCfg.PaymentsCounter = cs.meetCtr.ID, cs.meetCtr.ID, cs.payCtr.ID
 		if err := writeJSONFile(filepath.Join(f.data, "demo.json"), demo); err != nil {
 			return err

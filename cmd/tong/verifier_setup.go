@@ -14,6 +14,7 @@ import (
 	"github.com/tongid/tong/didregistry/client"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/verifier"
 )
 
@@ -35,6 +36,7 @@ var demoCounters = []struct {
 }{
 	{"Dongcheng service hall – payments", []string{"identity-basic", "pay-fee"}},
 	{"Dongcheng service hall – meetings", []string{"identity-basic", "meeting-booking", "meeting-checkin"}},
+	{"Dongcheng service hall – inquiries", inquiries.Purposes()},
 }
 
 // seedVerifierDemo registers the demo verifying organisation and its two

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -237,8 +238,12 @@ func (m *Metrics) Handler(next http.Handler) http.Handler {
 		if !logger.Enabled(r.Context(), level) {
 			return
 		}
+		path := r.URL.Path
+		if strings.Contains(route, "{token}") {
+			path = route // the path holds a bearer secret (an inquiry's link): never log it
+		}
 		logger.LogAttrs(r.Context(), level, "http",
-			slog.String("method", method), slog.String("route", route), slog.String("path", r.URL.Path),
+			slog.String("method", method), slog.String("route", route), slog.String("path", path),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", elapsed))
 	})
