@@ -15,6 +15,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
 )
@@ -95,7 +96,7 @@ func (ac *adminConn) open(ctx context.Context) (*keys.Dir, *store.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, filepath.Join(ac.data, "tong.db"), store.Options{})
+	db, err := sqlitedb.Open(ctx, filepath.Join(ac.data, "tong.db"), store.Options{})
 	return kd, db, err
 }
 

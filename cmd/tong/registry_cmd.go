@@ -23,6 +23,7 @@ import (
 	regstore "github.com/tongid/tong/didregistry/store"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // registryConn are the flags every networked registry command shares.
@@ -488,7 +489,7 @@ prints a summary. It shows progress on a terminal.`,
 			if err != nil {
 				return err
 			}
-			db, err := store.Open(cmd.Context(), filepath.Join(data, "tong.db"), store.Options{})
+			db, err := sqlitedb.Open(cmd.Context(), filepath.Join(data, "tong.db"), store.Options{})
 			if err != nil {
 				return err
 			}

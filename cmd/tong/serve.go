@@ -18,6 +18,7 @@ import (
 	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer/oid4vci"
 	vapi "github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/web"
@@ -109,7 +110,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	dbPath := filepath.Join(f.data, "tong.db")
-	db, err := store.Open(ctx, dbPath, store.Options{})
+	db, err := sqlitedb.Open(ctx, dbPath, store.Options{})
 	if err != nil {
 		return withHint(err, "is another tong using "+dbPath+"? Check --data.")
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 func newWitnessCmd(a *app) *cobra.Command {
@@ -93,7 +94,7 @@ func serveWitness(ctx context.Context, a *app, addr, data, masterKey, name strin
 	if err != nil {
 		return usagef("%v", err)
 	}
-	db, err := store.Open(ctx, filepath.Join(data, "witness.db"), store.Options{})
+	db, err := sqlitedb.Open(ctx, filepath.Join(data, "witness.db"), store.Options{})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/benchprof"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // genesisLeaves pre-signs n create operations, so the benchmark measures
@@ -52,7 +53,7 @@ func BenchmarkRawVerify(b *testing.B) {
 func BenchmarkAppend(b *testing.B) {
 	leaves := genesisLeaves(b, b.N)
 	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
-	db, err := istore.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
+	db, err := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func BenchmarkAppend(b *testing.B) {
 // Resolving a DID from its chain (read, replay, build the document).
 func BenchmarkResolveChain(b *testing.B) {
 	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
-	db, _ := istore.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
+	db, _ := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
 	defer db.Close()
 	signer, _, _ := didregistry.NewNoteSigner(testOrigin, logKey)
 	l, _ := Open(b.Context(), Config{DB: db, Origin: testOrigin, Signer: signer})
@@ -119,7 +120,7 @@ func BenchmarkResolveChain(b *testing.B) {
 func BenchmarkVerifyLog(b *testing.B) {
 	leaves := genesisLeaves(b, b.N)
 	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
-	db, err := istore.Open(b.Context(), filepath.Join(b.TempDir(), "verify.db"), istore.Options{})
+	db, err := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "verify.db"), istore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

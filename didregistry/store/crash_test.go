@@ -28,6 +28,7 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // TestMain runs the crash child when asked to: the parent test re-executes
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 func crashChild(path, seedHex string) int {
 	seed, _ := hex.DecodeString(seedHex)
 	ctx := context.Background()
-	db, err := istore.Open(ctx, path, istore.Options{})
+	db, err := sqlitedb.Open(ctx, path, istore.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -150,7 +151,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		total += len(got)
 
-		db, err := istore.Open(t.Context(), path, istore.Options{})
+		db, err := sqlitedb.Open(t.Context(), path, istore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

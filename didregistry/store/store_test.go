@@ -25,6 +25,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/jcs"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 const testOrigin = "tong.test/registry"
@@ -58,7 +59,7 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 
 func openTestLog(t *testing.T, path string, authority string, logKey ed25519.PrivateKey) *testLog {
 	t.Helper()
-	db, err := istore.Open(t.Context(), path, istore.Options{})
+	db, err := sqlitedb.Open(t.Context(), path, istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/verifier"
@@ -74,7 +75,7 @@ func New(t testing.TB, opts Options) *City {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: opts.Synchronous})
+	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: opts.Synchronous})
 	if err != nil {
 		t.Fatal(err)
 	}
