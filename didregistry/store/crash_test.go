@@ -27,6 +27,7 @@ import (
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/pgtest"
 	istore "github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/internal/store/sqlitedb"
 )
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 	if db := os.Getenv("TONG_CRASH_DB"); db != "" {
 		os.Exit(crashChild(db, os.Getenv("TONG_CRASH_LOGKEY")))
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // crashChild appends new DIDs from 8 goroutines as fast as it can and
