@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if db := os.Getenv("TONG_CRASH_DB"); db != "" {
 		os.Exit(crashChild(db, os.Getenv("TONG_CRASH_LOGKEY")))
 	}
+	if db := os.Getenv("TONG_LEASE_DB"); db != "" {
+		os.Exit(leaseChild(db, os.Getenv("TONG_LEASE_LOGKEY")))
+	}
 	os.Exit(pgtest.Main(m))
 }
 
