@@ -1,0 +1,202 @@
+package tongtest_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tongid/tong/internal/pgtest"
+	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/wallet"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// race runs each fn at the same instant (as near as goroutines get) and
+// returns their errors.
+func race(fns ...func() error) []error {
+	errs := make([]error, len(fns))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+func offer(t *testing.T, c *tongtest.City) *issuer.Offer {
+	t.Helper()
+	types, _ := issuer.DemoTypes()
+	o, err := c.Issuer.CreateOffer(t.Context(), "psb", "test", issuer.OfferRequest{Type: "citizen-identity", Claims: types["citizen-identity"].ExampleClaims})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// The same pre-authorized code fired at two replicas at the same instant,
+// many times: exactly one redeems it each time.
+func TestPreAuthorizedCodeRace(t *testing.T) {
+	t.Parallel()
+	a := tongtest.New(t, tongtest.Options{PostgreSQL: true})
+	b := a.Replica(t)
+	const rounds = 40
+	for round := range rounds {
+		o := offer(t, a)
+		req := issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: o.PreAuthorizedCode, TxCode: o.TxCode, TxCodeSent: true}
+		errs := race(
+			func() error { _, err := a.Issuer.Token(t.Context(), "psb", req); return err },
+			func() error { _, err := b.Issuer.Token(t.Context(), "psb", req); return err },
+			func() error { _, err := b.Issuer.Token(t.Context(), "psb", req); return err },
+		)
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case issuer.CodeOf(err) != issuer.CodeInvalidGrant:
+				t.Errorf("round %d: loser's error = %v, want %s", round, err, issuer.CodeInvalidGrant)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d of %d redemptions succeeded, want exactly 1", round, wins, len(errs))
+		}
+	}
+}
+
+// Wrong tx_codes fired at two replicas at once all count: after
+// MaxTxTries of them, however interleaved, the offer is locked, and the
+// right tx_code no longer works.
+func TestTxCodeTriesRace(t *testing.T) {
+	t.Parallel()
+	a := tongtest.New(t, tongtest.Options{PostgreSQL: true})
+	b := a.Replica(t)
+	for round := range 5 {
+		o := offer(t, a)
+		wrong := "0000000"
+		if o.TxCode == wrong {
+			wrong = "1111111"
+		}
+		bad := issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: o.PreAuthorizedCode, TxCode: wrong, TxCodeSent: true}
+		var fns []func() error
+		for i := range issuer.DefaultMaxTxTries {
+			s := a.Issuer
+			if i%2 == 1 {
+				s = b.Issuer
+			}
+			fns = append(fns, func() error { _, err := s.Token(t.Context(), "psb", bad); return err })
+		}
+		for i, err := range race(fns...) {
+			if issuer.CodeOf(err) != issuer.CodeInvalidGrant {
+				t.Fatalf("round %d: wrong tx_code %d = %v, want %s", round, i, err, issuer.CodeInvalidGrant)
+			}
+		}
+		good := bad
+		good.TxCode = o.TxCode
+		if _, err := b.Issuer.Token(t.Context(), "psb", good); issuer.CodeOf(err) != issuer.CodeInvalidGrant || !strings.Contains(err.Error(), "locked") {
+			t.Fatalf("round %d: right tx_code after %d wrong ones = %v, want the offer locked (a wrong try was lost)", round, issuer.DefaultMaxTxTries, err)
+		}
+	}
+}
+
+// capture holds back the wallet's direct_post, so the test can fire the
+// same response at several replicas itself.
+type capture struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	form url.Values
+	path string
+}
+
+func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/verifier/response/") {
+		return c.base.RoundTrip(r)
+	}
+	body, _ := io.ReadAll(r.Body)
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.form, c.path = form, r.URL.Path
+	c.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader([]byte("{}"))), Request: r}, nil
+}
+
+// Three replicas: the credential is issued through the first, the
+// counter's session is made on the second, the one vp_token is posted to
+// the second and the third at the same instant (exactly one is accepted,
+// the other is a replay), and the first sees the accepted result.
+func TestPresentationAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	a := tongtest.New(t, tongtest.Options{PostgreSQL: true})
+	b, c := a.Replica(t), a.Replica(t)
+	cap := &capture{base: a.Client().Transport}
+	w, err := wallet.Create(t.Context(), filepath.Join(t.TempDir(), "w.db"), []byte("pass"), wallet.Options{
+		HTTPClient: &http.Client{Transport: cap}, AllowLoopbackHTTP: true, Registry: a.Registry, RequireRegistry: true, Copies: 8,
+		KDF: wallet.KDF{Alg: "argon2id", Time: 1, Memory: 8 << 10, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	o := offer(t, a)
+	if _, err := w.Receive(t.Context(), o.OfferURI, o.TxCode); err != nil {
+		t.Fatalf("receive: %v", err)
+	}
+	counter, err := b.Verifier.Authenticate(t.Context(), b.CounterTokens["identity-basic"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		sess, err := b.Verifier.CreateSession(t.Context(), counter, verifier.NewRequest{Purpose: "identity-basic"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tongtest.Answer(t, w, sess.RequestURI); err != nil {
+			t.Fatalf("round %d: wallet: %v", round, err)
+		}
+		cap.mu.Lock()
+		form, path := cap.form, cap.path
+		cap.mu.Unlock()
+		if path != "/verifier/response/"+sess.ID {
+			t.Fatalf("round %d: the wallet posted to %q, want the session's response_uri", round, path)
+		}
+		errs := race(
+			func() error { _, err := b.Verifier.HandleResponse(context.Background(), sess.ID, form); return err },
+			func() error { _, err := c.Verifier.HandleResponse(context.Background(), sess.ID, form); return err },
+		)
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case verifier.CodeOf(err) != verifier.CodeReplay:
+				t.Errorf("round %d: loser's error = %v, want %s", round, err, verifier.CodeReplay)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d of 2 responses accepted, want exactly 1 (%v)", round, wins, errs)
+		}
+		got, err := a.Verifier.Session(t.Context(), counter, sess.ID)
+		if err != nil || got.Status != verifier.StatusAccepted || got.Result == nil || got.Result.Verdict != verifier.StatusAccepted {
+			t.Fatalf("round %d: session seen from the first replica = %+v, %v; want accepted", round, got, err)
+		}
+	}
+}
