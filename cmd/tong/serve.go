@@ -17,8 +17,6 @@ import (
 	"github.com/tongid/tong/didregistry/httpapi"
 	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
-	"github.com/tongid/tong/internal/store"
-	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer/oid4vci"
 	vapi "github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/web"
@@ -33,6 +31,7 @@ type serveFlags struct {
 	witnesses []string
 	quorum    int
 	purposes  string
+	database  string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -58,6 +57,7 @@ lets requests in flight finish, then closes the database.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	fl.StringVar(&f.data, "data", "./tong-data", "data directory (holds tong.db)")
+	fl.StringVar(&f.database, "database", "", databaseUsage)
 	fl.StringVar(&f.publicURL, "public-url", "", "URL users reach this server at (default http://ADDR)")
 	fl.StringVar(&f.masterKey, "master-key-file", "", "file with the key that seals DATA/keys (default DATA/master.key, created if missing; keep it off the data volume in production)")
 	fl.StringSliceVar(&f.witnesses, "witness", nil, "a witness to ask for cosignatures, URL=VKEY (repeatable)")
@@ -110,8 +110,11 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	dbPath := filepath.Join(f.data, "tong.db")
-	db, err := sqlitedb.Open(ctx, dbPath, store.Options{})
+	db, err := openDB(ctx, f.data, f.database)
 	if err != nil {
+		if f.database != "" {
+			return err
+		}
 		return withHint(err, "is another tong using "+dbPath+"? Check --data.")
 	}
 	defer db.Close()

@@ -147,7 +147,9 @@ func (w *witnessing) run(ctx context.Context, reg *registry, logger *slog.Logger
 	defer t.Stop()
 	for {
 		p := reg.log.Latest()
-		if p.Size > done {
+		// On PostgreSQL only the sequencer lease holder gathers
+		// cosignatures (on SQLite the one process always holds it).
+		if p.Size > done && reg.log.Leader() {
 			c, err := w.collector.Cosign(ctx, p.Signed, p.Size)
 			if err != nil {
 				logger.WarnContext(ctx, "witness cosignatures", slog.Int64("size", p.Size), slog.Any("err", err))

@@ -228,11 +228,13 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		stop: make(chan struct{}), done: make(chan struct{}), cache: map[int64]tlog.Hash{},
 		changed: make(chan struct{}), pg: cfg.DB.Engine() == istore.PostgreSQL}
 	w := cfg.DB.Writer()
-	if err := w.QueryRowContext(ctx, qSelectHeadSize).Scan(&l.size); err != nil {
-		return nil, fmt.Errorf("didregistry/store: %w", err)
-	}
+	// The checkpoint first: other replicas may append in between, and the
+	// head read second is then at least as far as the checkpoint.
 	p, err := newestCheckpoint(ctx, w)
 	if err != nil {
+		return nil, fmt.Errorf("didregistry/store: %w", err)
+	}
+	if err := w.QueryRowContext(ctx, qSelectHeadSize).Scan(&l.size); err != nil {
 		return nil, fmt.Errorf("didregistry/store: %w", err)
 	}
 	// On SQLite every batch signs its checkpoint in its own transaction;
