@@ -265,6 +265,21 @@ func (a *API) buildResolution(ctx context.Context, id string, opts did.ResolveOp
 	if err != nil {
 		return 0, nil, err
 	}
+	// Resolve as of the checkpoint this replica serves. On PostgreSQL a
+	// replica without the sequencer lease commits entries a moment before
+	// the holder's checkpoint includes them; until this replica serves
+	// that checkpoint, the DID resolves to its state before them, which
+	// the checkpoint proves, rather than to a state no proof covers.
+	n := 0
+	for _, e := range chain {
+		if e.Index < latest.Size {
+			chain[n] = e
+			n++
+		}
+	}
+	if chain = chain[:n]; len(chain) == 0 {
+		return 0, nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
+	}
 	states, err := didregistry.ReplayTrusted(chain)
 	if err != nil {
 		return 0, nil, err
