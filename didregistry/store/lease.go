@@ -13,6 +13,13 @@ import (
 	"time"
 )
 
+// Notifier channels between replicas (store.Notifier): entries appended
+// without a checkpoint, and a new checkpoint published.
+const (
+	chanAppended   = "registry_appended"
+	chanCheckpoint = "registry_checkpoint"
+)
+
 // nowMS is the database's clock in milliseconds: lease expiries are
 // compared on one clock, whatever the replicas' own clocks say.
 const nowMS = `(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT`
@@ -157,6 +164,22 @@ func (l *Log) follower() {
 	w := l.db.Writer()
 	poll := time.NewTicker(l.cfg.Poll)
 	defer poll.Stop()
+	appended, stopA := l.db.Notifier().Subscribe(chanAppended)
+	defer stopA()
+	checkpointed, stopC := l.db.Notifier().Subscribe(chanCheckpoint)
+	defer stopC()
+	refresh := func() {
+		if p, err := newestCheckpoint(ctx, l.db.Reader()); err == nil {
+			l.setLatest(p)
+		}
+	}
+	checkpoint := func() {
+		if _, ok := l.lease.held(); ok {
+			if err := l.checkpointOthers(ctx); err != nil {
+				l.log.Warn("registry checkpoint", slog.Any("err", err))
+			}
+		}
+	}
 	renew := time.NewTicker(l.cfg.LeaseRenew)
 	defer renew.Stop()
 	for {
@@ -169,15 +192,13 @@ func (l *Log) follower() {
 			return
 		case <-renew.C:
 			l.lease.tryAcquire(ctx, w, l.log)
+		case <-appended:
+			checkpoint()
+		case <-checkpointed:
+			refresh()
 		case <-poll.C:
-			if p, err := newestCheckpoint(ctx, l.db.Reader()); err == nil {
-				l.setLatest(p)
-			}
-			if _, ok := l.lease.held(); ok {
-				if err := l.checkpointOthers(ctx); err != nil {
-					l.log.Warn("registry checkpoint", slog.Any("err", err))
-				}
-			}
+			refresh()
+			checkpoint()
 		}
 	}
 }
@@ -217,6 +238,11 @@ func (l *Log) checkpointOthers(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if published.Size > l.Latest().Size {
+		if err := l.db.Notifier().Notify(ctx, chanCheckpoint, ""); err != nil {
+			l.log.Warn("registry notify", slog.Any("err", err))
+		}
 	}
 	l.setLatest(published)
 	return nil

@@ -619,6 +619,17 @@ func (l *Log) commit(batch []*pending) {
 	if published.Size > 0 {
 		l.setLatest(published)
 	}
+	if l.pg && size > base {
+		// Wake the lease holder (entries to checkpoint) or the followers
+		// (a checkpoint to serve) now rather than at their next poll.
+		ch := chanAppended
+		if published.Size > 0 {
+			ch = chanCheckpoint
+		}
+		if err := l.db.Notifier().Notify(ctx, ch, ""); err != nil {
+			l.log.Warn("registry notify", slog.Any("err", err))
+		}
+	}
 	for i, p := range batch {
 		if results[i].err == nil {
 			results[i].receipt.TreeSize = published.Size

@@ -49,6 +49,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"path"
@@ -104,6 +105,9 @@ type Pools struct {
 	Write, Read *sql.DB
 	// Name is what Path reports: a file path, or a URL without password.
 	Name string
+	// Notifier carries messages between replicas; nil means in-process
+	// only (right for SQLite). Close closes it if it is an io.Closer.
+	Notifier Notifier
 }
 
 // DB is an open database. All methods are safe for concurrent use.
@@ -112,8 +116,9 @@ type DB struct {
 	write  *sql.DB
 	read   *sql.DB
 	name   string
-	group  group
-	closed sync.Once
+	group    group
+	closed   sync.Once
+	notifier Notifier
 }
 
 // New wraps opened pools and creates the migrations table. Engine
@@ -127,7 +132,10 @@ func New(ctx context.Context, p Pools) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("store: unknown engine %q", p.Engine)
 	}
-	db := &DB{engine: p.Engine, write: p.Write, read: p.Read, name: p.Name}
+	db := &DB{engine: p.Engine, write: p.Write, read: p.Read, name: p.Name, notifier: p.Notifier}
+	if db.notifier == nil {
+		db.notifier = &localNotifier{}
+	}
 	if err := db.ensureMigrationsTable(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -163,6 +171,9 @@ func (db *DB) Close() error {
 	var err error
 	db.closed.Do(func() {
 		db.group.close()
+		if c, ok := db.notifier.(io.Closer); ok {
+			c.Close()
+		}
 		if db.read == db.write {
 			err = db.write.Close()
 			return

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -46,7 +47,18 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.DB, error
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", name, err)
 	}
-	return store.New(ctx, store.Pools{Engine: store.PostgreSQL, Write: db, Read: db, Name: name})
+	n := newNotifier(db, cfg)
+	// Subscribers made right after Open should not miss messages for
+	// want of a LISTEN; wait for it, briefly.
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	n.waitReady(wctx)
+	cancel()
+	sdb, err := store.New(ctx, store.Pools{Engine: store.PostgreSQL, Write: db, Read: db, Name: name, Notifier: n})
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	return sdb, nil
 }
 
 // Redact returns dsn without its password, for logs and messages.
