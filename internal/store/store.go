@@ -112,10 +112,10 @@ type Pools struct {
 
 // DB is an open database. All methods are safe for concurrent use.
 type DB struct {
-	engine Engine
-	write  *sql.DB
-	read   *sql.DB
-	name   string
+	engine   Engine
+	write    *sql.DB
+	read     *sql.DB
+	name     string
 	group    group
 	closed   sync.Once
 	notifier Notifier
