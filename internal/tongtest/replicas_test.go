@@ -1,8 +1,10 @@
 package tongtest_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tongid/tong/internal/pgtest"
 	"github.com/tongid/tong/internal/tongtest"
@@ -198,5 +201,67 @@ func TestPresentationAcrossReplicas(t *testing.T) {
 		if err != nil || got.Status != verifier.StatusAccepted || got.Result == nil || got.Result.Verdict != verifier.StatusAccepted {
 			t.Fatalf("round %d: session seen from the first replica = %+v, %v; want accepted", round, got, err)
 		}
+	}
+}
+
+// A counter's server-sent event stream held by one replica ends with the
+// accepted result when the wallet's response is posted to another: the
+// replica that completed the session announces it through LISTEN/NOTIFY,
+// which the test sees arrive on the streaming replica.
+func TestLiveResultAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	a := tongtest.New(t, tongtest.Options{PostgreSQL: true})
+	b, c := a.Replica(t), a.Replica(t)
+	w := a.Citizen(t, nil)
+	counter, err := b.Verifier.Authenticate(t.Context(), b.CounterTokens["identity-basic"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := b.Verifier.CreateSession(t.Context(), counter, verifier.NewRequest{Purpose: "identity-basic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard, stop := c.DB.Notifier().Subscribe("verifier_session")
+	defer stop()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, c.URL+"/verifier/sessions/"+sess.ID+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+c.CounterTokens["identity-basic"])
+	resp, err := c.Client().Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events on the third replica: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	events := make(chan string, 4)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- d
+			}
+		}
+	}()
+	var first verifier.Session
+	if err := json.Unmarshal([]byte(<-events), &first); err != nil || first.Status != verifier.StatusPending {
+		t.Fatalf("first event = %+v, %v; want pending", first, err)
+	}
+	if err := tongtest.Answer(t, w, sess.RequestURI); err != nil {
+		t.Fatalf("wallet: %v", err)
+	}
+	select {
+	case id := <-heard:
+		if id != sess.ID {
+			t.Errorf("notified session %q, want %q", id, sess.ID)
+		}
+	case <-time.After(30 * time.Second): // a hang guard, not a bound
+		t.Fatal("the second replica never announced the completed session")
+	}
+	var last verifier.Session
+	for d := range events {
+		if err := json.Unmarshal([]byte(d), &last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if last.Status != verifier.StatusAccepted || last.Result == nil || last.Result.Verdict != verifier.StatusAccepted {
+		t.Fatalf("the stream on the third replica ended with %+v, want the accepted result", last)
 	}
 }
