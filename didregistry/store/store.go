@@ -502,7 +502,9 @@ func (l *Log) commit(batch []*pending) {
 	size := l.size
 	base := size
 	var published Published
+	var rows pgRows // PostgreSQL: this batch's rows, written in one statement per table
 	err := l.writeTx(ctx, func(sqlTx *sql.Tx) error {
+		rows = pgRows{}
 		tx := l.stmts.bind(sqlTx)
 		hr := &hashReader{ctx: ctx, q: tx, overlay: overlay, cache: l.cache}
 		if l.pg {
@@ -512,6 +514,11 @@ func (l *Log) commit(batch []*pending) {
 				return fmt.Errorf("lock the log head: %w", err)
 			}
 			base = size
+			// One round trip for every head the batch needs, rather
+			// than one per operation.
+			if err := rows.prefetch(ctx, tx, batch); err != nil {
+				return fmt.Errorf("read heads: %w", err)
+			}
 		}
 		now := l.cfg.Now()
 		for i, p := range batch {
@@ -520,7 +527,9 @@ func (l *Log) commit(batch []*pending) {
 				continue
 			}
 			head, ok := heads[p.op.DID]
-			if !ok {
+			if !ok && l.pg {
+				head = rows.prefetched[p.op.DID]
+			} else if !ok {
 				h, err := l.loadHead(ctx, tx, p.op.DID)
 				if err != nil {
 					return err
@@ -559,11 +568,18 @@ func (l *Log) commit(batch []*pending) {
 			first := tlog.StoredHashCount(idx)
 			for k, h := range hashes {
 				overlay[first+int64(k)] = h
+				if l.pg {
+					rows.hashIDs = append(rows.hashIDs, first+int64(k))
+					rows.hashes = append(rows.hashes, h[:])
+					continue
+				}
 				if _, err := tx.ExecContext(ctx, qInsertHash, first+int64(k), h[:]); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, qInsertEntry,
+			if l.pg {
+				rows.addEntry(idx, p.op, next.EntryHash, p.leaf)
+			} else if _, err := tx.ExecContext(ctx, qInsertEntry,
 				idx, p.op.DID, p.op.Seq, p.op.Type, next.EntryHash, p.op.VersionTime, p.leaf); err != nil {
 				return err
 			}
@@ -577,6 +593,11 @@ func (l *Log) commit(batch []*pending) {
 		}
 		if size == base {
 			return nil // nothing accepted: no checkpoint
+		}
+		if l.pg {
+			if err := rows.write(ctx, tx, heads); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, qUpdateHeadSize, size); err != nil {
 			return err
@@ -680,18 +701,23 @@ func (l *Log) signCheckpoint(ctx context.Context, tx *bound, size int64, hr tlog
 
 // derive updates the tables derived from the log.
 func (l *Log) derive(ctx context.Context, tx *bound, op *didregistry.Operation, next *didregistry.State) error {
-	state, err := json.Marshal(next)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, qUpsertHead, next.DID, next.Seq, next.LogIndex, string(state)); err != nil {
-		return err
+	if !l.pg { // on PostgreSQL the batch's heads are written together (pgRows)
+		state, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, qUpsertHead, next.DID, next.Seq, next.LogIndex, string(state)); err != nil {
+			return err
+		}
 	}
 	switch op.Type {
 	case didregistry.OpCreate, didregistry.OpUpdate:
 		if op.Document != nil {
-			if _, err := tx.ExecContext(ctx, qDeleteIssuerURLs, op.DID); err != nil {
-				return err
+			// A new DID has no issuer URLs to drop.
+			if op.Type != didregistry.OpCreate {
+				if _, err := tx.ExecContext(ctx, qDeleteIssuerURLs, op.DID); err != nil {
+					return err
+				}
 			}
 			for _, u := range didregistry.IssuerURLs(op.Document) {
 				if _, err := tx.ExecContext(ctx, qUpsertIssuerURL, u, op.DID); err != nil {
