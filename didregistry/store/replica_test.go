@@ -9,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,16 +62,41 @@ func openReplica(db *istore.DB, logKey ed25519.PrivateKey, name string) (*Log, e
 }
 
 func newGenesisLeaf() ([]byte, string, error) {
+	leaf, _, _, err := newGenesis(time.Now())
+	return leaf, didregistry.EntryHash(leaf), err
+}
+
+func newGenesis(at time.Time) ([]byte, *didregistry.Operation, *ecdsa.PrivateKey, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, nil, err
 	}
-	op, err := didregistry.NewGenesis(k, docFor(didregistry.PlaceholderDID, mustMultikey(&k.PublicKey)), []crypto.PublicKey{&k.PublicKey}, nil, time.Now())
+	op, err := didregistry.NewGenesis(k, docFor(didregistry.PlaceholderDID, mustMultikey(&k.PublicKey)), []crypto.PublicKey{&k.PublicKey}, nil, at)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, nil, err
 	}
 	leaf, err := op.Canonical()
-	return leaf, didregistry.EntryHash(leaf), err
+	return leaf, op, k, err
+}
+
+// updateLeaf signs an update of did's head on l, one second after it,
+// that gives the document a new key.
+func updateLeaf(l *Log, id string, key *ecdsa.PrivateKey) ([]byte, error) {
+	head, err := l.State(context.Background(), id)
+	if err != nil {
+		return nil, err
+	}
+	op := didregistry.Next(head, didregistry.OpUpdate, head.VersionTime.Add(time.Second))
+	k2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, err := json.Marshal(docFor(id, mustMultikey(&k2.PublicKey)))
+	if err != nil {
+		return nil, err
+	}
+	op.Document = raw
+	if err := op.Sign(key); err != nil {
+		return nil, err
+	}
+	return op.Canonical()
 }
 
 // acked is one acknowledged append.
@@ -81,7 +107,8 @@ type acked struct {
 }
 
 // load appends new DIDs through l from workers goroutines until stop
-// closes, and returns what was acknowledged.
+// closes, each followed by two updates, and returns what was
+// acknowledged.
 func load(l *Log, workers int, stop <-chan struct{}) (acks []acked, errs []error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -95,16 +122,24 @@ func load(l *Log, workers int, stop <-chan struct{}) (acks []acked, errs []error
 					return
 				default:
 				}
-				leaf, h, err := newGenesisLeaf()
-				if err == nil {
+				leaf, op, key, err := newGenesis(time.Now().Add(-time.Hour))
+				for step := 0; err == nil && step < 3; step++ {
+					if step > 0 {
+						leaf, err = updateLeaf(l, op.DID, key)
+						if err != nil {
+							break
+						}
+					}
 					var r Receipt
 					r, err = l.Append(context.Background(), leaf)
 					if err == nil {
 						mu.Lock()
-						acks = append(acks, acked{r.Index, h, r.TreeSize})
+						acks = append(acks, acked{r.Index, didregistry.EntryHash(leaf), r.TreeSize})
 						mu.Unlock()
-						continue
 					}
+				}
+				if err == nil {
+					continue
 				}
 				mu.Lock()
 				errs = append(errs, err)
@@ -128,6 +163,22 @@ func checkAcked(t *testing.T, db *istore.DB, who string, acks []acked) {
 		if a.treeSize != 0 && a.treeSize <= a.index {
 			t.Errorf("%s: receipt of %d names tree size %d, which does not include it", who, a.index, a.treeSize)
 		}
+	}
+}
+
+// checkHeads asserts that the derived heads table agrees with the log:
+// one row per DID, at its newest entry.
+func checkHeads(t *testing.T, db *istore.DB) {
+	t.Helper()
+	var dids, heads, wrong int
+	r := db.Reader()
+	r.QueryRowContext(t.Context(), `SELECT COUNT(DISTINCT did) FROM registry_entries`).Scan(&dids)
+	r.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM registry_heads`).Scan(&heads)
+	r.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM registry_heads h WHERE
+		h.seq <> (SELECT MAX(seq) FROM registry_entries e WHERE e.did = h.did) OR
+		h.head_idx <> (SELECT MAX(idx) FROM registry_entries e WHERE e.did = h.did)`).Scan(&wrong)
+	if dids != heads || wrong != 0 {
+		t.Errorf("registry_heads: %d rows for %d DIDs, %d not at their newest entry", heads, dids, wrong)
 	}
 }
 
@@ -239,6 +290,7 @@ func TestReplicasShareOneLog(t *testing.T) {
 		return true
 	})
 	checkConsistent(t, ls...)
+	checkHeads(t, db)
 	rep, err := Verify(t.Context(), db, didregistry.Rules{}, testOrigin, verifierFor(logKey), nil)
 	if err != nil || rep.Entries != int64(len(seen)) || rep.Unpublished != 0 {
 		t.Fatalf("Verify = %+v, %v; want %d entries, all published", rep, err, len(seen))
@@ -442,6 +494,7 @@ func TestKillLeaseHolder(t *testing.T) {
 		return b.Latest().Size == size && c.Latest().Size == size
 	})
 	checkConsistent(t, b, c)
+	checkHeads(t, db)
 	// The dead child's last checkpoint is a prefix of the survivors'.
 	var childMax int64
 	for _, a := range childAcks {
