@@ -40,7 +40,10 @@ func newServeCmd(a *app) *cobra.Command {
 		Use:   "serve",
 		Short: "Run every Tong service in one process",
 		Long: `Serve runs the DID registry, the issuer, the verifier and the web pages in
-one process, on one embedded SQLite database in the data directory.
+one process, on one embedded SQLite database in the data directory, or with
+--database on PostgreSQL, where any number of replicas (each with a copy of
+the data directory's keys and registry.json) serve one city together; see
+docs/operations.md.
 
 It stops gracefully on SIGINT or SIGTERM: it stops accepting connections,
 lets requests in flight finish, then closes the database.`,
@@ -48,7 +51,10 @@ lets requests in flight finish, then closes the database.`,
   tong serve --demo --data ./tong-data --addr 127.0.0.1:8080
 
   # the same through the environment
-  TONG_ADDR=127.0.0.1:9000 TONG_DATA=/var/lib/tong tong serve`,
+  TONG_ADDR=127.0.0.1:9000 TONG_DATA=/var/lib/tong tong serve
+
+  # one of several replicas on PostgreSQL
+  TONG_DATABASE_URL=postgres://tong@db.internal/tong tong serve --data /var/lib/tong --public-url https://id.city.example`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serve(cmd.Context(), a, f)
