@@ -281,7 +281,6 @@ func LoadMigrations(fsys fs.FS, engine Engine) ([]Migration, error) {
 	}
 	type slot struct{ generic, specific *Migration }
 	byVersion := map[int]*slot{}
-	var all []string
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
@@ -290,7 +289,6 @@ func LoadMigrations(fsys fs.FS, engine Engine) ([]Migration, error) {
 		if m == nil {
 			return nil, fmt.Errorf("store: migration file %q is not named NNNN_name.sql", e.Name())
 		}
-		all = append(all, e.Name())
 		v, _ := strconv.Atoi(m[1])
 		s := byVersion[v]
 		if s == nil {
