@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tongid/tong/internal/pgtest"
 )
@@ -80,5 +84,65 @@ func TestServeReplicasOnPostgreSQL(t *testing.T) {
 	code, _, stderr = runTong(t, map[string]string{"TONG_DATABASE_URL": "mysql://nope"}, "admin", "migrate")
 	if code != 2 || !strings.Contains(stderr, "postgres://") {
 		t.Errorf("migrate with a mysql URL: exit %d, %q; want 2 and a hint", code, stderr)
+	}
+}
+
+// Two replicas on PostgreSQL, both configured with a witness: the lease
+// holder gathers the cosignature and keeps it in the database, and both
+// replicas serve the cosigned checkpoint.
+func TestWitnessCosignsAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URLForTest(t)
+	data := t.TempDir()
+	env := map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data, "TONG_DATABASE_URL": dbURL}
+	_, stop := serveForTest(t, env)
+	stop()
+	raw, _ := os.ReadFile(filepath.Join(data, "registry.json"))
+	var rf registryFile
+	if err := json.Unmarshal(raw, &rf); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"witness", "serve", "--name", "w1.test/witness", "--addr", "127.0.0.1:0",
+			"--data", t.TempDir(), "--log", rf.Origin + "=" + rf.LogKey}, strings.NewReader(""), out, io.Discard, func(string) string { return "" })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	var wURL, wKey string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && wKey == ""; time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if u, ok := strings.CutPrefix(line, "witness w1.test/witness listening on "); ok {
+				wURL = u
+			}
+			if k, ok := strings.CutPrefix(line, "verifier key: "); ok {
+				wKey = k
+			}
+		}
+	}
+	if wKey == "" {
+		t.Fatalf("witness did not start: %s", out.String())
+	}
+	var bases []string
+	for range 2 {
+		b, _ := serveForTest(t, env, "--witness", wURL+"="+wKey)
+		bases = append(bases, b)
+	}
+	for _, base := range bases {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			resp, err := http.Get(base + "/log/checkpoint")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), "— w1.test/witness ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never served the cosigned checkpoint: %s", base, body)
+			}
+		}
 	}
 }

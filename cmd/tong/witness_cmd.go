@@ -140,22 +140,39 @@ func parseWitnesses(specs []string) ([]witness.Endpoint, error) {
 }
 
 // run polls the registry's checkpoint and collects cosignatures until ctx
-// ends.
+// ends. Only the sequencer lease holder asks the witnesses (on SQLite the
+// one process always holds it) and keeps what they cosign in the
+// database; the other replicas serve the newest cosigned checkpoint from
+// there.
 func (w *witnessing) run(ctx context.Context, reg *registry, logger *slog.Logger) {
 	var done int64
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
 		p := reg.log.Latest()
-		// On PostgreSQL only the sequencer lease holder gathers
-		// cosignatures (on SQLite the one process always holds it).
-		if p.Size > done && reg.log.Leader() {
+		switch {
+		case !reg.log.Leader():
+			size, c, err := reg.log.Cosigned(ctx)
+			if err == nil && size > done && size <= p.Size {
+				w.latest.Store(&c)
+				done = size
+			}
+		case p.Size > done:
+			if size, c, err := reg.log.Cosigned(ctx); err == nil && size >= p.Size {
+				// A previous holder had these cosigned already.
+				w.latest.Store(&c)
+				done = size
+				break
+			}
 			c, err := w.collector.Cosign(ctx, p.Signed, p.Size)
 			if err != nil {
 				logger.WarnContext(ctx, "witness cosignatures", slog.Int64("size", p.Size), slog.Any("err", err))
-			} else {
-				w.latest.Store(&c)
-				done = p.Size
+				break
+			}
+			w.latest.Store(&c)
+			done = p.Size
+			if err := reg.log.PutCosigned(ctx, p.Size, c); err != nil {
+				logger.WarnContext(ctx, "witness cosignatures", slog.Int64("size", p.Size), slog.Any("err", err))
 			}
 		}
 		select {

@@ -527,3 +527,32 @@ func TestKillLeaseHolder(t *testing.T) {
 	t.Logf("child %d, b %d, c %d acknowledged (%d waited past CheckpointWait); log %d entries, %d checkpoints; killed at %s",
 		len(childAcks), len(bAcks), len(cAcks), late, rep.Entries, rep.Checkpoints, killed.Format(time.StampMilli))
 }
+
+// A cosigned checkpoint kept through one replica is the newest on every
+// replica (and on SQLite survives a restart).
+func TestCosignedShared(t *testing.T) {
+	t.Parallel()
+	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
+		t.Parallel()
+		_, logKey, _ := ed25519.GenerateKey(rand.Reader)
+		a := openTestLog(t, x, "", logKey)
+		if size, c, err := a.Cosigned(t.Context()); err != nil || size != 0 || c != nil {
+			t.Fatalf("Cosigned on a new log = %d, %q, %v; want none", size, c, err)
+		}
+		for _, n := range []int64{2, 1} {
+			if err := a.PutCosigned(t.Context(), n, []byte(fmt.Sprint("note ", n))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.PutCosigned(t.Context(), 0, nil); err == nil {
+			t.Error("PutCosigned(0, nil) succeeded")
+		}
+		b := a.Log
+		if x.Engine == istore.PostgreSQL {
+			b = replica(t, x.Addr, logKey, "b")
+		}
+		if size, c, err := b.Cosigned(t.Context()); err != nil || size != 2 || string(c) != "note 2" {
+			t.Errorf("Cosigned on another replica = %d, %q, %v; want 2, note 2", size, c, err)
+		}
+	})
+}
