@@ -23,9 +23,11 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,8 +122,11 @@ func Start() (*Cluster, error) {
 		}
 		c.asUser = "postgres"
 	}
-	// A short path: the socket's path must fit in 107 bytes.
-	c.dir, err = os.MkdirTemp("", "pgtest-")
+	c.reapStale()
+	// A short path: the socket's path must fit in 107 bytes. The name
+	// carries our pid, so that a later run can tell a cluster whose test
+	// binary was killed (go test -timeout) and stop it.
+	c.dir, err = os.MkdirTemp("", fmt.Sprintf("pgtest-%d-", os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +159,24 @@ func Start() (*Cluster, error) {
 		return nil, fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log)
 	}
 	return c, nil
+}
+
+// reapStale stops and removes the clusters of test binaries that died
+// without stopping theirs.
+func (c *Cluster) reapStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*-*"))
+	for _, d := range dirs {
+		f := strings.SplitN(filepath.Base(d), "-", 3)
+		pid, err := strconv.Atoi(f[1])
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // ours, or its binary still runs
+		}
+		if _, err := os.Stat(filepath.Join(d, "data", "PG_VERSION")); err == nil {
+			old := &Cluster{dir: d, bin: c.bin, asUser: c.asUser}
+			old.run("pg_ctl", "-D", filepath.Join(d, "data"), "-m", "immediate", "-w", "stop")
+		}
+		os.RemoveAll(d)
+	}
 }
 
 func (c *Cluster) run(name string, args ...string) ([]byte, error) {
