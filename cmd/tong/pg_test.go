@@ -80,6 +80,12 @@ func TestServeReplicasOnPostgreSQL(t *testing.T) {
 	if _, err := os.Stat(data + "/tong.db"); err == nil {
 		t.Errorf("tong serve --database wrote %s/tong.db", data)
 	}
+	// A database that does not answer: an error that names it without
+	// its password.
+	code, _, stderr = runTong(t, map[string]string{"TONG_DATABASE_URL": "postgres://tong:s3cret-pw@127.0.0.1:1/tong?connect_timeout=5"}, "admin", "migrate")
+	if code != 1 || strings.Contains(stderr, "s3cret-pw") || !strings.Contains(stderr, "127.0.0.1") {
+		t.Errorf("migrate against a closed port: exit %d, %q; want 1, the host and no password", code, stderr)
+	}
 	// A bad URL is a usage error with a hint, not a panic.
 	code, _, stderr = runTong(t, map[string]string{"TONG_DATABASE_URL": "mysql://nope"}, "admin", "migrate")
 	if code != 2 || !strings.Contains(stderr, "postgres://") {
