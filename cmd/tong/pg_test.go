@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tongid/tong/internal/pgtest"
+	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/pgdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -150,5 +152,33 @@ func TestWitnessCosignsAcrossReplicas(t *testing.T) {
 				t.Fatalf("%s never served the cosigned checkpoint: %s", base, body)
 			}
 		}
+	}
+}
+
+// A replica whose binary is older than the database's schema refuses to
+// start, and tong admin migrate --check says why.
+func TestReplicaRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URLForTest(t)
+	env := map[string]string{"TONG_DATABASE_URL": dbURL, "TONG_DATA": t.TempDir(), "TONG_ADDR": "127.0.0.1:0"}
+	if code, _, stderr := runTong(t, env, "admin", "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", stderr)
+	}
+	db, err := pgdb.Open(t.Context(), dbURL, store.Options{Conns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A newer Tong added a registry migration.
+	if _, err := db.Writer().ExecContext(t.Context(), `INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('didregistry', 99, '0099_future.sql', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runTong(t, env, "serve")
+	if code != 1 || !strings.Contains(stderr, "newer than this binary") {
+		t.Errorf("serve on a newer schema: exit %d, %q; want 1 and ErrNewerSchema", code, stderr)
+	}
+	code, _, stderr = runTong(t, env, "admin", "migrate", "--check")
+	if code != 1 || !strings.Contains(stderr, "newer than this binary") {
+		t.Errorf("migrate --check on a newer schema: exit %d, %q; want 1", code, stderr)
 	}
 }
