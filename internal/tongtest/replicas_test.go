@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -265,3 +267,90 @@ func TestLiveResultAcrossReplicas(t *testing.T) {
 		t.Fatalf("the stream on the third replica ended with %+v, want the accepted result", last)
 	}
 }
+
+// holdCredential holds back the wallet's credential request, so the test
+// can send the same one (access token, proofs, c_nonce) to two replicas.
+type holdCredential struct {
+	base   http.RoundTripper
+	mu     sync.Mutex
+	header http.Header
+	body   []byte
+	path   string
+}
+
+func (h *holdCredential) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/credential") {
+		return h.base.RoundTrip(r)
+	}
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	h.header, h.body, h.path = r.Header.Clone(), body, r.URL.Path
+	h.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"error":"server_error"}`)), Request: r}, nil
+}
+
+// One credential request (its access token, proofs and c_nonce) sent to
+// two replicas at the same instant is answered once: one gets the
+// credentials, the other an error, and the offer is issued once.
+func TestCredentialRequestRace(t *testing.T) {
+	t.Parallel()
+	a := tongtest.New(t, tongtest.Options{PostgreSQL: true})
+	b := a.Replica(t)
+	for round := range 3 {
+		hold := &holdCredential{base: a.Client().Transport}
+		w, err := wallet.Create(t.Context(), filepath.Join(t.TempDir(), "w.db"), []byte("pass"), wallet.Options{
+			HTTPClient: &http.Client{Transport: hold}, AllowLoopbackHTTP: true, Registry: a.Registry, RequireRegistry: true, Copies: 2,
+			KDF: wallet.KDF{Alg: "argon2id", Time: 1, Memory: 8 << 10, Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := offer(t, a)
+		if _, err := w.Receive(t.Context(), o.OfferURI, o.TxCode); err == nil {
+			t.Fatal("the wallet got a credential the test held back")
+		}
+		w.Close()
+		if hold.body == nil {
+			t.Fatal("the wallet sent no credential request")
+		}
+		send := func(c *tongtest.City) func() error {
+			return func() error {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, c.URL+hold.path, bytes.NewReader(hold.body))
+				req.Header = hold.header.Clone()
+				resp, err := c.Client().Do(req)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusOK {
+					return &statusError{resp.StatusCode, string(body)}
+				}
+				return nil
+			}
+		}
+		errs := race(send(a), send(b))
+		wins := 0
+		for _, err := range errs {
+			var se *statusError
+			switch {
+			case err == nil:
+				wins++
+			case !errors.As(err, &se) || se.status >= 500:
+				t.Errorf("round %d: loser = %v, want a 4xx", round, err)
+			default:
+				t.Logf("round %d: the other replica answered %v", round, err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d of 2 identical credential requests succeeded, want exactly 1 (%v)", round, wins, errs)
+		}
+	}
+}
+
+type statusError struct {
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.body) }
