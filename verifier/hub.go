@@ -52,11 +52,19 @@ func (h *hub) publish(id string) {
 	}
 }
 
+// notifySession is the store.Notifier channel on which a replica that
+// completed a session announces its id to the others.
+const notifySession = "verifier_session"
+
 // Wait blocks until the session is no longer pending, ctx ends, or the
-// session expires, and returns it.
+// session expires, and returns it. A response completed on another
+// replica wakes it through the database's notifier (LISTEN/NOTIFY on
+// PostgreSQL); the one-second re-read covers a missed message.
 func (s *Service) Wait(ctx context.Context, c *Counter, id string) (*Session, error) {
 	ch, cancel := s.hub.subscribe(id)
 	defer cancel()
+	remote, stop := s.db.Notifier().Subscribe(notifySession)
+	defer stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -64,11 +72,20 @@ func (s *Service) Wait(ctx context.Context, c *Counter, id string) (*Session, er
 		if err != nil || sess.Status != StatusPending {
 			return sess, err
 		}
-		select {
-		case <-ctx.Done():
-			return sess, nil
-		case <-ch:
-		case <-tick.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return sess, nil
+			case <-ch:
+				break wait
+			case done := <-remote:
+				if done == id {
+					break wait
+				}
+			case <-tick.C:
+				break wait
+			}
 		}
 	}
 }

@@ -142,6 +142,9 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
 	s.hub.publish(id)
+	if err := s.db.Notifier().Notify(ctx, notifySession, id); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "session notify", "err", err)
+	}
 	if o, err := s.counterOrg(ctx, row.counter); err == nil && o.Webhook != "" {
 		go s.webhook(context.WithoutCancel(ctx), o, row.counter, id, res)
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -100,7 +101,7 @@ func openWith(key []byte, ad string, sealed []byte) ([]byte, error) {
 }
 
 func openDB(ctx context.Context, path string) (*store.DB, error) {
-	db, err := store.Open(ctx, path, store.Options{Readers: 2})
+	db, err := sqlitedb.Open(ctx, path, store.Options{Readers: 2})
 	if err != nil {
 		return nil, fmt.Errorf("wallet: %w", err)
 	}

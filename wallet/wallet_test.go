@@ -16,6 +16,7 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/wallet"
@@ -58,7 +59,7 @@ func newIssuer(t testing.TB) *issuerEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "i.db"), store.Options{})
+	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "i.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ func TestStore(t *testing.T) {
 // wallet file (its ciphertext is the longest run of high-entropy bytes).
 func flipInRecord(t *testing.T, path string) {
 	t.Helper()
-	db, err := store.Open(context.Background(), path, store.Options{})
+	db, err := sqlitedb.Open(context.Background(), path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

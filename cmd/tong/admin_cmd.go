@@ -26,7 +26,7 @@ import (
 // a running `tong serve` (its sealed keys and database) and its URL (the
 // registry is written only through the server's API, never beside it).
 type adminConn struct {
-	data, masterKey, server string
+	data, masterKey, server, database string
 }
 
 func (ac *adminConn) flags(cmd *cobra.Command) {
@@ -34,6 +34,7 @@ func (ac *adminConn) flags(cmd *cobra.Command) {
 	fl.StringVar(&ac.data, "data", "./tong-data", "the data directory of the running tong serve")
 	fl.StringVar(&ac.masterKey, "master-key-file", "", "the key that seals DATA/keys (default DATA/master.key)")
 	fl.StringVar(&ac.server, "server", "http://127.0.0.1:8080", "the running server's URL")
+	fl.StringVar(&ac.database, "database", "", databaseUsage)
 }
 
 func newAdminCmd(a *app) *cobra.Command {
@@ -48,7 +49,7 @@ verifier, printing the API token staff will use.`,
   tong admin verifier add --slug library --name "Capital Library" --purposes identity-basic
   tong admin counter add --org library --name "Front desk" --purposes identity-basic`,
 	}
-	cmd.AddCommand(newAdminAgencyCmd(a), newAdminVerifierCmd(a), newAdminCounterCmd(a))
+	cmd.AddCommand(newAdminAgencyCmd(a), newAdminVerifierCmd(a), newAdminCounterCmd(a), newAdminMigrateCmd(a))
 	return cmd
 }
 
@@ -114,7 +115,7 @@ func (ac *adminConn) open(ctx context.Context) (*keys.Dir, *store.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, filepath.Join(ac.data, "tong.db"), store.Options{})
+	db, err := openDB(ctx, ac.data, ac.database)
 	return kd, db, err
 }
 

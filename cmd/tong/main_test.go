@@ -20,6 +20,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/client"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // runTong runs the CLI in-process and returns its exit code and output.
@@ -405,7 +406,7 @@ func TestRegistryCLI(t *testing.T) {
 	stop()
 	// A binding written into the derived table directly, not by the trust
 	// authority, is a mismatch verify reports (issue 16 item 1).
-	db, err := store.Open(t.Context(), filepath.Join(data, "tong.db"), store.Options{})
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(data, "tong.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/tongid/tong/didregistry/client"
 	regstore "github.com/tongid/tong/didregistry/store"
 	"github.com/tongid/tong/internal/jose"
-	"github.com/tongid/tong/internal/store"
 )
 
 // registryConn are the flags every networked registry command shares.
@@ -471,7 +470,7 @@ func newRegistryLogCmd(a *app) *cobra.Command {
 }
 
 func newRegistryVerifyCmd(a *app) *cobra.Command {
-	var data string
+	var data, database string
 	cmd := &cobra.Command{
 		Use:   "verify --data DIR",
 		Short: "Replay the whole log from the database and check everything",
@@ -481,7 +480,8 @@ and pre-rotation rule, every stored Merkle hash, and every checkpoint's root
 and signature. It reports the first index that disagrees and exits 1, or
 prints a summary. It shows progress on a terminal.`,
 		Example: `  tong registry verify --data ./tong-data
-  tong registry verify --data ./tong-data --json`,
+  tong registry verify --data ./tong-data --json
+  tong registry verify --data ./tong-data --database postgres://tong@db.internal/tong`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, err := os.ReadFile(filepath.Join(data, "registry.json"))
@@ -496,7 +496,7 @@ prints a summary. It shows progress on a terminal.`,
 			if err != nil {
 				return err
 			}
-			db, err := store.Open(cmd.Context(), filepath.Join(data, "tong.db"), store.Options{})
+			db, err := openDB(cmd.Context(), data, database)
 			if err != nil {
 				return err
 			}
@@ -527,5 +527,6 @@ prints a summary. It shows progress on a terminal.`,
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "./tong-data", "the registry's data directory")
+	cmd.Flags().StringVar(&database, "database", "", databaseUsage)
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // A demo data directory seeded before issuer URLs were bound only by the
@@ -45,7 +46,7 @@ func TestServeDemoRebindsIssuerURLs(t *testing.T) {
 	}
 	stop()
 
-	db, err := store.Open(t.Context(), filepath.Join(data, "tong.db"), store.Options{})
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(data, "tong.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,6 +153,9 @@ func walk(c *cobra.Command, fn func(*cobra.Command)) {
 
 // envName is the environment variable that sets flag name.
 func envName(name string) string {
+	if e, ok := envNames[name]; ok {
+		return e
+	}
 	return "TONG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 

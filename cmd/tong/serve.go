@@ -18,7 +18,6 @@ import (
 	"github.com/tongid/tong/didregistry/httpapi"
 	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
-	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/issuer/oid4vci"
 	inqapi "github.com/tongid/tong/services/inquiries/httpapi"
 	vapi "github.com/tongid/tong/verifier/httpapi"
@@ -40,6 +39,7 @@ type serveFlags struct {
 	writeTimeout  time.Duration
 	streamTimeout time.Duration
 	accessLog     string
+	database      string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -48,7 +48,10 @@ func newServeCmd(a *app) *cobra.Command {
 		Use:   "serve",
 		Short: "Run every Tong service in one process",
 		Long: `Serve runs the DID registry, the issuer, the verifier and the web pages in
-one process, on one embedded SQLite database in the data directory.
+one process, on one embedded SQLite database in the data directory, or with
+--database on PostgreSQL, where any number of replicas (each with a copy of
+the data directory's keys and registry.json) serve one city together; see
+docs/operations.md.
 
 It stops gracefully on SIGINT or SIGTERM: it stops accepting connections,
 lets requests in flight finish, then closes the database.`,
@@ -56,7 +59,10 @@ lets requests in flight finish, then closes the database.`,
   tong serve --demo --data ./tong-data --addr 127.0.0.1:8080
 
   # the same through the environment
-  TONG_ADDR=127.0.0.1:9000 TONG_DATA=/var/lib/tong tong serve`,
+  TONG_ADDR=127.0.0.1:9000 TONG_DATA=/var/lib/tong tong serve
+
+  # one of several replicas on PostgreSQL
+  TONG_DATABASE_URL=postgres://tong@db.internal/tong tong serve --data /var/lib/tong --public-url https://id.city.example`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return serve(cmd.Context(), a, f)
@@ -65,6 +71,7 @@ lets requests in flight finish, then closes the database.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
 	fl.StringVar(&f.data, "data", "./tong-data", "data directory (holds tong.db)")
+	fl.StringVar(&f.database, "database", "", databaseUsage)
 	fl.StringVar(&f.publicURL, "public-url", "", "URL users reach this server at (default http://ADDR)")
 	fl.StringVar(&f.masterKey, "master-key-file", "", "file with the key that seals DATA/keys (default DATA/master.key, created if missing; keep it off the data volume in production)")
 	fl.StringSliceVar(&f.witnesses, "witness", nil, "a witness to ask for cosignatures, URL=VKEY (repeatable)")
@@ -128,8 +135,11 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	dbPath := filepath.Join(f.data, "tong.db")
-	db, err := store.Open(ctx, dbPath, store.Options{})
+	db, err := openDB(ctx, f.data, f.database)
 	if err != nil {
+		if f.database != "" {
+			return err
+		}
 		return withHint(err, "is another tong using "+dbPath+"? Check --data.")
 	}
 	defer db.Close()

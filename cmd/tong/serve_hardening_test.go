@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tongid/tong/internal/pgtest"
 	"io"
 	"maps"
 	"net"
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m)) // stops the PostgreSQL cluster the tests started, if any
 }
 
 // tongProcess is `tong serve` running as a child process.

@@ -20,6 +20,7 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 func newWitnessCmd(a *app) *cobra.Command {
@@ -93,7 +94,7 @@ func serveWitness(ctx context.Context, a *app, addr, data, masterKey, name strin
 	if err != nil {
 		return usagef("%v", err)
 	}
-	db, err := store.Open(ctx, filepath.Join(data, "witness.db"), store.Options{})
+	db, err := sqlitedb.Open(ctx, filepath.Join(data, "witness.db"), store.Options{})
 	if err != nil {
 		return err
 	}
@@ -139,20 +140,39 @@ func parseWitnesses(specs []string) ([]witness.Endpoint, error) {
 }
 
 // run polls the registry's checkpoint and collects cosignatures until ctx
-// ends.
+// ends. Only the sequencer lease holder asks the witnesses (on SQLite the
+// one process always holds it) and keeps what they cosign in the
+// database; the other replicas serve the newest cosigned checkpoint from
+// there.
 func (w *witnessing) run(ctx context.Context, reg *registry, logger *slog.Logger) {
 	var done int64
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
 		p := reg.log.Latest()
-		if p.Size > done {
+		switch {
+		case !reg.log.Leader():
+			size, c, err := reg.log.Cosigned(ctx)
+			if err == nil && size > done && size <= p.Size {
+				w.latest.Store(&c)
+				done = size
+			}
+		case p.Size > done:
+			if size, c, err := reg.log.Cosigned(ctx); err == nil && size >= p.Size {
+				// A previous holder had these cosigned already.
+				w.latest.Store(&c)
+				done = size
+				break
+			}
 			c, err := w.collector.Cosign(ctx, p.Signed, p.Size)
 			if err != nil {
 				logger.WarnContext(ctx, "witness cosignatures", slog.Int64("size", p.Size), slog.Any("err", err))
-			} else {
-				w.latest.Store(&c)
-				done = p.Size
+				break
+			}
+			w.latest.Store(&c)
+			done = p.Size
+			if err := reg.log.PutCosigned(ctx, p.Size, c); err != nil {
+				logger.WarnContext(ctx, "witness cosignatures", slog.Int64("size", p.Size), slog.Any("err", err))
 			}
 		}
 		select {

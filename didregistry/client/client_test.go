@@ -24,6 +24,7 @@ import (
 	"github.com/tongid/tong/didregistry/httpapi"
 	"github.com/tongid/tong/didregistry/store"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 const origin = "tong.test/registry"
@@ -36,7 +37,7 @@ type registry struct {
 
 func newRegistry(t *testing.T, logKey ed25519.PrivateKey, authority string) *registry {
 	t.Helper()
-	db, err := istore.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), istore.Options{})
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

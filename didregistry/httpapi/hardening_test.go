@@ -28,6 +28,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // city is a registry with a trust authority behind the real HTTP server.
@@ -53,7 +54,7 @@ func newCity(t *testing.T) *city {
 	c.authKey = newP256(t)
 	ta := c.genesis(c.authKey, "")
 	c.auth = ta.DID
-	db, err := istore.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), istore.Options{})
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "r.db"), istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,12 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 func newAPI(tb testing.TB, n int) (*API, []string) {
 	tb.Helper()
-	db, err := istore.Open(tb.Context(), filepath.Join(tb.TempDir(), "r.db"), istore.Options{})
+	db, err := sqlitedb.Open(tb.Context(), filepath.Join(tb.TempDir(), "r.db"), istore.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -17,7 +18,10 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/benchprof"
+	"github.com/tongid/tong/internal/pgtest"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/pgdb"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // genesisLeaves pre-signs n create operations, so the benchmark measures
@@ -52,7 +56,7 @@ func BenchmarkRawVerify(b *testing.B) {
 func BenchmarkAppend(b *testing.B) {
 	leaves := genesisLeaves(b, b.N)
 	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
-	db, err := istore.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
+	db, err := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +88,7 @@ func BenchmarkAppend(b *testing.B) {
 // Resolving a DID from its chain (read, replay, build the document).
 func BenchmarkResolveChain(b *testing.B) {
 	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
-	db, _ := istore.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
+	db, _ := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
 	defer db.Close()
 	signer, _, _ := didregistry.NewNoteSigner(testOrigin, logKey)
 	l, _ := Open(b.Context(), Config{DB: db, Origin: testOrigin, Signer: signer})
@@ -119,7 +123,7 @@ func BenchmarkResolveChain(b *testing.B) {
 func BenchmarkVerifyLog(b *testing.B) {
 	leaves := genesisLeaves(b, b.N)
 	_, logKey, _ := ed25519.GenerateKey(rand.Reader)
-	db, err := istore.Open(b.Context(), filepath.Join(b.TempDir(), "verify.db"), istore.Options{})
+	db, err := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "verify.db"), istore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -162,4 +166,66 @@ func BenchmarkVerifyLog(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
 	_ = rep
+}
+
+// Durable appends on each engine, in one run: SQLite (group commit,
+// synchronous=FULL), and PostgreSQL with one and with three replicas (Logs
+// with their own pools, clients spread over them round-robin). Run with
+// PGTEST_FSYNC=on so that PostgreSQL's commits reach the disk too.
+func BenchmarkAppendReplicas(b *testing.B) {
+	run := func(b *testing.B, ls []*Log) {
+		leaves := genesisLeaves(b, b.N)
+		var next atomic.Int64
+		b.SetParallelism(64)
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1) - 1
+				r, err := ls[int(i)%len(ls)].Append(b.Context(), leaves[i])
+				if err != nil || r.TreeSize <= r.Index {
+					b.Errorf("Append = %+v, %v", r, err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+	}
+	b.Run("sqlite", func(b *testing.B) {
+		_, logKey, _ := ed25519.GenerateKey(rand.Reader)
+		db, err := sqlitedb.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), istore.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		signer, _, _ := didregistry.NewNoteSigner(testOrigin, logKey)
+		l, err := Open(b.Context(), Config{DB: db, Origin: testOrigin, Signer: signer})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		run(b, []*Log{l})
+	})
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("postgres/replicas=%d", n), func(b *testing.B) {
+			url := pgtest.URLForTest(b)
+			_, logKey, _ := ed25519.GenerateKey(rand.Reader)
+			var ls []*Log
+			for i := range n {
+				db, err := pgdb.Open(b.Context(), url, istore.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				signer, _, _ := didregistry.NewNoteSigner(testOrigin, logKey)
+				l, err := Open(b.Context(), Config{DB: db, Origin: testOrigin, Signer: signer, Logger: quiet, Holder: fmt.Sprint("r", i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				ls = append(ls, l)
+			}
+			run(b, ls)
+		})
+	}
 }

@@ -27,7 +27,9 @@ import (
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/pgtest"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 // TestMain runs the crash child when asked to: the parent test re-executes
@@ -36,7 +38,10 @@ func TestMain(m *testing.M) {
 	if db := os.Getenv("TONG_CRASH_DB"); db != "" {
 		os.Exit(crashChild(db, os.Getenv("TONG_CRASH_LOGKEY")))
 	}
-	os.Exit(m.Run())
+	if db := os.Getenv("TONG_LEASE_DB"); db != "" {
+		os.Exit(leaseChild(db, os.Getenv("TONG_LEASE_LOGKEY")))
+	}
+	os.Exit(pgtest.Main(m))
 }
 
 // crashChild appends new DIDs from 8 goroutines as fast as it can and
@@ -45,7 +50,7 @@ func TestMain(m *testing.M) {
 func crashChild(path, seedHex string) int {
 	seed, _ := hex.DecodeString(seedHex)
 	ctx := context.Background()
-	db, err := istore.Open(ctx, path, istore.Options{})
+	db, err := sqlitedb.Open(ctx, path, istore.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -150,7 +155,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		total += len(got)
 
-		db, err := istore.Open(t.Context(), path, istore.Options{})
+		db, err := sqlitedb.Open(t.Context(), path, istore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

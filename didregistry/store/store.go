@@ -1,5 +1,6 @@
-// Package store keeps the did:tong registry's log in SQLite (through
-// internal/store) and sequences appends with group commit.
+// Package store keeps the did:tong registry's log in SQL (SQLite or
+// PostgreSQL, through internal/store) and sequences appends with group
+// commit.
 //
 // # Writes
 //
@@ -11,6 +12,33 @@
 // fsync serves the batch. Append returns only after that transaction has
 // committed, so an acknowledged operation survives a crash. An operation
 // that fails validation gets its error and does not disturb the others.
+//
+// # Several replicas on PostgreSQL
+//
+// Any number of Logs (one per replica) may append to one PostgreSQL
+// database. Each batch's transaction first locks the log's head row
+// (registry_log_head, SELECT ... FOR UPDATE), reads the size there and
+// writes its entries from that index on: the database orders the batches,
+// each batch still commits many operations at once, and no two replicas
+// can write different entries at one index (registry_entries' primary key
+// would refuse the second even if the lock were bypassed).
+//
+// One replica at a time holds the sequencer lease (registry_lease: a
+// holder, an expiry on the database's clock, and a fencing number that
+// grows with each new holder). Only the holder signs checkpoints: in its
+// own batches, and for other replicas' appends in a loop that runs every
+// Config.Poll. Every transaction that publishes a checkpoint re-reads the
+// lease row (FOR SHARE) and publishes only if the lease is still held by
+// it, under its fence, and unexpired: a replica that was paused past its
+// lease, or lost it, cannot publish. The holder renews every LeaseRenew;
+// others try to take an expired lease as often. A dead holder's lease
+// therefore passes to another replica at most LeaseTTL + LeaseRenew after
+// its last renewal (6 s with the defaults, inside the 10 s we promise).
+// A replica closing cleanly gives the lease up at once.
+//
+// An Append on a replica that does not hold the lease returns after its
+// commit (the operation is durable) and once a checkpoint includes it, or
+// after CheckpointWait with Receipt.TreeSize 0 if none does by then.
 //
 // # Shutdown
 //
@@ -53,6 +81,14 @@ const DefaultMaxBatch = 1024
 // a bound on bytes: about 16 MiB.
 const maxHashCache = 1 << 18
 
+// Lease and polling defaults (PostgreSQL).
+const (
+	DefaultLeaseTTL       = 5 * time.Second
+	DefaultLeaseRenew     = time.Second
+	DefaultPoll           = 50 * time.Millisecond
+	DefaultCheckpointWait = 15 * time.Second
+)
+
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("didregistry/store: closed")
 
@@ -69,6 +105,21 @@ type Config struct {
 	Now func() time.Time
 	// MaxBatch is the most operations per commit; zero means DefaultMaxBatch.
 	MaxBatch int
+
+	// The rest matter on PostgreSQL only; zero means the Default*.
+	//
+	// LeaseTTL is how long the sequencer lease lasts unrenewed; LeaseRenew
+	// how often the holder renews it and the others try to take it.
+	LeaseTTL, LeaseRenew time.Duration
+	// Poll is how often a replica looks for a newer checkpoint (and the
+	// lease holder for appends that lack one).
+	Poll time.Duration
+	// CheckpointWait bounds how long Append waits for a checkpoint that
+	// includes its operation, on a replica that does not hold the lease.
+	CheckpointWait time.Duration
+	// Holder names this replica in the lease row; empty means a random
+	// name. Two Logs must never share one.
+	Holder string
 }
 
 // Validate checks the configuration.
@@ -82,6 +133,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("didregistry/store: the signer's name %q must be the origin %q", c.Signer.Name(), c.Origin)
 	case c.MaxBatch < 0:
 		return errors.New("didregistry/store: MaxBatch must not be negative")
+	case c.LeaseTTL < 0 || c.LeaseRenew < 0 || c.Poll < 0 || c.CheckpointWait < 0:
+		return errors.New("didregistry/store: durations must not be negative")
+	case c.LeaseTTL > 0 && c.LeaseRenew > 0 && c.LeaseRenew*2 > c.LeaseTTL:
+		return fmt.Errorf("didregistry/store: LeaseRenew %s must be at most half of LeaseTTL %s", c.LeaseRenew, c.LeaseTTL)
 	}
 	return nil
 }
@@ -102,8 +157,14 @@ type Log struct {
 	cache map[int64]tlog.Hash
 	stmts prepared
 
-	mu     sync.RWMutex
-	latest Published
+	mu      sync.RWMutex
+	latest  Published
+	changed chan struct{} // closed and replaced when latest changes
+
+	// PostgreSQL only.
+	pg     bool
+	lease  lease
+	follow chan struct{} // closed when the follower goroutine ends
 }
 
 // Published is the newest signed checkpoint.
@@ -111,6 +172,8 @@ type Published struct {
 	Size   int64
 	Root   tlog.Hash
 	Signed []byte // the signed note
+	// Fence is the lease term that signed it (0 on SQLite).
+	Fence int64
 }
 
 type pending struct {
@@ -149,41 +212,107 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
+	for _, d := range []struct {
+		p   *time.Duration
+		def time.Duration
+	}{{&cfg.LeaseTTL, DefaultLeaseTTL}, {&cfg.LeaseRenew, DefaultLeaseRenew}, {&cfg.Poll, DefaultPoll}, {&cfg.CheckpointWait, DefaultCheckpointWait}} {
+		if *d.p == 0 {
+			*d.p = d.def
+		}
+	}
+	if cfg.LeaseRenew*2 > cfg.LeaseTTL {
+		return nil, fmt.Errorf("didregistry/store: LeaseRenew %s must be at most half of LeaseTTL %s", cfg.LeaseRenew, cfg.LeaseTTL)
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = randomHolder()
+	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := cfg.DB.Migrate(ctx, Component, sub); err != nil {
 		return nil, err
 	}
 	l := &Log{cfg: cfg, db: cfg.DB, log: cfg.Logger, in: make(chan *pending, 4*cfg.MaxBatch),
-		stop: make(chan struct{}), done: make(chan struct{}), cache: map[int64]tlog.Hash{}}
+		stop: make(chan struct{}), done: make(chan struct{}), cache: map[int64]tlog.Hash{},
+		changed: make(chan struct{}), pg: cfg.DB.Engine() == istore.PostgreSQL}
 	w := cfg.DB.Writer()
-	if err := w.QueryRowContext(ctx, `SELECT COUNT(*) FROM registry_entries`).Scan(&l.size); err != nil {
+	// The checkpoint first: other replicas may append in between, and the
+	// head read second is then at least as far as the checkpoint.
+	p, err := newestCheckpoint(ctx, w)
+	if err != nil {
 		return nil, fmt.Errorf("didregistry/store: %w", err)
 	}
-	var p Published
-	var root []byte
-	err := w.QueryRowContext(ctx, `SELECT size, root, signed FROM registry_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&p.Size, &root, &p.Signed)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	if err := w.QueryRowContext(ctx, qSelectHeadSize).Scan(&l.size); err != nil {
 		return nil, fmt.Errorf("didregistry/store: %w", err)
-	default:
-		copy(p.Root[:], root)
-		if p.Size != l.size {
-			return nil, fmt.Errorf("didregistry/store: the newest checkpoint has size %d but the log holds %d entries (run tong registry verify)", p.Size, l.size)
-		}
+	}
+	// On SQLite every batch signs its checkpoint in its own transaction;
+	// on PostgreSQL a replica without the lease commits entries that the
+	// holder checkpoints a moment later (or the next holder, if it died).
+	if p.Size > l.size || (!l.pg && p.Size != l.size) {
+		return nil, fmt.Errorf("didregistry/store: the newest checkpoint has size %d but the log holds %d entries (run tong registry verify)", p.Size, l.size)
 	}
 	l.latest = p
 	if l.stmts, err = prepare(ctx, w, sequencerQueries...); err != nil {
 		return nil, fmt.Errorf("didregistry/store: %w", err)
 	}
+	if l.pg {
+		l.lease.init(cfg)
+		l.lease.tryAcquire(ctx, w, l.log)
+		l.follow = make(chan struct{})
+		go l.follower()
+	}
 	go l.sequence()
 	return l, nil
+}
+
+// newestCheckpoint reads the checkpoint of the greatest size (zero
+// Published when there is none).
+func newestCheckpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (Published, error) {
+	var p Published
+	var root []byte
+	err := q.QueryRowContext(ctx, qNewestCheckpoint).Scan(&p.Size, &root, &p.Signed, &p.Fence)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Published{}, nil
+	case err != nil:
+		return Published{}, err
+	}
+	if len(root) != tlog.HashSize {
+		return Published{}, fmt.Errorf("checkpoint %d has a root of %d bytes", p.Size, len(root))
+	}
+	copy(p.Root[:], root)
+	return p, nil
+}
+
+// setLatest publishes p if it is newer than what this replica serves.
+func (l *Log) setLatest(p Published) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p.Size <= l.latest.Size {
+		return
+	}
+	l.latest = p
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// Leader reports whether this Log holds the sequencer lease (always, on
+// SQLite): whether it should gather witness cosignatures.
+func (l *Log) Leader() bool {
+	if !l.pg {
+		return true
+	}
+	_, ok := l.lease.held()
+	return ok
 }
 
 // Close stops the sequencer after the batch in flight.
 func (l *Log) Close() error {
 	l.closed.Do(func() { close(l.stop) })
 	<-l.done
+	if l.follow != nil {
+		<-l.follow
+	}
 	return nil
 }
 
@@ -192,6 +321,31 @@ func (l *Log) Latest() Published {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.latest
+}
+
+// waitCheckpoint waits until a checkpoint includes index, ctx ends or
+// CheckpointWait passes, and returns the size of the checkpoint (0 if
+// none came).
+func (l *Log) waitCheckpoint(ctx context.Context, index int64) int64 {
+	timer := time.NewTimer(l.cfg.CheckpointWait)
+	defer timer.Stop()
+	for {
+		l.mu.RLock()
+		p, ch := l.latest, l.changed
+		l.mu.RUnlock()
+		if p.Size > index {
+			return p.Size
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0
+		case <-timer.C:
+			return 0
+		case <-l.stop:
+			return 0
+		}
+	}
 }
 
 // Append validates and durably appends one operation (its canonical
@@ -214,17 +368,22 @@ func (l *Log) Append(ctx context.Context, leaf []byte) (Receipt, error) {
 	case <-ctx.Done():
 		return Receipt{}, ctx.Err()
 	}
+	var r result
 	select {
-	case r := <-p.res:
-		return r.receipt, r.err
+	case r = <-p.res:
 	case <-l.done:
 		select {
-		case r := <-p.res:
-			return r.receipt, r.err
+		case r = <-p.res:
 		default:
 			return Receipt{}, ErrClosed
 		}
 	}
+	if r.err == nil && r.receipt.TreeSize == 0 {
+		// Committed by a replica without the lease: the holder signs a
+		// checkpoint that includes it shortly.
+		r.receipt.TreeSize = l.waitCheckpoint(ctx, r.receipt.Index)
+	}
+	return r.receipt, r.err
 	// A canceled ctx does not abandon the wait: the operation may already
 	// be committing, and the caller must learn whether it was.
 }
@@ -271,7 +430,11 @@ const (
 	qSelectRevokedAt  = `SELECT revoked_at FROM registry_accreditations WHERE version_id = $1`
 	qInsertHash       = `INSERT INTO registry_hashes (id, hash) VALUES ($1, $2)`
 	qInsertEntry      = `INSERT INTO registry_entries (idx, did, seq, op_type, entry_hash, version_time, leaf) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	qInsertCheckpoint = `INSERT INTO registry_checkpoints (size, root, signed, created) VALUES ($1, $2, $3, $4)`
+	qInsertCheckpoint = `INSERT INTO registry_checkpoints (size, root, signed, created, fence) VALUES ($1, $2, $3, $4, $5)`
+	qSelectHeadSize   = `SELECT size FROM registry_log_head WHERE id = 1`
+	qLockHead         = `SELECT size FROM registry_log_head WHERE id = 1 FOR UPDATE`
+	qUpdateHeadSize   = `UPDATE registry_log_head SET size = $1 WHERE id = 1`
+	qNewestCheckpoint = `SELECT size, root, signed, fence FROM registry_checkpoints ORDER BY size DESC LIMIT 1`
 	qUpsertHead       = `INSERT INTO registry_heads (did, seq, head_idx, state) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (did) DO UPDATE SET seq = excluded.seq, head_idx = excluded.head_idx, state = excluded.state`
 	// Issuer URL bindings come only from the trust authority's
@@ -287,7 +450,7 @@ const (
 	qSelectHash          = `SELECT hash FROM registry_hashes WHERE id = $1`
 )
 
-var sequencerQueries = []string{qSelectHead, qSelectRevokedAt, qInsertHash, qInsertEntry, qInsertCheckpoint, qUpsertHead, qSelectIssuerURL, qDeleteIssuerURL, qDeleteIssuerURLs, qInsertIssuerURL, qInsertAccreditation, qRevokeAccreditation, qSelectHash}
+var sequencerQueries = []string{qSelectHead, qSelectRevokedAt, qInsertHash, qInsertEntry, qInsertCheckpoint, qUpsertHead, qSelectIssuerURL, qDeleteIssuerURL, qDeleteIssuerURLs, qInsertIssuerURL, qInsertAccreditation, qRevokeAccreditation, qSelectHash, qUpdateHeadSize}
 
 // hashReader reads stored hashes: this batch's, then the cache, then the
 // database through q.
@@ -348,10 +511,26 @@ func (l *Log) commit(batch []*pending) {
 	overlay := map[int64]tlog.Hash{}
 	heads := map[string]*didregistry.State{}
 	size := l.size
+	base := size
 	var published Published
-	err := l.db.WriteTx(ctx, func(sqlTx *sql.Tx) error {
+	var rows pgRows // PostgreSQL: this batch's rows, written in one statement per table
+	err := l.writeTx(ctx, func(sqlTx *sql.Tx) error {
+		rows = pgRows{}
 		tx := l.stmts.bind(sqlTx)
 		hr := &hashReader{ctx: ctx, q: tx, overlay: overlay, cache: l.cache}
+		if l.pg {
+			// Take the log's head: other replicas' batches wait here, and
+			// this one starts where the last of them ended.
+			if err := tx.QueryRowContext(ctx, qLockHead).Scan(&size); err != nil {
+				return fmt.Errorf("lock the log head: %w", err)
+			}
+			base = size
+			// One round trip for every head the batch needs, rather
+			// than one per operation.
+			if err := rows.prefetch(ctx, tx, batch); err != nil {
+				return fmt.Errorf("read heads: %w", err)
+			}
+		}
 		now := l.cfg.Now()
 		for i, p := range batch {
 			if p.ctx.Err() != nil {
@@ -359,7 +538,9 @@ func (l *Log) commit(batch []*pending) {
 				continue
 			}
 			head, ok := heads[p.op.DID]
-			if !ok {
+			if !ok && l.pg {
+				head = rows.prefetched[p.op.DID]
+			} else if !ok {
 				h, err := l.loadHead(ctx, tx, p.op.DID)
 				if err != nil {
 					return err
@@ -412,11 +593,18 @@ func (l *Log) commit(batch []*pending) {
 			first := tlog.StoredHashCount(idx)
 			for k, h := range hashes {
 				overlay[first+int64(k)] = h
+				if l.pg {
+					rows.hashIDs = append(rows.hashIDs, first+int64(k))
+					rows.hashes = append(rows.hashes, h[:])
+					continue
+				}
 				if _, err := tx.ExecContext(ctx, qInsertHash, first+int64(k), h[:]); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, qInsertEntry,
+			if l.pg {
+				rows.addEntry(idx, p.op, next.EntryHash, p.leaf)
+			} else if _, err := tx.ExecContext(ctx, qInsertEntry,
 				idx, p.op.DID, p.op.Seq, p.op.Type, next.EntryHash, p.op.VersionTime, p.leaf); err != nil {
 				return err
 			}
@@ -428,23 +616,33 @@ func (l *Log) commit(batch []*pending) {
 			size++
 			results[i].receipt = Receipt{Index: idx, DID: p.op.DID, VersionID: next.VersionID()}
 		}
-		if size == l.size {
+		if size == base {
 			return nil // nothing accepted: no checkpoint
 		}
-		root, err := tlog.TreeHash(size, hr)
-		if err != nil {
-			return fmt.Errorf("tree hash: %w", err)
+		if l.pg {
+			if err := rows.write(ctx, tx, heads); err != nil {
+				return err
+			}
 		}
-		c := didregistry.Checkpoint{Origin: l.cfg.Origin, Size: size, Hash: root}
-		signed, err := note.Sign(&note.Note{Text: string(c.Marshal())}, l.cfg.Signer)
-		if err != nil {
-			return fmt.Errorf("sign checkpoint: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, qInsertCheckpoint,
-			size, root[:], string(signed), didregistry.FormatTime(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, qUpdateHeadSize, size); err != nil {
 			return err
 		}
-		published = Published{Size: size, Root: root, Signed: signed}
+		var fence int64
+		if l.pg {
+			f, ok, err := l.lease.check(ctx, sqlTx, l.log)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil // the lease holder checkpoints these entries
+			}
+			fence = f
+		}
+		p, err := l.signCheckpoint(ctx, tx, size, hr, now, fence)
+		if err != nil {
+			return err
+		}
+		published = p
 		return nil
 	})
 	if err != nil {
@@ -455,17 +653,28 @@ func (l *Log) commit(batch []*pending) {
 		clear(l.cache) // it may hold hashes of the rolled-back batch's reads only; reload from disk
 		return
 	}
-	if published.Size > 0 {
+	if size > base {
 		if len(l.cache)+len(overlay) > maxHashCache {
 			clear(l.cache)
 		}
 		for k, v := range overlay {
 			l.cache[k] = v
 		}
-		l.size = published.Size
-		l.mu.Lock()
-		l.latest = published
-		l.mu.Unlock()
+		l.size = size
+	}
+	if published.Size > 0 {
+		l.setLatest(published)
+	}
+	if l.pg && size > base {
+		// Wake the lease holder (entries to checkpoint) or the followers
+		// (a checkpoint to serve) now rather than at their next poll.
+		ch := chanAppended
+		if published.Size > 0 {
+			ch = chanCheckpoint
+		}
+		if err := l.db.Notifier().Notify(ctx, ch, ""); err != nil {
+			l.log.Warn("registry notify", slog.Any("err", err))
+		}
 	}
 	for i, p := range batch {
 		if results[i].err == nil {
@@ -475,14 +684,56 @@ func (l *Log) commit(batch []*pending) {
 	}
 }
 
-// derive updates the tables derived from the log.
-func (l *Log) derive(ctx context.Context, tx *bound, op *didregistry.Operation, next *didregistry.State) error {
-	state, err := json.Marshal(next)
+// writeTx runs a sequencer transaction: on SQLite through the one writer;
+// on PostgreSQL READ COMMITTED, where the head row's lock orders the
+// batches and each statement after it sees every batch committed before.
+func (l *Log) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if !l.pg {
+		return l.db.WriteTx(ctx, fn)
+	}
+	tx, err := l.db.Writer().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, qUpsertHead, next.DID, next.Seq, next.LogIndex, string(state)); err != nil {
-		return err
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// signCheckpoint signs and stores the checkpoint of size (within the
+// transaction that holds the head, and on PostgreSQL the lease).
+func (l *Log) signCheckpoint(ctx context.Context, tx *bound, size int64, hr tlog.HashReader, now time.Time, fence int64) (Published, error) {
+	root, err := tlog.TreeHash(size, hr)
+	if err != nil {
+		return Published{}, fmt.Errorf("tree hash: %w", err)
+	}
+	c := didregistry.Checkpoint{Origin: l.cfg.Origin, Size: size, Hash: root}
+	signed, err := note.Sign(&note.Note{Text: string(c.Marshal())}, l.cfg.Signer)
+	if err != nil {
+		return Published{}, fmt.Errorf("sign checkpoint: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, qInsertCheckpoint,
+		size, root[:], string(signed), didregistry.FormatTime(now), fence); err != nil {
+		return Published{}, err
+	}
+	return Published{Size: size, Root: root, Signed: signed, Fence: fence}, nil
+}
+
+// derive updates the tables derived from the log.
+func (l *Log) derive(ctx context.Context, tx *bound, op *didregistry.Operation, next *didregistry.State) error {
+	if !l.pg { // on PostgreSQL the batch's heads are written together (pgRows)
+		state, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, qUpsertHead, next.DID, next.Seq, next.LogIndex, string(state)); err != nil {
+			return err
+		}
 	}
 	switch op.Type {
 	case didregistry.OpDeactivate:

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -30,11 +31,21 @@ func (e *VerifyError) Error() string {
 
 // VerifyReport summarizes a successful verification.
 type VerifyReport struct {
-	Entries     int64         `json:"entries"`
-	DIDs        int           `json:"dids"`
-	Checkpoints int64         `json:"checkpoints"`
-	Root        string        `json:"root"`
+	Entries     int64  `json:"entries"`
+	DIDs        int    `json:"dids"`
+	Checkpoints int64  `json:"checkpoints"`
+	Root        string `json:"root"`
+	// Unpublished counts the newest entries that no checkpoint includes
+	// yet: always 0 on SQLite; on PostgreSQL the entries that replicas
+	// without the lease appended since the holder's last checkpoint.
+	Unpublished int64         `json:"unpublished"`
 	Elapsed     time.Duration `json:"elapsed_ns"`
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }
 
 // memHashes is a tlog.HashReader over recomputed hashes.
@@ -58,9 +69,36 @@ func (m memHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 // signature (with v), and recomputes every derived table (heads,
 // accreditations, issuer URL bindings) and compares it with the stored one. progress, if not nil, is called as entries are done.
 // The first disagreement is a *VerifyError naming the index.
+//
+// On PostgreSQL, Verify reads one snapshot (a REPEATABLE READ, read-only
+// transaction), so replicas may keep appending while it runs.
 func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin string, v note.Verifier, progress func(done, total int64)) (*VerifyReport, error) {
 	start := time.Now()
-	r := db.Reader()
+	var r, r2 querier = db.Reader(), db.Reader()
+	pg := db.Engine() == istore.PostgreSQL
+	if pg {
+		// Entries and hashes are read side by side, which needs two
+		// connections: both read one exported snapshot.
+		opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+		tx, err := db.Reader().BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		defer tx.Rollback()
+		var snap string
+		if err := tx.QueryRowContext(ctx, `SELECT pg_export_snapshot()`).Scan(&snap); err != nil {
+			return nil, err
+		}
+		tx2, err := db.Reader().BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		defer tx2.Rollback()
+		if _, err := tx2.ExecContext(ctx, `SET TRANSACTION SNAPSHOT '`+strings.ReplaceAll(snap, "'", "")+`'`); err != nil {
+			return nil, err
+		}
+		r, r2 = tx, tx2
+	}
 	var total int64
 	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM registry_entries`).Scan(&total); err != nil {
 		return nil, err
@@ -70,7 +108,7 @@ func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin 
 		return nil, err
 	}
 	defer rows.Close()
-	hashRows, err := r.QueryContext(ctx, `SELECT id, hash FROM registry_hashes ORDER BY id`)
+	hashRows, err := r2.QueryContext(ctx, `SELECT id, hash FROM registry_hashes ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -141,14 +179,21 @@ func Verify(ctx context.Context, db *istore.DB, rules didregistry.Rules, origin 
 		return nil, err
 	}
 	rep := &VerifyReport{Entries: n, DIDs: len(heads)}
-	if err := verifyCheckpoints(ctx, r, n, computed, origin, v, rep); err != nil {
+	var headSize int64
+	if err := r.QueryRowContext(ctx, qSelectHeadSize).Scan(&headSize); err != nil {
+		return nil, err
+	}
+	if headSize != n {
+		return nil, &VerifyError{Index: -1, Reason: fmt.Sprintf("the log head says %d entries, the log holds %d", headSize, n)}
+	}
+	if err := verifyCheckpoints(ctx, r, n, computed, origin, v, rep, pg); err != nil {
 		return nil, err
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
 
-func verifyCheckpoints(ctx context.Context, r *sql.DB, n int64, hr memHashes, origin string, v note.Verifier, rep *VerifyReport) error {
+func verifyCheckpoints(ctx context.Context, r querier, n int64, hr memHashes, origin string, v note.Verifier, rep *VerifyReport, pg bool) error {
 	rows, err := r.QueryContext(ctx, `SELECT size, root, signed FROM registry_checkpoints ORDER BY size`)
 	if err != nil {
 		return err
@@ -182,6 +227,10 @@ func verifyCheckpoints(ctx context.Context, r *sql.DB, n int64, hr memHashes, or
 	}
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	rep.Unpublished = n - last
+	if pg && n > 0 && last > 0 {
+		return nil // the lease holder checkpoints the rest
 	}
 	if last != n {
 		return &VerifyError{Index: -1, Reason: fmt.Sprintf("the newest checkpoint has size %d, the log %d entries", last, n)}
@@ -238,7 +287,7 @@ func (d *derived) apply(op *didregistry.Operation, next *didregistry.State) erro
 
 // compare checks the stored derived tables against the recomputed ones,
 // row by row in both directions.
-func (d *derived) compare(ctx context.Context, r *sql.DB, heads map[string]*didregistry.State) error {
+func (d *derived) compare(ctx context.Context, r querier, heads map[string]*didregistry.State) error {
 	mismatch := func(table, format string, args ...any) error {
 		return &VerifyError{Index: -1, Reason: "derived table " + table + ": " + fmt.Sprintf(format, args...)}
 	}
@@ -309,7 +358,7 @@ func (d *derived) compare(ctx context.Context, r *sql.DB, heads map[string]*didr
 	return nil
 }
 
-func eachRow(ctx context.Context, r *sql.DB, q string, fn func(*sql.Rows) error) error {
+func eachRow(ctx context.Context, r querier, q string, fn func(*sql.Rows) error) error {
 	rows, err := r.QueryContext(ctx, q)
 	if err != nil {
 		return err

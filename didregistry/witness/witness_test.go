@@ -22,6 +22,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
 	istore "github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
 const origin = "tong.test/registry"
@@ -33,7 +34,7 @@ type testLog struct {
 
 func newLog(t *testing.T, logKey ed25519.PrivateKey) *testLog {
 	t.Helper()
-	db, err := istore.Open(t.Context(), filepath.Join(t.TempDir(), "log.db"), istore.Options{})
+	db, err := sqlitedb.Open(t.Context(), filepath.Join(t.TempDir(), "log.db"), istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func newWitness(t *testing.T, name string, logVerifier note.Verifier) *testWitne
 
 func startWitness(t *testing.T, path, name string, key ed25519.PrivateKey, logVerifier note.Verifier) (*Witness, string) {
 	t.Helper()
-	db, err := istore.Open(t.Context(), path, istore.Options{})
+	db, err := sqlitedb.Open(t.Context(), path, istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,15 @@ type group struct {
 //
 // fn must not keep tx, and should be short: the callers grouped with it
 // wait for it. Expensive work (signatures) belongs before or after.
+//
+// On PostgreSQL, where many connections commit in parallel and the
+// server groups their WAL flushes itself, GroupTx is WriteTx: fn runs in
+// a SERIALIZABLE transaction of its own, and MAY run more than once (see
+// WriteTx).
 func (db *DB) GroupTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.engine == PostgreSQL {
+		return db.WriteTx(ctx, fn)
+	}
 	g := &db.group
 	if err := g.start(db); err != nil {
 		return err

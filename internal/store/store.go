@@ -1,26 +1,37 @@
-// Package store opens Tong's SQL database and applies each component's
-// numbered, embedded migrations.
+// Package store is Tong's SQL database: one [DB] type over either engine,
+// each component's numbered, embedded migrations, and the write paths
+// (WriteTx, GroupTx) whose guarantees hold on both.
+//
+// This package links no SQL driver. The code that opens a database picks
+// the engine and so the driver: [github.com/tongid/tong/internal/store/sqlitedb]
+// (modernc.org/sqlite) or [github.com/tongid/tong/internal/store/pgdb]
+// (pgx/v5 through its database/sql adapter). A package that only uses a
+// *DB (the issuer, the verifier, ...) links neither.
 //
 // # Embedded SQLite
 //
-// The default database is one SQLite file per data directory, opened through
-// modernc.org/sqlite (pure Go, no cgo) with:
+// The default database is one SQLite file per data directory, opened with
+// WAL, synchronous=FULL (a committed transaction survives power loss and
+// kill -9), busy_timeout, foreign_keys=ON, one writer connection (BEGIN
+// IMMEDIATE), so writers queue in Go rather than spinning on SQLITE_BUSY,
+// and a separate pool of query_only readers.
 //
-//   - journal_mode=WAL, so readers never block the writer;
-//   - synchronous=FULL, so a committed transaction survives power loss and
-//     kill -9 (acknowledged data is never lost);
-//   - busy_timeout, so a second process waits instead of failing at once;
-//   - foreign_keys=ON;
-//   - one writer connection (BEGIN IMMEDIATE), so writers queue in Go rather
-//     than spinning on SQLITE_BUSY, and a separate pool of query_only readers.
+// # PostgreSQL
+//
+// Many replicas share one database. Writer and Reader are the same pool.
+// [DB.WriteTx] and [DB.GroupTx] run SERIALIZABLE transactions and run fn
+// again when PostgreSQL reports a serialization failure or a deadlock, so
+// the read-then-write code that one SQLite writer made safe stays safe
+// across replicas: of two transactions that spend the same single-use
+// value, one commits and the other sees the value spent.
 //
 // # Portable SQL
 //
-// Migrations and queries use $1, $2, ... placeholders and types that
-// PostgreSQL accepts too (TEXT, BIGINT, BLOB↔BYTEA is the one mapping the
-// PostgreSQL driver will rewrite), so the same schema can run on pgx when a
-// deployment scales out. SQLite-only statements (triggers, pragmas) are kept
-// in files whose names end in .sqlite.sql.
+// Queries use $1, $2, ... placeholders, which both engines accept, and
+// types that both accept (TEXT, BIGINT; BLOB is rewritten to BYTEA when a
+// migration runs on PostgreSQL). Where the SQL really differs, a migration
+// has per-engine files: NNNN_name.sqlite.sql and NNNN_name.postgres.sql
+// override NNNN_name.sql on their engine.
 //
 // # Migrations
 //
@@ -29,6 +40,8 @@
 // Versions are applied in order, each in its own transaction, and recorded in
 // schema_migrations(component, version). A database that already holds a
 // version newer than the code knows is refused rather than silently used.
+// On PostgreSQL, concurrent migrators (replicas starting together, tong
+// admin migrate) queue on an advisory lock, so each version runs once.
 package store
 
 import (
@@ -36,98 +49,93 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"net/url"
+	"math/rand/v2"
 	"path"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// DefaultBusyTimeout is how long a connection waits for a lock held by
-// another process before reporting SQLITE_BUSY.
+// Engine names a database engine.
+type Engine string
+
+// The engines.
+const (
+	SQLite     Engine = "sqlite"
+	PostgreSQL Engine = "postgres"
+)
+
+// DefaultBusyTimeout is how long a SQLite connection waits for a lock held
+// by another process before reporting SQLITE_BUSY.
 const DefaultBusyTimeout = 10 * time.Second
+
+// DefaultConns is the PostgreSQL pool size when Options.Conns is zero.
+const DefaultConns = 16
+
+// MaxTxAttempts is how many times WriteTx and GroupTx run fn on
+// PostgreSQL before giving up on serialization failures.
+const MaxTxAttempts = 20
 
 // ErrNewerSchema reports a database migrated by a newer Tong than this one.
 var ErrNewerSchema = errors.New("store: database schema is newer than this binary")
 
-// Options tunes [Open]. The zero value is the safe default.
+// Options tunes opening a database. The zero value is the safe default.
 type Options struct {
-	// BusyTimeout defaults to DefaultBusyTimeout.
+	// BusyTimeout (SQLite) defaults to DefaultBusyTimeout.
 	BusyTimeout time.Duration
-	// Readers is the size of the read pool; zero means GOMAXPROCS*2.
+	// Readers (SQLite) is the size of the read pool; zero means GOMAXPROCS*2.
 	Readers int
 	// Synchronous is the SQLite synchronous pragma. Empty means FULL.
 	// NORMAL is only for benchmarks that say so: it may lose the last
 	// transactions on power loss.
 	Synchronous string
+	// Conns (PostgreSQL) is the pool size; zero means DefaultConns.
+	Conns int
 }
 
-// DB is an open database: one writer connection and a pool of readers.
-// All methods are safe for concurrent use.
+// Pools is what an engine package hands to [New].
+type Pools struct {
+	Engine Engine
+	// Write runs writes; on SQLite it holds one connection. Read runs
+	// reads; it may be the same pool as Write.
+	Write, Read *sql.DB
+	// Name is what Path reports: a file path, or a URL without password.
+	Name string
+	// Notifier carries messages between replicas; nil means in-process
+	// only (right for SQLite). Close closes it if it is an io.Closer.
+	Notifier Notifier
+}
+
+// DB is an open database. All methods are safe for concurrent use.
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
-	path  string
-	group group
+	engine   Engine
+	write    *sql.DB
+	read     *sql.DB
+	name     string
+	group    group
+	closed   sync.Once
+	notifier Notifier
 }
 
-// Open opens (creating if needed) the SQLite database at file path p.
-func Open(ctx context.Context, p string, opts Options) (*DB, error) {
-	if p == "" {
-		return nil, errors.New("store: empty database path")
+// New wraps opened pools and creates the migrations table. Engine
+// packages call it; others call sqlitedb.Open or pgdb.Open.
+func New(ctx context.Context, p Pools) (*DB, error) {
+	if p.Write == nil || p.Read == nil {
+		return nil, errors.New("store: New needs both pools")
 	}
-	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = DefaultBusyTimeout
-	}
-	if opts.Readers <= 0 {
-		opts.Readers = runtime.GOMAXPROCS(0) * 2
-	}
-	switch strings.ToUpper(opts.Synchronous) {
-	case "":
-		opts.Synchronous = "FULL"
-	case "FULL", "NORMAL", "EXTRA":
-		opts.Synchronous = strings.ToUpper(opts.Synchronous)
+	switch p.Engine {
+	case SQLite, PostgreSQL:
 	default:
-		return nil, fmt.Errorf("store: synchronous must be FULL, EXTRA or NORMAL, not %q", opts.Synchronous)
+		return nil, fmt.Errorf("store: unknown engine %q", p.Engine)
 	}
-	pragmas := []string{
-		"journal_mode(WAL)",
-		"busy_timeout(" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) + ")",
-		"foreign_keys(1)",
-		"synchronous(" + opts.Synchronous + ")",
+	db := &DB{engine: p.Engine, write: p.Write, read: p.Read, name: p.Name, notifier: p.Notifier}
+	if db.notifier == nil {
+		db.notifier = &localNotifier{}
 	}
-	dsn := func(extra ...string) string {
-		q := url.Values{}
-		for _, p := range append(pragmas, extra...) {
-			q.Add("_pragma", p)
-		}
-		return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
-	}
-	write, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", p, err)
-	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	if err := write.PingContext(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("store: open %s: %w", p, err)
-	}
-	read, err := sql.Open("sqlite", dsn("query_only(1)"))
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("store: open %s: %w", p, err)
-	}
-	read.SetMaxOpenConns(opts.Readers)
-	read.SetMaxIdleConns(opts.Readers)
-	db := &DB{write: write, read: read, path: p}
 	if err := db.ensureMigrationsTable(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -135,14 +143,18 @@ func Open(ctx context.Context, p string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Path is the database file's path.
-func (db *DB) Path() string { return db.path }
+// Engine is the database's engine.
+func (db *DB) Engine() Engine { return db.engine }
 
-// Writer is the single writer connection pool (at most one connection).
-// Use it for INSERT/UPDATE and for reads that must see the writer's state.
+// Path is the database file's path (SQLite), or its URL without the
+// password (PostgreSQL).
+func (db *DB) Path() string { return db.name }
+
+// Writer is the pool for writes (on SQLite at most one connection). Use
+// it for INSERT/UPDATE and for reads that must see the writer's state.
 func (db *DB) Writer() *sql.DB { return db.write }
 
-// Reader is the read-only pool.
+// Reader is the read pool (read-only on SQLite).
 func (db *DB) Reader() *sql.DB { return db.read }
 
 // Ping checks that the database answers a query.
@@ -154,16 +166,56 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools. It is safe to call more than once.
+// Close closes the pools. It is safe to call more than once.
 func (db *DB) Close() error {
-	db.group.close()
-	return errors.Join(db.read.Close(), db.write.Close())
+	var err error
+	db.closed.Do(func() {
+		db.group.close()
+		if c, ok := db.notifier.(io.Closer); ok {
+			c.Close()
+		}
+		if db.read == db.write {
+			err = db.write.Close()
+			return
+		}
+		err = errors.Join(db.read.Close(), db.write.Close())
+	})
+	return err
 }
 
 // WriteTx runs fn in one write transaction and commits it when fn returns
-// nil. A commit that returns nil is durable (synchronous=FULL).
+// nil. A commit that returns nil is durable (SQLite synchronous=FULL;
+// PostgreSQL synchronous_commit, on by default).
+//
+// On PostgreSQL the transaction is SERIALIZABLE, and fn MAY run more than
+// once: when the database reports a serialization failure or deadlock,
+// the transaction is rolled back and fn runs again. fn MUST therefore act
+// only through tx, and assign (not accumulate) any result it hands out.
 func (db *DB) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	if db.engine != PostgreSQL {
+		return db.writeTxOnce(ctx, nil, fn)
+	}
+	opts := &sql.TxOptions{Isolation: sql.LevelSerializable}
+	var err error
+	for attempt := range MaxTxAttempts {
+		err = db.writeTxOnce(ctx, opts, fn)
+		if !IsRetryable(err) {
+			return err
+		}
+		// Back off a little, more with each attempt, with jitter, so the
+		// transactions that collided do not collide again.
+		d := time.Duration(rand.Int64N(int64(time.Millisecond)*int64(attempt+1))) + 100*time.Microsecond
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		}
+	}
+	return fmt.Errorf("store: gave up after %d serialization failures: %w", MaxTxAttempts, err)
+}
+
+func (db *DB) writeTxOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -178,20 +230,38 @@ func (db *DB) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) ensureMigrationsTable(ctx context.Context) error {
-	_, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	const q = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	component  TEXT   NOT NULL,
 	version    BIGINT NOT NULL,
 	name       TEXT   NOT NULL,
 	applied_at TEXT   NOT NULL,
 	PRIMARY KEY (component, version)
-)`)
+)`
+	var err error
+	if db.engine == PostgreSQL {
+		// CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
+		// (two replicas starting together): take the migration lock.
+		err = db.writeTxOnce(ctx, nil, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, q)
+			return err
+		})
+	} else {
+		_, err = db.write.ExecContext(ctx, q)
+	}
 	if err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	return nil
 }
 
-var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+(\.sqlite)?\.sql$`)
+// migrationLockKey is the PostgreSQL advisory lock that migrations hold
+// (a fixed number: "tongmigr" in ASCII).
+const migrationLockKey int64 = 0x746f6e676d696772
+
+var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+?(\.sqlite|\.postgres)?\.sql$`)
 
 // Migration is one numbered schema step.
 type Migration struct {
@@ -200,14 +270,17 @@ type Migration struct {
 	SQL     string
 }
 
-// LoadMigrations reads NNNN_name.sql files from the root of fsys, in order.
-// Versions must start at 1 and have no gaps or duplicates.
-func LoadMigrations(fsys fs.FS) ([]Migration, error) {
+// LoadMigrations reads the NNNN_name.sql files of engine from the root of
+// fsys, in order: for each version, NNNN_name.<engine>.sql if there is
+// one, else NNNN_name.sql. Versions must start at 1 and have no gaps or
+// duplicates, and every version must have a file for engine.
+func LoadMigrations(fsys fs.FS, engine Engine) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("store: read migrations: %w", err)
 	}
-	var ms []Migration
+	type slot struct{ generic, specific *Migration }
+	byVersion := map[int]*slot{}
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
@@ -217,11 +290,39 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 			return nil, fmt.Errorf("store: migration file %q is not named NNNN_name.sql", e.Name())
 		}
 		v, _ := strconv.Atoi(m[1])
+		s := byVersion[v]
+		if s == nil {
+			s = &slot{}
+			byVersion[v] = s
+		}
+		var dst **Migration
+		switch m[2] {
+		case "":
+			dst = &s.generic
+		case "." + string(engine):
+			dst = &s.specific
+		default:
+			continue // another engine's file
+		}
+		if *dst != nil {
+			return nil, fmt.Errorf("store: migrations %s and %s have the same version", (*dst).Name, e.Name())
+		}
 		body, err := fs.ReadFile(fsys, path.Clean(e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("store: read migration %s: %w", e.Name(), err)
 		}
-		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(body)})
+		*dst = &Migration{Version: v, Name: e.Name(), SQL: string(body)}
+	}
+	var ms []Migration
+	for v, s := range byVersion {
+		m := s.specific
+		if m == nil {
+			m = s.generic
+		}
+		if m == nil {
+			return nil, fmt.Errorf("store: migration %04d has no file for %s (want NNNN_name.sql or NNNN_name.%s.sql)", v, engine, engine)
+		}
+		ms = append(ms, *m)
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	for i, m := range ms {
@@ -232,45 +333,105 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return ms, nil
 }
 
+var blobType = regexp.MustCompile(`(?i)\bBLOB\b`)
+
+// engineSQL adapts a shared migration to the engine: BLOB is BYTEA on
+// PostgreSQL.
+func (db *DB) engineSQL(q string) string {
+	if db.engine == PostgreSQL {
+		return blobType.ReplaceAllString(q, "BYTEA")
+	}
+	return q
+}
+
 // Migrate applies component's migrations from fsys that the database does
-// not have yet, each in its own transaction, and returns how many it applied.
+// not have yet, each in its own transaction, and returns how many it
+// applied. It refuses (ErrNewerSchema) a database that holds a version
+// this binary does not know.
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) (int, error) {
-	ms, err := LoadMigrations(fsys)
+	ms, err := LoadMigrations(fsys, db.engine)
 	if err != nil {
 		return 0, err
 	}
-	var current int
-	err = db.write.QueryRowContext(ctx,
-		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = $1`, component).Scan(&current)
+	current, err := db.version(ctx, db.write, component)
 	if err != nil {
-		return 0, fmt.Errorf("store: read schema version of %s: %w", component, err)
+		return 0, err
 	}
 	if current > len(ms) {
 		return 0, fmt.Errorf("%w: %s is at version %d, this binary knows %d", ErrNewerSchema, component, current, len(ms))
 	}
 	applied := 0
 	for _, m := range ms[current:] {
-		err := db.WriteTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		ran := false
+		err := db.writeTxOnce(ctx, nil, func(tx *sql.Tx) error {
+			if db.engine == PostgreSQL {
+				// Another migrator may have applied m while we waited.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
+					return err
+				}
+				v, err := db.version(ctx, tx, component)
+				if err != nil {
+					return err
+				}
+				if v > len(ms) {
+					return fmt.Errorf("%w: %s is at version %d, this binary knows %d", ErrNewerSchema, component, v, len(ms))
+				}
+				if v >= m.Version {
+					return nil
+				}
+			}
+			if _, err := tx.ExecContext(ctx, db.engineSQL(m.SQL)); err != nil {
 				return fmt.Errorf("store: migration %s/%s: %w", component, m.Name, err)
 			}
 			_, err := tx.ExecContext(ctx,
 				`INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ($1, $2, $3, $4)`,
 				component, m.Version, m.Name, time.Now().UTC().Format(time.RFC3339Nano))
+			ran = true
 			return err
 		})
 		if err != nil {
 			return applied, err
 		}
-		applied++
+		if ran {
+			applied++
+		}
 	}
 	return applied, nil
 }
 
+// Check reports ErrNewerSchema if the database holds a version of
+// component newer than fsys knows, and how many versions fsys has that
+// the database lacks.
+func (db *DB) Check(ctx context.Context, component string, fsys fs.FS) (missing int, err error) {
+	ms, err := LoadMigrations(fsys, db.engine)
+	if err != nil {
+		return 0, err
+	}
+	current, err := db.version(ctx, db.read, component)
+	if err != nil {
+		return 0, err
+	}
+	if current > len(ms) {
+		return 0, fmt.Errorf("%w: %s is at version %d, this binary knows %d", ErrNewerSchema, component, current, len(ms))
+	}
+	return len(ms) - current, nil
+}
+
+type queryRower interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+func (db *DB) version(ctx context.Context, q queryRower, component string) (int, error) {
+	var v int
+	err := q.QueryRowContext(ctx,
+		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = $1`, component).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("store: read schema version of %s: %w", component, err)
+	}
+	return v, nil
+}
+
 // Version is the highest applied migration of component, or 0.
 func (db *DB) Version(ctx context.Context, component string) (int, error) {
-	var v int
-	err := db.read.QueryRowContext(ctx,
-		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = $1`, component).Scan(&v)
-	return v, err
+	return db.version(ctx, db.read, component)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
@@ -25,7 +26,10 @@ import (
 	regstore "github.com/tongid/tong/didregistry/store"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/pgtest"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/pgdb"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
 	"github.com/tongid/tong/verifier"
@@ -58,6 +62,9 @@ type City struct {
 	HallDID       string
 
 	authKey *keys.Signer
+	signer  note.Signer
+	dbURL   string
+	opts    Options
 	clock   time.Time
 }
 
@@ -68,6 +75,10 @@ type Options struct {
 	VerifierConfig func(*verifier.Config)
 	// Synchronous is the SQLite synchronous pragma ("" = FULL).
 	Synchronous string
+	// PostgreSQL puts the city on a fresh database of the test binary's
+	// throwaway cluster (internal/pgtest; its TestMain must call
+	// pgtest.Main) instead of SQLite, so that Replica can add replicas.
+	PostgreSQL bool
 }
 
 // New starts a City; it stops when the test ends.
@@ -75,7 +86,15 @@ func New(t testing.TB, opts Options) *City {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: opts.Synchronous})
+	var db *store.DB
+	var err error
+	var dbURL string
+	if opts.PostgreSQL {
+		dbURL = pgtest.URLForTest(t)
+		db, err = pgdb.Open(ctx, dbURL, store.Options{})
+	} else {
+		db, err = sqlitedb.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: opts.Synchronous})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +102,7 @@ func New(t testing.TB, opts Options) *City {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &City{DB: db, Keys: kd, clock: time.Now().Add(-2 * time.Hour), CounterTokens: map[string]string{}}
+	c := &City{DB: db, Keys: kd, clock: time.Now().Add(-2 * time.Hour), CounterTokens: map[string]string{}, dbURL: dbURL, opts: opts}
 	mux := chi.NewRouter()
 	c.Server = httptest.NewServer(httpx.Recover(mux))
 	c.URL = c.Server.URL
@@ -94,6 +113,7 @@ func New(t testing.TB, opts Options) *City {
 	_, logKey, _ := ed25519.GenerateKey(nil)
 	signer, vkey, _ := didregistry.NewNoteSigner(Origin, logKey)
 	c.LogKey = vkey
+	c.signer = signer
 	c.authKey, _ = kd.Create("trust-authority", keys.ES256)
 	gen := c.genesis(t, c.authKey, "")
 	c.Authority = gen.DID
@@ -237,6 +257,67 @@ func (c *City) Register(t testing.TB, key *keys.Signer, issuerURL, role string, 
 		c.append(t, acc)
 	}
 	return op.DID
+}
+
+// Replica starts another replica of a PostgreSQL city (Options.PostgreSQL):
+// its own connection pool, registry log, issuer and verifier, on its own
+// loopback server, sharing the city's database, keys and secrets, as a
+// second `tong serve` behind a load balancer would. It stops when the
+// test ends.
+func (c *City) Replica(t testing.TB) *City {
+	t.Helper()
+	if c.dbURL == "" {
+		t.Fatal("tongtest: Replica needs a city on PostgreSQL (Options.PostgreSQL)")
+	}
+	ctx := context.Background()
+	db, err := pgdb.Open(ctx, c.dbURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &City{DB: db, Keys: c.Keys, LogKey: c.LogKey, Authority: c.Authority, authKey: c.authKey, signer: c.signer, dbURL: c.dbURL,
+		clock: c.clock, IssuerToken: c.IssuerToken, CounterTokens: c.CounterTokens, HallDID: c.HallDID, opts: c.opts}
+	mux := chi.NewRouter()
+	r.Server = httptest.NewServer(httpx.Recover(mux))
+	r.URL, r.Mux = r.Server.URL, mux
+	t.Cleanup(func() { r.Server.Close(); db.Close() })
+	r.Log, err = regstore.Open(ctx, regstore.Config{DB: db, Origin: Origin, Signer: c.signer, Rules: didregistry.Rules{TrustAuthority: c.Authority}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Log.Close() })
+	regAPI, err := httpapi.New(httpapi.Config{Log: r.Log, Origin: Origin, VerifierKey: c.LogKey, TrustAuthority: c.Authority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range httpapi.Prefixes {
+		mux.Handle(p, regAPI.Routes())
+	}
+	r.Registry, err = client.New(client.Config{BaseURL: r.URL, HTTPClient: r.Server.Client(), Origin: Origin, LogKey: c.LogKey, TrustAuthority: c.Authority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Issuer, err = issuer.New(ctx, issuer.Config{DB: db, Keys: c.Keys, Secret: make([]byte, 32), AllowLoopbackHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issAPI := oid4vci.New(r.Issuer).Routes()
+	for _, p := range oid4vci.Prefixes {
+		mux.Handle(p, issAPI)
+	}
+	r.PSB, _ = r.Issuer.Agency(ctx, "psb")
+	vcfg := verifier.Config{DB: db, Keys: c.Keys, Registry: r.Registry, PublicURL: r.URL, HTTPClient: r.Server.Client(), AllowLoopbackHTTP: true}
+	if c.opts.VerifierConfig != nil {
+		c.opts.VerifierConfig(&vcfg)
+	}
+	r.Verifier, err = verifier.New(ctx, vcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vAPI := vapi.New(r.Verifier).Routes()
+	for _, p := range vapi.Prefixes {
+		mux.Handle(p, vAPI)
+	}
+	return r
 }
 
 // Client is an HTTP client for the city's server.

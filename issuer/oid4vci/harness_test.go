@@ -20,6 +20,7 @@ import (
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
 )
@@ -40,7 +41,7 @@ func newEnv(t testing.TB, mod func(*issuer.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{})
+	db, err := sqlitedb.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
 )
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 func open(ctx context.Context, path string) (*inquiries.Service, *store.DB, error) {
-	db, err := store.Open(ctx, path, store.Options{})
+	db, err := sqlitedb.Open(ctx, path, store.Options{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
 )
@@ -17,7 +18,7 @@ func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "inquiries")
 	defer os.RemoveAll(dir)
-	db, _ := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{})
+	db, _ := sqlitedb.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{})
 	defer db.Close()
 	st, _ := sqlstore.Open(ctx, db)
 	svc, _ := inquiries.New(inquiries.Config{Store: st, Secret: make([]byte, 32)})

@@ -1,0 +1,9 @@
+package verifier
+
+import "io/fs"
+
+// Schema is the verifier's migrations, for `tong admin migrate`.
+func Schema() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
