@@ -34,6 +34,7 @@ import (
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/web/walletapp"
 )
 
 //go:embed templates/*.html
@@ -82,6 +83,9 @@ type Config struct {
 	MeetingsBookingCounter string
 	MeetingsCheckinCounter string
 	PaymentsCounter        string
+	// Wallet is the wallet web app served at /wallet/; nil means the
+	// embedded one, for a registry on this origin.
+	Wallet *walletapp.App
 }
 
 // Validate checks the configuration.
@@ -139,6 +143,9 @@ func New(cfg Config) (*Server, error) {
 	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	for _, m := range cfg.APIs {
 		r.Handle(m.Pattern, m.Handler)
+	}
+	if err := mountWallet(r, cfg.Wallet); err != nil {
+		return nil, err
 	}
 
 	// Browser pages: forms are protected against cross-site requests.
