@@ -32,6 +32,7 @@ type serveFlags struct {
 	witnesses []string
 	quorum    int
 	purposes  string
+	tls       tlsFlags
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -63,6 +64,7 @@ lets requests in flight finish, then closes the database.`,
 	fl.IntVar(&f.quorum, "witness-quorum", 0, "cosignatures a checkpoint needs before it is published (default: all witnesses)")
 	fl.StringVar(&f.purposes, "purposes", "", "directory of verification purpose files (*.json) to add to or replace the presets")
 	fl.BoolVar(&f.demo, "demo", false, "seed demo agencies, counters and data, and write DATA/demo.json")
+	f.tls.register(fl)
 	return cmd
 }
 
@@ -120,9 +122,13 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return withHint(fmt.Errorf("listen on %s: %w", f.addr, err), "pick a free port with --addr or TONG_ADDR")
 	}
 	defer ln.Close()
+	ln, scheme, err := f.tls.listen(ln)
+	if err != nil {
+		return err
+	}
 	publicURL := strings.TrimSuffix(f.publicURL, "/")
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = defaultPublicURL(scheme, ln.Addr())
 	}
 	kd, err := openKeys(f.data, f.masterKey)
 	if err != nil {
@@ -217,6 +223,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	fmt.Fprintf(a.stdout, "  health:  %s/healthz\n", publicURL)
 	fmt.Fprintf(a.stdout, "  registry: %s/log/checkpoint (trust authority %s)\n", publicURL, reg.file.TrustAuthority)
 	fmt.Fprintf(a.stdout, "  pages:   %s/agency/  %s/counter/  %s/meetings/  %s/payments/  %s/explorer/\n", publicURL, publicURL, publicURL, publicURL, publicURL)
+	fmt.Fprintf(a.stdout, "  wallet:  %s/wallet/\n", publicURL)
 	for _, ag := range demo.Agencies {
 		fmt.Fprintf(a.stdout, "  issuer:  %s, %s\n", ag.Name, ag.IssuerURL)
 	}
@@ -227,6 +234,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		fmt.Fprintf(a.stdout, "  demo:    URLs and tokens are in %s\n", filepath.Join(f.data, "demo.json"))
 		printWalkthrough(a.stdout, publicURL, filepath.Join(f.data, "demo.json"))
 	}
+	f.tls.announce(a.stdout, publicURL)
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
 	err = httpx.Serve(ctx, httpx.NewServer(srv.Handler(), logger), ln)
 	if err != nil && !errors.Is(err, context.Canceled) {
