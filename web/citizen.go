@@ -48,6 +48,8 @@ type liveData struct {
 	Events               string
 	QR, Link             template.URL
 	Outcome              template.HTML
+	// Return is where the wallet on this device comes back to.
+	Return string
 }
 
 func (s *Server) renderFragment(name string, data any) template.HTML {
@@ -147,7 +149,7 @@ func (s *Server) meetingsBooking(w http.ResponseWriter, r *http.Request) {
 	if b.Status == meetings.StatusVerifying {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: b.Session, Counter: s.bookingCounter()})
-		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
+		d.QR, d.Link, d.Return = qrDataURL(uri), deepLink(uri), r.URL.Path
 	}
 	s.render(w, r, "live.html", d)
 }
@@ -205,7 +207,7 @@ func (s *Server) meetingsCheckin(w http.ResponseWriter, r *http.Request) {
 	if res.Pending {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: res.Booking.CheckIn, Counter: s.cfg.MeetingsCheckinCounter})
-		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
+		d.QR, d.Link, d.Return = qrDataURL(uri), deepLink(uri), r.URL.Path
 	}
 	s.render(w, r, "live.html", d)
 }
@@ -317,7 +319,7 @@ func (s *Server) paymentsOrder(w http.ResponseWriter, r *http.Request) {
 	if o.Receipt == nil && reason == "" && o.Session != "" {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: o.Session, Counter: s.cfg.PaymentsCounter})
-		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
+		d.QR, d.Link, d.Return = qrDataURL(uri), deepLink(uri), r.URL.Path
 	}
 	s.render(w, r, "live.html", d)
 }
