@@ -24,7 +24,7 @@
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
       else el.setAttribute(k, v === true ? "" : String(v));
     }
-    for (const kid of kids.flat()) {
+    for (const kid of kids.flat(Infinity)) {
       if (kid === null || kid === undefined || kid === false) continue;
       el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
     }
@@ -32,6 +32,8 @@
   }
   // bi is a bilingual label: English, then Chinese, as on Tong's pages.
   const bi = (en, zh) => [en, " ", h("span", { lang: "zh" }, zh)];
+  // bz is a bilingual name from the engine (x and x_zh): both when they differ.
+  const bz = (en, zh) => (zh && zh !== en) ? (en ? [en, " · ", h("span", { lang: "zh" }, zh)] : [h("span", { lang: "zh" }, zh)]) : [en || ""];
   function show(...nodes) {
     view.replaceChildren(...nodes);
     window.scrollTo(0, 0);
@@ -198,7 +200,7 @@
       hint.replaceChildren(...(k === "pin" ? bi("At least 6 digits.", "至少 6 位数字。") : bi("At least 8 characters; a few words are easy to remember.", "至少 8 个字符，几个词组成更好记。")));
     };
     const hint = h("p", { class: "muted small" });
-    const radio = (k, label) => h("label", { class: "choice" }, h("input", { type: "radio", name: "kind", value: k, checked: k === "pin", onchange: () => setKind(k) }), label);
+    const radio = (k, label) => h("label", { class: "choice" }, h("input", { type: "radio", name: "kind", value: k, checked: k === "pin", onchange: () => setKind(k) }), h("span", {}, label));
     const submit = async (ev) => {
       ev.preventDefault();
       msg.replaceChildren();
@@ -264,6 +266,7 @@
           msg.replaceChildren(errorBox(err));
           const e = normalizeError(err);
           if (e.retry_after > 0) lockout(e.retry_after);
+          else if (err && err.tries_left > 0) msg.append(h("p", { class: "muted small", id: "tries-left" }, bi(err.tries_left + (err.tries_left === 1 ? " try" : " tries") + " left before a pause.", "再错 " + err.tries_left + " 次将暂停尝试。")));
         }
       },
     }, h("label", { for: "unlock-secret" }, bi("PIN or passphrase", "PIN 码或密码短语")), secret, wait, msg, go);
@@ -292,7 +295,7 @@
   }
 
   function credCard(c) {
-    const d = c.display || {};
+    const d = c.display || {}, dz = c.display_zh || {};
     const card = h("button", { type: "button", class: "cred", "data-id": c.id, "data-status": c.status, onclick: () => detailScreen(c.id) });
     const bg = safeColor(d.background_color), fg = safeColor(d.text_color);
     if (bg) card.style.backgroundColor = bg;
@@ -300,8 +303,8 @@
     const logo = d.logo && safeImage(d.logo.uri);
     card.append(
       logo ? h("img", { class: "logo", src: logo, alt: (d.logo && d.logo.alt_text) || "" }) : "",
-      h("span", { class: "name" }, d.name || c.vct || "Credential"),
-      h("span", { class: "issuer" }, c.issuer_name || c.issuer || ""),
+      h("span", { class: "name" }, bz(d.name || c.vct || "Credential", dz.name)),
+      h("span", { class: "issuer" }, bz(c.issuer_name || c.issuer || "", c.issuer_name_zh)),
       badge(c.status),
       h("span", { class: "meta" }, c.expires_at ? ["Valid until ", h("span", { lang: "zh" }, "有效期至"), " " + fmtDate(c.expires_at)] : ""));
     return card;
@@ -318,11 +321,9 @@
     }
     return out;
   }
-  function labelOf(labels, path) {
-    const l = labels && labels[path];
-    if (!l) return path;
-    if (typeof l === "string") return l;
-    return [l.en || l.name || path, l.zh ? " · " + l.zh : ""].join("");
+  function labelOf(c, path) {
+    const en = (c.claim_labels || {})[path], zh = (c.claim_labels_zh || {})[path];
+    return en || zh ? bz(en || zh, zh) : [path];
   }
   function claimValue(v) {
     if (typeof v === "string" && /^data:image\/(png|jpeg);base64,/.test(v)) return h("img", { src: v, alt: "", class: "portrait", width: 96 });
@@ -334,14 +335,14 @@
     busy("Opening…", "正在打开…");
     let c;
     try { c = await W.get(id); } catch (err) { return show(errorBox(err), btn(bi("Back", "返回"), listScreen, "secondary")); }
-    const d = c.display || {};
-    const rows = flatClaims(c.claims).map(([p, v]) => [h("dt", {}, labelOf(c.claim_labels, p)), h("dd", {}, claimValue(v))]);
-    show(h("h1", {}, d.name || c.vct),
+    const d = c.display || {}, dz = c.display_zh || {};
+    const rows = flatClaims(c.claims).map(([p, v]) => [h("dt", {}, labelOf(c, p)), h("dd", {}, claimValue(v))]);
+    show(h("h1", {}, bz(d.name || c.vct, dz.name)),
       h("div", { class: "panel", id: "detail", "data-status": c.status },
         h("p", {}, badge(c.status)),
-        d.description ? h("p", { class: "muted" }, d.description) : null,
+        d.description ? h("p", { class: "muted" }, bz(d.description, dz.description)) : null,
         h("dl", { class: "claims" },
-          h("dt", {}, bi("Issuer", "签发机关")), h("dd", {}, c.issuer_name || c.issuer),
+          h("dt", {}, bi("Issuer", "签发机关")), h("dd", {}, bz(c.issuer_name || c.issuer, c.issuer_name_zh)),
           c.issued_at ? [h("dt", {}, bi("Issued", "签发时间")), h("dd", {}, fmtDate(c.issued_at))] : null,
           c.expires_at ? [h("dt", {}, bi("Expires", "到期时间")), h("dd", {}, fmtDate(c.expires_at))] : null,
           c.copies_left !== undefined ? [h("dt", {}, bi("Unused copies", "剩余份数")), h("dd", {}, String(c.copies_left))] : null),
@@ -349,7 +350,7 @@
         h("dl", { class: "claims", id: "claims" }, rows)),
       h("p", { class: "muted small" }, bi("A counter sees only what it asks for and you agree to.", "核验方只能看到其请求且经您同意的信息。")),
       h("div", { class: "row" },
-        btn(bi("Back", "返回"), listScreen, "secondary"),
+        btn(bi("Back", "返回"), listScreen, "secondary", { id: "detail-back" }),
         btn(bi("Delete", "删除"), () => confirmScreen(
           bi("Delete this credential?", "删除此凭证？"),
           bi("You will need the agency to issue it again.", "删除后需由机关重新签发。"),
@@ -404,6 +405,7 @@
     video.srcObject = stream;
     try { await video.play(); } catch (_) { /* autoplay attribute */ }
     const decode = await qrDecoder();
+    document.body.dataset.decoder = decode.name;
     note.replaceChildren(h("p", { class: "busy", role: "status", id: "scanning", "data-decoder": decode.name }, bi("Looking for a QR code…", "正在识别二维码…")));
     const canvas = document.createElement("canvas");
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
@@ -493,7 +495,7 @@
         try {
           const r = await W.receive({ uri, tx_code: pin ? pin.value.trim() : "" });
           show(h("h1", {}, bi("Received", "已接收")), h("p", { class: "alert ok", role: "status", id: "received" }, "✔ ", bi((r.ids || []).length > 1 ? "Your credentials are in the wallet." : "Your credential is in the wallet.", "凭证已保存到钱包。")),
-            btn(bi("See my credentials", "查看我的凭证"), listScreen, "wide"));
+            btn(bi("See my credentials", "查看我的凭证"), listScreen, "wide", { id: "to-list" }));
         } catch (err) {
           accept.disabled = false;
           msg.replaceChildren(errorBox(err));
@@ -508,7 +510,7 @@
       h("div", { class: "panel" }, h("p", { class: "verifier", id: "offer-issuer" }, o.issuer_name || o.issuer),
         h("p", { class: "muted small" }, o.issuer),
         h("p", {}, bi("offers you:", "向您签发：")),
-        h("ul", { id: "offer-creds" }, (o.credentials || []).map((c) => h("li", {}, c.name || c.id)))),
+        h("ul", { id: "offer-creds" }, (o.credentials || []).map((c) => h("li", {}, bz(c.name || c.id, c.name_zh))))),
       form);
     if (pin) pin.focus();
   }
@@ -537,7 +539,7 @@
     try { req = await W.request(uri); } catch (err) {
       return show(h("h1", {}, bi("Request refused", "已拒绝请求")),
         errorBox(err, bi("Your wallet did not share anything.", "钱包未分享任何信息。")),
-        btn(bi("Back to my credentials", "返回我的凭证"), listScreen, "secondary wide"));
+        btn(bi("Back to my credentials", "返回我的凭证"), listScreen, "secondary wide", { id: "back" }));
     }
     const back = safeReturn(ret, uri);
     const v = req.verifier || {};
@@ -570,7 +572,7 @@
         h("p", { class: v.accredited ? "ok-text small" : "bad-text small", id: "accredited" }, v.accredited ? ["✔ ", bi("Accredited by the city registry", "已获市登记簿认证")] : ["✘ ", bi("Not accredited", "未获认证")]),
         h("p", { class: "code" }, v.did || v.id || ""),
         h("p", { class: "muted small" }, bi("Purpose", "用途")),
-        h("p", { id: "purpose" }, req.purpose_label || req.purpose || ""),
+        h("p", { id: "purpose" }, bz(req.purpose_label || req.purpose || "", req.purpose_label_zh)),
         pay.map((t) => h("div", { class: "alert", id: "payment" },
           h("p", { class: "muted small" }, bi("You pay", "支付金额")),
           h("p", { class: "amount", id: "amount" }, (t.currency === "CNY" || !t.currency ? "¥" : t.currency + " ") + t.amount),
@@ -579,9 +581,9 @@
           h("p", { class: "muted small" }, bi("Your wallet signs exactly this amount and payee.", "钱包将对该金额与收款方签名。")))),
         h("h2", {}, bi("It will see", "对方将看到")),
         (req.credentials || []).map((c) => h("div", { class: "shared-cred" },
-          h("p", {}, h("strong", {}, c.name || c.credential_id)),
-          h("ul", { class: "share-list" }, (c.claims || []).map((cl) => h("li", { "data-path": Array.isArray(cl.path) ? cl.path.join(".") : String(cl.path) },
-            h("span", { class: "label" }, cl.label || (Array.isArray(cl.path) ? cl.path.join(".") : cl.path)), claimValue(cl.value)))))),
+          h("p", {}, h("strong", {}, bz(c.name || c.credential_id, c.name_zh))),
+          h("ul", { class: "share-list" }, (c.claims || []).map((cl) => h("li", { "data-path": String(cl.path) },
+            h("span", { class: "label" }, bz(cl.label || String(cl.path), cl.label_zh)), claimValue(cl.value)))))),
         h("p", { class: "muted small" }, bi("Nothing else from your credentials is shared.", "凭证中的其他信息不会被分享。"))),
       msg, share, decline);
   }
@@ -594,9 +596,10 @@
     show(h("h1", {}, bi("What you shared", "分享记录")),
       (items || []).length ? h("ul", { class: "history", id: "history-list" }, items.map((e) => h("li", {},
         h("p", {}, h("strong", {}, e.verifier_name || e.verifier_did), " · ", h("span", { class: "muted" }, fmtDate(e.at))),
-        e.purpose ? h("p", { class: "small" }, e.purpose) : null,
-        (e.credentials || []).map((c) => h("p", { class: "small" }, (c.name || "") + ": " + (Array.isArray(c.claims) ? c.claims.map((x) => typeof x === "string" ? x : (x.label || x.path)).join(", ") : Object.keys(c.claims || {}).join(", ")))),
-        (e.transaction_data || []).map((t) => h("p", { class: "small" }, bi("Paid", "已支付"), ": ¥" + t.amount + " → " + (t.payee || "")))))))
+        h("p", { class: "small" }, bz(e.purpose_label || e.purpose || "", e.purpose_label_zh)),
+        (e.credentials || []).map((c) => h("p", { class: "small" }, h("strong", {}, bz(c.name || "", c.name_zh)), ": ", (c.claims || []).join(", "),
+          (c.claims_zh || []).length ? [" · ", h("span", { lang: "zh" }, c.claims_zh.join("、"))] : null)),
+        (e.transaction_data || []).map((t) => h("p", { class: "small" }, bi("Paid", "已支付"), ": ¥" + t.amount + " → " + (t.payee || ""))))))
         : h("p", { class: "panel" }, bi("You have not shared anything yet.", "您尚未分享任何信息。")),
       btn(bi("Back", "返回"), listScreen, "secondary wide"));
   }
@@ -625,13 +628,13 @@
             a.click();
           } catch (err) { msg.replaceChildren(errorBox(err)); }
         }, "wide", { id: "backup" })),
-      h("div", { class: "panel" }, h("h2", {}, bi("Restore", "恢复")), btn(bi("Restore from a backup", "从备份恢复"), restoreScreen, "secondary wide")),
+      h("div", { class: "panel" }, h("h2", {}, bi("Restore", "恢复")), h("p", { class: "small" }, bi("To restore a backup here, save a backup of this wallet, delete it, then choose Restore on the first screen.", "如需在此恢复备份：先备份当前钱包并删除，然后在首屏选择“从备份恢复”。"))),
       h("div", { class: "panel" }, h("h2", {}, bi("Delete the wallet", "删除钱包")),
         h("p", { class: "small" }, bi("Removes every credential and key from this phone. Without a backup they cannot come back.", "将从本机删除所有凭证和密钥，没有备份将无法恢复。")),
         btn(bi("Delete the wallet", "删除钱包"), () => confirmScreen(bi("Delete the whole wallet?", "删除整个钱包？"),
           bi("Every credential on this phone will be gone.", "本机上的所有凭证都将被删除。"),
           async () => { await W.destroy(); clearInterval(refreshTimer); route(); }, settingsScreen), "danger wide", { id: "destroy" })),
-      btn(bi("Back", "返回"), listScreen, "secondary wide"));
+      btn(bi("Back", "返回"), listScreen, "secondary wide", { id: "settings-back" }));
   }
 
   function restoreScreen() {
@@ -639,7 +642,7 @@
     const pass = h("input", { id: "restore-pass", type: "password", autocomplete: "off" });
     const msg = h("div");
     show(h("h1", {}, bi("Restore from a backup", "从备份恢复")),
-      h("p", { class: "small" }, bi("This replaces what is in the wallet on this phone.", "这将替换本机钱包中的内容。")),
+      h("p", { class: "small" }, bi("Choose the backup file and type the passphrase you chose when you saved it.", "请选择备份文件，并输入保存备份时设置的密码短语。")),
       h("label", { for: "restore-file" }, bi("Backup file", "备份文件")), file,
       h("label", { for: "restore-pass" }, bi("Backup passphrase", "备份密码短语")), pass, msg,
       h("div", { class: "row" }, btn(bi("Cancel", "取消"), route, "secondary"),
@@ -648,10 +651,10 @@
           msg.replaceChildren(h("p", { class: "busy" }, bi("Restoring…", "正在恢复…")));
           try {
             const data = new Uint8Array(await file.files[0].arrayBuffer());
-            await W.restore({ data, passphrase: pass.value });
-            show(h("p", { class: "alert ok", role: "status" }, bi("Restored. Unlock with the wallet's PIN or passphrase.", "已恢复。请用钱包的 PIN 码或密码短语解锁。")), btn(bi("Continue", "继续"), route, "wide"));
+            await W.restore({ data, passphrase: pass.value, registry: meta("tong-registry") || location.origin });
+            show(h("h1", {}, bi("Restored", "已恢复")), h("p", { class: "alert ok", role: "status" }, bi("Your wallet is back. From now on it opens with the backup's passphrase.", "钱包已恢复。今后请使用备份的密码短语解锁。")), btn(bi("See my credentials", "查看我的凭证"), afterUnlock, "wide"));
           } catch (err) { msg.replaceChildren(errorBox(err)); }
-        }, "", { id: "restore" }))));
+        }, "", { id: "restore" })));
   }
 
   document.addEventListener("DOMContentLoaded", boot);
