@@ -30,7 +30,7 @@ func Example() {
 	cs, _ := w.Credentials(ctx)
 	fmt.Println(len(cs), "credentials")
 	// Output:
-	// wallet: wrong passphrase
+	// wallet: wrong passphrase (4 tries left before a lockout)
 	// 0 credentials
 }
 

@@ -55,22 +55,61 @@ type Wallet struct {
 	mu   sync.Mutex // serializes read-modify-write of records
 }
 
-// Create makes a new wallet file at path, protected by passphrase.
-func Create(ctx context.Context, path string, passphrase []byte, opts Options) (*Wallet, error) {
-	v, err := createVault(ctx, path, passphrase, opts.KDF)
+// New makes a new wallet in an empty store, protected by passphrase. It
+// fails with ErrExists if the store already holds a wallet. The wallet
+// owns the store from then on: Close closes it.
+func New(ctx context.Context, s Store, passphrase []byte, opts Options) (*Wallet, error) {
+	v, err := createVault(ctx, s, passphrase, opts.KDF)
 	if err != nil {
 		return nil, err
 	}
 	return newWallet(v, opts), nil
 }
 
-// Open opens the wallet at path. A wrong passphrase is ErrWrongPassphrase.
-func Open(ctx context.Context, path string, passphrase []byte, opts Options) (*Wallet, error) {
-	v, err := openVault(ctx, path, passphrase)
+// Unlock opens the wallet in s with its passphrase. A wrong passphrase is
+// ErrWrongPassphrase; too many in a row is ErrLockedOut (the lockout rule
+// is LockoutFreeTries). A store without a wallet is ErrNotFound. On
+// success the wallet owns the store.
+func Unlock(ctx context.Context, s Store, passphrase []byte, opts Options) (*Wallet, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	v, err := openVault(ctx, s, passphrase, now())
 	if err != nil {
 		return nil, err
 	}
 	return newWallet(v, opts), nil
+}
+
+// Exists reports whether s holds a wallet.
+func Exists(ctx context.Context, s Store) (bool, error) { return storeExists(ctx, s) }
+
+// Restore makes a wallet in an empty store from a backup made by Export
+// (from any store), protected by the backup's passphrase.
+func Restore(ctx context.Context, s Store, in io.Reader, passphrase []byte, opts Options) (*Wallet, error) {
+	recs, err := readBackup(in, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	w, err := New(ctx, s, passphrase, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.putBackup(ctx, recs); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Wallet) putBackup(ctx context.Context, recs []backupRecord) error {
+	for _, r := range recs {
+		if err := w.v.putRaw(ctx, r.Kind, r.ID, r.Created, r.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newWallet(v *vault, opts Options) *Wallet {
@@ -96,7 +135,7 @@ func newWallet(v *vault, opts Options) *Wallet {
 func (w *Wallet) Close() error { return w.v.close() }
 
 // String never shows anything secret.
-func (w *Wallet) String() string { return "wallet(" + w.v.db.Path() + ")" }
+func (w *Wallet) String() string { return "wallet(" + storeName(w.v.s) + ")" }
 
 // ChangePassphrase re-seals the wallet's data key under a new passphrase.
 // The records are untouched, so this is quick and atomic.
@@ -104,15 +143,7 @@ func (w *Wallet) ChangePassphrase(ctx context.Context, newPassphrase []byte) err
 	if len(newPassphrase) == 0 {
 		return errors.New("wallet: the new passphrase is empty")
 	}
-	kdf := w.opts.KDF
-	if kdf.Alg == "" {
-		kdf = DefaultKDF
-	}
-	kdf.Salt = make([]byte, 16)
-	if _, err := io.ReadFull(randReader, kdf.Salt); err != nil {
-		return err
-	}
-	return w.v.putKey(ctx, kdf, newPassphrase)
+	return w.v.putKey(ctx, w.opts.KDF.withSalt(), newPassphrase)
 }
 
 // Export writes an encrypted backup of every record, sealed under
@@ -122,26 +153,6 @@ func (w *Wallet) Export(ctx context.Context, out io.Writer, passphrase []byte) e
 		return errors.New("wallet: the backup passphrase is empty")
 	}
 	return w.v.export(ctx, out, passphrase, w.opts.KDF)
-}
-
-// Import creates a wallet at path from a backup made by Export. The new
-// wallet is protected by the same passphrase as the backup.
-func Import(ctx context.Context, path string, in io.Reader, passphrase []byte, opts Options) (*Wallet, error) {
-	recs, err := readBackup(in, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	w, err := Create(ctx, path, passphrase, opts)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		if err := w.v.put(ctx, r.Kind, r.ID, time.Unix(0, r.Created), r.Data); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	return w, nil
 }
 
 // Credential is a credential in the wallet: one issuance, held as several

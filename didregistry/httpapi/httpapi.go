@@ -36,6 +36,7 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/didregistry/wire"
 	"github.com/tongid/tong/internal/httpx"
 )
 
@@ -188,11 +189,7 @@ func (a *API) issuer(w http.ResponseWriter, r *http.Request) {
 }
 
 // Proof is didResolutionMetadata.proof / each chain entry's proof.
-type Proof struct {
-	LogIndex       int64    `json:"logIndex"`
-	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof []string `json:"inclusionProof"`
-}
+type Proof = wire.Proof
 
 func proofStrings(p []tlog.Hash) []string {
 	out := make([]string, len(p))
@@ -313,18 +310,10 @@ func (a *API) resolutionError(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // ChainEntry is one operation of GET /dids/{did}/log.
-type ChainEntry struct {
-	LogIndex       int64           `json:"logIndex"`
-	Operation      json.RawMessage `json:"operation"`
-	InclusionProof []string        `json:"inclusionProof"`
-}
+type ChainEntry = wire.ChainEntry
 
 // ChainResponse is GET /dids/{did}/log.
-type ChainResponse struct {
-	DID        string       `json:"did"`
-	Checkpoint string       `json:"checkpoint"`
-	Entries    []ChainEntry `json:"entries"`
-}
+type ChainResponse = wire.ChainResponse
 
 func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "did")
