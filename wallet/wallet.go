@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/didregistry/client"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
@@ -39,6 +40,10 @@ type Options struct {
 	// HolderAlg is the algorithm of new holder keys: "ES256" (P-256, the
 	// default) or "EdDSA" (Ed25519).
 	HolderAlg string
+	// RefillAt is how few unused copies make Present, Match and Refresh
+	// fetch fresh ones (when the issuer gave a refresh token); zero means
+	// DefaultRefillAt, a negative value never refills by itself.
+	RefillAt int
 	// KDF, for Create, ChangePassphrase and Export; zero means DefaultKDF.
 	KDF    KDF
 	Now    func() time.Time
@@ -51,8 +56,9 @@ type Options struct {
 type Wallet struct {
 	v    *vault
 	opts Options
-	http *http.Client
-	mu   sync.Mutex // serializes read-modify-write of records
+	http   *http.Client
+	mu     sync.Mutex // serializes read-modify-write of records
+	status statusCache
 }
 
 // New makes a new wallet in an empty store, protected by passphrase. It
@@ -122,6 +128,9 @@ func newWallet(v *vault, opts Options) *Wallet {
 	if opts.Copies <= 0 {
 		opts.Copies = 5
 	}
+	if opts.RefillAt == 0 {
+		opts.RefillAt = DefaultRefillAt
+	}
 	hc := opts.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 15 * time.Second}
@@ -169,6 +178,18 @@ type Credential struct {
 	VCT             string         `json:"vct"`
 	Name            string         `json:"name,omitempty"`
 	Claims          map[string]any `json:"claims"`
+	// Display, IssuerDisplay and ClaimDisplay are the issuer's display
+	// metadata for the type, itself and each claim, in every locale it
+	// gave (LocalDisplay and ClaimLabel pick one).
+	Display       []Display      `json:"display,omitempty"`
+	IssuerDisplay []Display      `json:"issuer_display,omitempty"`
+	ClaimDisplay  []ClaimDisplay `json:"claim_display,omitempty"`
+	// Status is the credential's status as last seen: StatusValid,
+	// StatusSuspended, StatusRevoked, StatusExpired (from exp, always
+	// current) or StatusUnknown. RefreshStatus updates it from the
+	// issuer's status list.
+	Status          string    `json:"status"`
+	StatusCheckedAt time.Time `json:"status_checked_at,omitzero"`
 	IssuedAt        time.Time      `json:"issued_at"`
 	Expiry          time.Time      `json:"expiry,omitzero"`
 	ReceivedAt      time.Time      `json:"received_at"`
@@ -185,9 +206,10 @@ func (c *Credential) String() string { return fmt.Sprintf("credential(%s %s)", c
 
 // credentialCopy is one issued copy with its private holder key.
 type credentialCopy struct {
-	SDJWT string   `json:"sd_jwt"`
-	Key   jose.JWK `json:"key"` // private JWK; never leaves the sealed record
-	Used  bool     `json:"used"`
+	SDJWT  string                `json:"sd_jwt"`
+	Key    jose.JWK              `json:"key"` // private JWK; never leaves the sealed record
+	Used   bool                  `json:"used"`
+	Status *credential.StatusRef `json:"status,omitempty"`
 }
 
 // credentialRecord is the sealed form of a Credential.
@@ -196,6 +218,9 @@ type credentialRecord struct {
 	Copies []credentialCopy `json:"copies"`
 	// Refresh is how to fetch fresh copies later, if the issuer allows.
 	Refresh *refreshInfo `json:"refresh,omitempty"`
+	// IssuerKey is the key the copies verified with, to check status
+	// lists later without fetching the issuer's metadata.
+	IssuerKey *jose.JWK `json:"issuer_key,omitempty"`
 }
 
 // refreshInfo is what Refill needs: the refresh token and the endpoints.
@@ -207,7 +232,7 @@ type refreshInfo struct {
 	BatchSize          int    `json:"batch_size"`
 }
 
-func (r *credentialRecord) public() *Credential {
+func (r *credentialRecord) public(now time.Time) *Credential {
 	c := r.Credential
 	c.copies = r.Copies
 	c.Refillable = r.Refresh != nil
@@ -216,6 +241,12 @@ func (r *credentialRecord) public() *Credential {
 		if !cp.Used {
 			c.CopiesLeft++
 		}
+	}
+	if c.Status == "" {
+		c.Status = StatusUnknown
+	}
+	if !c.Expiry.IsZero() && !now.Before(c.Expiry) {
+		c.Status = StatusExpired
 	}
 	return &c
 }
@@ -234,7 +265,7 @@ func (w *Wallet) Credentials(ctx context.Context) ([]*Credential, error) {
 		if err := json.Unmarshal(plain, &r); err != nil || r.ID != id {
 			return ErrCorrupt
 		}
-		out = append(out, r.public())
+		out = append(out, r.public(w.opts.Now()))
 		return nil
 	})
 	if err != nil {
@@ -252,7 +283,7 @@ func (w *Wallet) Credential(ctx context.Context, id string) (*Credential, error)
 	if r.ID != id {
 		return nil, ErrCorrupt
 	}
-	return r.public(), nil
+	return r.public(w.opts.Now()), nil
 }
 
 // Delete removes a credential and its keys.
@@ -285,7 +316,7 @@ func (w *Wallet) takeCopy(ctx context.Context, id string) (string, crypto.Signer
 		}
 		return r.Copies[i].SDJWT, key, nil
 	}
-	return "", nil, fmt.Errorf("wallet: every copy of %s is used; receive it again to get fresh copies", id)
+	return "", nil, werr(CodeCopiesExhausted, "every one-time copy of %s is used; receive it again to get fresh copies", id)
 }
 
 // Receipt records one presentation: who asked, when, for what, and which
