@@ -85,7 +85,7 @@ type issuerMetadata struct {
 	BatchCredentialIssuance    *struct {
 		BatchSize int `json:"batch_size"`
 	} `json:"batch_credential_issuance"`
-	Display        []Display                       `json:"display"`
+	Display        []Display                          `json:"display"`
 	Configurations map[string]credentialConfiguration `json:"credential_configurations_supported"`
 }
 

@@ -54,8 +54,8 @@ type Options struct {
 // their holder keys, and the clients that receive and present them.
 // It is safe for concurrent use.
 type Wallet struct {
-	v    *vault
-	opts Options
+	v      *vault
+	opts   Options
 	http   *http.Client
 	mu     sync.Mutex // serializes read-modify-write of records
 	status statusCache
@@ -190,9 +190,9 @@ type Credential struct {
 	// issuer's status list.
 	Status          string    `json:"status"`
 	StatusCheckedAt time.Time `json:"status_checked_at,omitzero"`
-	IssuedAt        time.Time      `json:"issued_at"`
-	Expiry          time.Time      `json:"expiry,omitzero"`
-	ReceivedAt      time.Time      `json:"received_at"`
+	IssuedAt        time.Time `json:"issued_at"`
+	Expiry          time.Time `json:"expiry,omitzero"`
+	ReceivedAt      time.Time `json:"received_at"`
 	// CopiesLeft counts the unused copies. Each presentation spends one,
 	// so that two verifiers never see the same signature or key. Refill
 	// fetches more while the issuer still vouches for the credential.
