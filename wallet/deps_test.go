@@ -50,7 +50,7 @@ func TestWasmLinksNoServerCode(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"github.com/tongid/tong/wallet", "github.com/tongid/tong/didregistry/client", "github.com/tongid/tong/wallet/idbstore"} {
+	for _, want := range []string{"github.com/tongid/tong/wallet", "github.com/tongid/tong/didregistry/client", "github.com/tongid/tong/wallet/idbstore", "github.com/tongid/tong/wallet/wasm"} {
 		found := false
 		for _, d := range deps {
 			found = found || d == want

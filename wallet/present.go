@@ -84,7 +84,13 @@ type ConsentCredential struct {
 	Name         string
 	VCT          string
 	Claims       []ConsentClaim
+
+	credential *Credential
 }
+
+// Credential is the wallet's credential this entry presents (for its
+// display metadata and claim labels).
+func (c *ConsentCredential) Credential() *Credential { return c.credential }
 
 // ConsentClaim is one claim to disclose and its value.
 type ConsentClaim struct {
@@ -350,6 +356,39 @@ func (w *Wallet) checkVerifier(ctx context.Context, req *Request, jws *jose.JWS,
 	return nil
 }
 
+// Consent is what Present will ask the citizen: the verifier, the
+// purpose, each credential chosen with the exact claims and their values,
+// and any transaction_data. An app that shows its own consent screen
+// calls it after Match; it is nil when the request is not satisfied.
+func (req *Request) Consent() *ConsentRequest {
+	if req.Match == nil || !req.Match.Satisfied {
+		return nil
+	}
+	byID := map[string]*Credential{}
+	for _, c := range req.creds {
+		byID[c.ID] = c
+	}
+	cr := &ConsentRequest{Verifier: req.ClientID, VerifierDID: req.VerifierDID, Verified: req.Verified, Name: req.Name,
+		Purpose: req.Purpose, TransactionData: req.TransactionData}
+	qids := make([]string, 0, len(req.Match.Selection))
+	for qid := range req.Match.Selection {
+		qids = append(qids, qid)
+	}
+	slices.Sort(qids) // a stable order for the screen
+	for _, qid := range qids {
+		for _, m := range req.Match.Selection[qid] {
+			c := byID[m.ID]
+			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT, credential: c}
+			for _, p := range m.Paths {
+				v, _ := lookupPath(c.Claims, p)
+				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
+			}
+			cr.Credentials = append(cr.Credentials, cc)
+		}
+	}
+	return cr
+}
+
 // Present asks the citizen through consent and, if they approve, sends the
 // vp_token with only the approved claims, each credential from a fresh
 // one-time copy, to the verifier's response_uri. It records a receipt.
@@ -358,23 +397,7 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 		_ = w.sendError(ctx, req, "access_denied")
 		return nil, werr(CodeNoMatch, "the wallet holds no credentials that answer this request")
 	}
-	byID := map[string]*Credential{}
-	for _, c := range req.creds {
-		byID[c.ID] = c
-	}
-	cr := &ConsentRequest{Verifier: req.ClientID, VerifierDID: req.VerifierDID, Verified: req.Verified, Name: req.Name,
-		Purpose: req.Purpose, TransactionData: req.TransactionData}
-	for qid, ms := range req.Match.Selection {
-		for _, m := range ms {
-			c := byID[m.ID]
-			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT}
-			for _, p := range m.Paths {
-				v, _ := lookupPath(c.Claims, p)
-				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
-			}
-			cr.Credentials = append(cr.Credentials, cc)
-		}
-	}
+	cr := req.Consent()
 	d, err := consent(ctx, cr)
 	if err != nil {
 		return nil, err

@@ -79,6 +79,25 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// Discover fetches a registry's GET /registry/info: the origin, log key
+// and trust authority to pin in a Config. Trusting what the registry
+// says about itself is trust on first use: call it once (when a wallet is
+// created) and keep the answer, rather than on every start.
+func Discover(ctx context.Context, baseURL string, hc *http.Client) (Config, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := &Client{base: strings.TrimSuffix(baseURL, "/"), http: hc}
+	var info wire.Info
+	if _, err := c.get(ctx, "/registry/info", &info); err != nil {
+		return Config{}, err
+	}
+	if info.Origin == "" || info.LogKey == "" {
+		return Config{}, errors.New("didregistry/client: /registry/info names no origin or log key")
+	}
+	return Config{BaseURL: baseURL, HTTPClient: hc, Origin: info.Origin, LogKey: info.LogKey, TrustAuthority: info.TrustAuthority}, nil
+}
+
 // Tracker exposes the checkpoint tracker (its Latest is the newest
 // checkpoint seen).
 func (c *Client) Tracker() *didregistry.Tracker { return c.tracker }

@@ -163,12 +163,7 @@ func (a *API) postOperation(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, r, http.StatusCreated, rec)
 }
 
-type infoResponse struct {
-	Origin         string `json:"origin"`
-	LogKey         string `json:"logKey"`
-	TrustAuthority string `json:"trustAuthority,omitempty"`
-	TreeSize       int64  `json:"treeSize"`
-}
+type infoResponse = wire.Info
 
 func (a *API) info(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, r, http.StatusOK, infoResponse{Origin: a.cfg.Origin, LogKey: a.cfg.VerifierKey, TrustAuthority: a.cfg.TrustAuthority, TreeSize: a.cfg.Log.Latest().Size})

@@ -50,3 +50,14 @@ type IssuerResponse struct {
 	URL string `json:"url"`
 	DID string `json:"did"`
 }
+
+// Info is GET /registry/info: what a client pins to verify the registry
+// (the log's origin and note verifier key, and the trust authority's DID).
+// A client should take it from configuration; trusting it as served is
+// trust on first use.
+type Info struct {
+	Origin         string `json:"origin"`
+	LogKey         string `json:"logKey"`
+	TrustAuthority string `json:"trustAuthority,omitempty"`
+	TreeSize       int64  `json:"treeSize"`
+}
