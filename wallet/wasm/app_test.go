@@ -23,8 +23,8 @@ import (
 type memBackend struct{ s *memstore.Store }
 
 func (b *memBackend) Open(context.Context) (wallet.Store, error) { return b.s, nil }
-func (b *memBackend) Exists(ctx context.Context) (bool, error)  { return wallet.Exists(ctx, b.s) }
-func (b *memBackend) Destroy(context.Context) error             { b.s = memstore.New(); return nil }
+func (b *memBackend) Exists(ctx context.Context) (bool, error)   { return wallet.Exists(ctx, b.s) }
+func (b *memBackend) Destroy(context.Context) error              { b.s = memstore.New(); return nil }
 
 func newTestApp(t *testing.T, c *tongtest.City) *app {
 	a := newApp(&memBackend{s: memstore.New()}, c.URL, c.Client())
