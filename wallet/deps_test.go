@@ -5,6 +5,7 @@ package wallet_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,6 +60,40 @@ func TestWasmLinksNoServerCode(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("go list -deps does not list %s; the check would pass vacuously", want)
+		}
+	}
+}
+
+// TestUnderWasm runs the wallet's portable tests (store_test.go: the
+// sealing, lockout and backup code the browser runs) compiled with
+// GOOS=js GOARCH=wasm, under Node with Go's go_js_wasm_exec.
+func TestUnderWasm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the tests to wasm")
+	}
+	if os.Getenv("GOOS") == "js" {
+		t.Skip("runs natively only")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node is not installed; the wasm tests need Node (apt-get install nodejs)")
+		}
+		t.Skip("node is not installed")
+	}
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-count=1", "-v", ".", "./memstore")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm",
+		"PATH="+os.Getenv("PATH")+string(os.PathListSeparator)+filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("GOOS=js GOARCH=wasm go test: %v\n%s", err, out)
+	}
+	for _, name := range []string{"TestLockoutRule", "TestSealedStore", "TestPresentOffline"} {
+		if !strings.Contains(string(out), "--- PASS: "+name) {
+			t.Errorf("%s did not pass under wasm:\n%s", name, out)
 		}
 	}
 }

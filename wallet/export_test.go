@@ -63,3 +63,6 @@ func PresentForBenchmark(ctx context.Context, w *Wallet, query []byte, nonce, au
 	}
 	return "", fmt.Errorf("empty selection")
 }
+
+// CleanDisplays exposes the display sanitizer.
+func CleanDisplays(ds []Display) []Display { return cleanDisplays(ds) }

@@ -285,3 +285,27 @@ func BenchmarkArgon2idParams(b *testing.B) {
 		})
 	}
 }
+
+// TestDisplaySanitized: what an issuer puts in display metadata cannot
+// inject style or script into the app.
+func TestDisplaySanitized(t *testing.T) {
+	in := []wallet.Display{
+		{Name: "ok", BackgroundColor: "#12ab3F", TextColor: "#fff", Logo: &wallet.Logo{URI: "data:image/png;base64,iVBORw0KGgo=", AltText: "seal"}},
+		{Name: "bad", BackgroundColor: "red;background:url(https://evil.example/x)", TextColor: "expression(alert(1))",
+			Logo: &wallet.Logo{URI: "javascript:alert(1)"}},
+		{Name: "html", Logo: &wallet.Logo{URI: "data:text/html;base64,PHNjcmlwdD4="}},
+	}
+	got := wallet.CleanDisplays(in)
+	if len(got) != 3 {
+		t.Fatalf("CleanDisplays kept %d displays, want 3", len(got))
+	}
+	if got[0].BackgroundColor != "#12ab3F" || got[0].TextColor != "#fff" || got[0].Logo == nil || got[0].Logo.AltText != "seal" {
+		t.Errorf("a safe display was changed: %+v", got[0])
+	}
+	if got[1].BackgroundColor != "" || got[1].TextColor != "" || got[1].Logo != nil {
+		t.Errorf("CSS or a javascript: logo got through: %+v", got[1])
+	}
+	if got[2].Logo != nil {
+		t.Errorf("a data:text/html logo got through: %+v", got[2].Logo)
+	}
+}
