@@ -124,6 +124,7 @@ func (w *Wallet) do(ctx context.Context, method, rawURL, contentType string, bod
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	noRedirects(req)
 	resp, err := w.http.Do(req)
 	if err != nil {
 		return nil, &Error{Code: CodeNetwork, Description: method + " " + rawURL, Err: err}

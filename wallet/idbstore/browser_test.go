@@ -100,11 +100,19 @@ func TestIndexedDBInChromium(t *testing.T) {
 	var srv *httptest.Server
 	mux.HandleFunc("/run.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
-		io.WriteString(w, strings.Replace(runJS, "ENV", `{"TONG_BACKUP_URL": "`+srv.URL+`/backup"}`, 1))
+		io.WriteString(w, strings.Replace(runJS, "ENV", `{"TONG_BACKUP_URL": "`+srv.URL+`/backup", "TONG_REDIRECT_URL": "`+srv.URL+`/offer"}`, 1))
 	})
 	mux.HandleFunc("/idbstore.test.wasm", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/wasm")
 		http.ServeFile(w, r, filepath.Join(dir, "idbstore.test.wasm"))
+	})
+	mux.HandleFunc("/offer", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/offer-target", http.StatusFound)
+	})
+	mux.HandleFunc("/offer-target", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"credential_issuer":"`+srv.URL+`/issuers/psb","credential_configuration_ids":["citizen-identity"],`+
+			`"grants":{"urn:ietf:params:oauth:grant-type:pre-authorized_code":{"pre-authorized_code":"x"}}}`)
 	})
 	mux.HandleFunc("/backup", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
@@ -141,7 +149,8 @@ func TestIndexedDBInChromium(t *testing.T) {
 		t.Fatalf("running the wasm tests in Chromium: %v", err)
 	}
 	log := strings.Join(out, "\n")
-	if code != 0 || !strings.Contains(log, "--- PASS: TestStoreContract") || !strings.Contains(log, "--- PASS: TestWalletOnIndexedDB") {
+	if code != 0 || !strings.Contains(log, "--- PASS: TestStoreContract") || !strings.Contains(log, "--- PASS: TestWalletOnIndexedDB") ||
+		!strings.Contains(log, "--- PASS: TestNoRedirectsInBrowser") {
 		t.Fatalf("the IndexedDB tests in Chromium exited %d:\n%s", code, log)
 	}
 	t.Logf("in Chromium:\n%s", log)

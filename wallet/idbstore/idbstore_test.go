@@ -12,11 +12,13 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"testing"
 
 	"github.com/tongid/tong/wallet"
 	"github.com/tongid/tong/wallet/idbstore"
+	"github.com/tongid/tong/wallet/memstore"
 )
 
 var _ wallet.Store = (*idbstore.Store)(nil)
@@ -165,5 +167,29 @@ func TestWalletOnIndexedDB(t *testing.T) {
 	resp, err = http.Post(u, "application/json", &again)
 	if err != nil || resp.StatusCode != 204 {
 		t.Fatalf("posting the phone's backup: %v", err)
+	}
+}
+
+// TestNoRedirectsInBrowser: in the browser net/http goes through fetch,
+// which would follow a redirect on its own; the wallet must not. The
+// native side serves TONG_REDIRECT_URL as a 302 to a valid offer.
+func TestNoRedirectsInBrowser(t *testing.T) {
+	ctx := context.Background()
+	u := os.Getenv("TONG_REDIRECT_URL")
+	if u == "" {
+		t.Fatal("TONG_REDIRECT_URL is not set: run through browser_test.go")
+	}
+	w, err := wallet.New(ctx, memstore.New(), []byte("482916"), wallet.Options{KDF: quickKDF, AllowLoopbackHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// The target itself is a valid offer (so the check is not vacuous).
+	if _, err := w.ParseOffer(ctx, "openid-credential-offer://?credential_offer_uri="+url.QueryEscape(u+"-target")); err != nil {
+		t.Fatalf("the redirect's target is not a valid offer: %v", err)
+	}
+	_, err = w.ParseOffer(ctx, "openid-credential-offer://?credential_offer_uri="+url.QueryEscape(u))
+	if err == nil {
+		t.Fatal("the wallet followed a redirect in the browser")
 	}
 }
