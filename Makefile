@@ -6,7 +6,7 @@ ADDR        ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1s
 
-.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean
+.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean wallet-wasm
 
 all: build
 
@@ -50,6 +50,15 @@ screenshots:
 # soak runs the verifier under load for a minute and reports RSS.
 soak:
 	TONG_SOAK=60s $(GO) test -count=1 -run TestSoak -v ./verifier/httpapi/
+
+# wallet-wasm builds the wallet for the browser (wallet/wasm) into the web
+# app's static files, with the wasm_exec.js of the same Go release. Both
+# are build outputs (.gitignore).
+WALLET_STATIC ?= web/walletapp/static
+wallet-wasm:
+	mkdir -p $(WALLET_STATIC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WALLET_STATIC)/tong-wallet.wasm ./wallet/wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WALLET_STATIC)/wasm_exec.js
 
 clean:
 	rm -rf bin
