@@ -6,11 +6,13 @@ ADDR        ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1s
 
-.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean wallet-wasm
+.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean wallet-wasm wallet-app
 
 all: build
 
-build:
+# build embeds the wallet engine (wallet-wasm), so that tong serve's
+# /wallet/ works.
+build: wallet-wasm
 	$(GO) build -trimpath -o $(BIN) ./cmd/tong
 
 # demo builds tong and runs every service on embedded SQLite in $(DATA).
@@ -59,6 +61,12 @@ wallet-wasm:
 	mkdir -p $(WALLET_STATIC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WALLET_STATIC)/tong-wallet.wasm ./wallet/wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WALLET_STATIC)/wasm_exec.js
+
+# wallet-app writes the wallet web app as static files for any https host
+# (docs/wallet-app.md): make wallet-app WALLET_APP=dir REGISTRY=https://...
+WALLET_APP ?= wallet-site
+wallet-app: build
+	./$(BIN) wallet-app --out $(WALLET_APP) $(if $(REGISTRY),--registry $(REGISTRY))
 
 clean:
 	rm -rf bin
