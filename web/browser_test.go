@@ -18,7 +18,7 @@ import (
 
 // chromium finds Debian's chromium. Without it the browser tests fail in
 // CI (CI=true) and are skipped elsewhere.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -32,7 +32,7 @@ func chromium(t *testing.T) string {
 }
 
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	dir  string

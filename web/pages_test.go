@@ -37,7 +37,7 @@ type siteOptions struct {
 	IssuerConfig func(*issuer.Config)
 }
 
-func newSiteWith(t *testing.T, opts siteOptions) *site {
+func newSiteWith(t testing.TB, opts siteOptions) *site {
 	// Status lists are cached for at most a millisecond, so a revocation
 	// shows at the next check (in production: the list's ttl).
 	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.CacheTTL = time.Millisecond }, IssuerConfig: opts.IssuerConfig})

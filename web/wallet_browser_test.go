@@ -34,7 +34,7 @@ const phoneUA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KH
 // buildEngine compiles the wallet library to WebAssembly (wallet/wasm)
 // into a temporary directory, with Go's loader beside it, as `make
 // wallet-wasm` does.
-func buildEngine(t *testing.T) string {
+func buildEngine(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	gocmd := filepath.Join(goroot(t), "bin", "go")
@@ -54,7 +54,7 @@ func buildEngine(t *testing.T) string {
 	return dir
 }
 
-func goroot(t *testing.T) string {
+func goroot(t testing.TB) string {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatalf("go env GOROOT: %v", err)
@@ -70,9 +70,23 @@ type phone struct {
 	cam string
 }
 
-func newPhone(t *testing.T, base string) *phone {
+func newPhone(t testing.TB, base string) *phone {
 	path := chromium(t)
-	dir := t.TempDir()
+	// Not t.TempDir: Chromium may still be writing its profile when the
+	// test's cleanups run, so the directory is removed with retries, after
+	// the browser is stopped (cleanups run last-registered first).
+	dir, err := os.MkdirTemp("", "tong-phone-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	cam := filepath.Join(dir, "camera.y4m")
 	var blank bytes.Buffer
 	white := image.NewGray(image.Rect(0, 0, 8, 8))
@@ -94,6 +108,7 @@ func newPhone(t *testing.T, base string) *phone {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
+	t.Cleanup(func() { _ = chromedp.Cancel(ctx) }) // closes the browser and waits for it
 	ctx, cancel3 := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(cancel3)
 	p := &phone{browser: &browser{t: t, ctx: ctx, base: base, dir: t.ArtifactDir()}, cam: cam}

@@ -103,6 +103,7 @@
       }
       go.run(inst.instance); // runs until the page closes
       W = await waitFor(() => globalThis.tongWallet, 15000);
+      performance.mark("tong:engine-ready");
       if (!W) throw { code: "engine_start", message: "The wallet engine did not start.", message_zh: "钱包引擎未能启动。" };
     } catch (err) {
       show(h("h1", {}, bi("The wallet cannot start", "钱包无法启动")), errorBox(err));
@@ -256,6 +257,7 @@
         ev.preventDefault();
         msg.replaceChildren(h("p", { class: "busy", role: "status" }, bi("Unlocking…", "正在解锁…")));
         go.disabled = true;
+        performance.mark("tong:unlock-start");
         try {
           await W.unlock({ passphrase: secret.value });
           clearInterval(timer);
@@ -282,6 +284,7 @@
     let creds;
     try { creds = await W.list(); } catch (err) { return show(h("h1", {}, bi("Your credentials", "我的凭证")), errorBox(err)); }
     const items = (creds || []).map((c) => h("li", {}, credCard(c)));
+    performance.mark("tong:list-shown");
     show(
       h("h1", {}, bi("Your credentials", "我的凭证")),
       h("div", { class: "toolbar" },
