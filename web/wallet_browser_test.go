@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -179,6 +180,13 @@ func (p *phone) fits(where string) {
 	p.eval(fitsJS, &bad)
 	if len(bad) > 0 {
 		p.t.Errorf("%s does not fit a 390 px phone: %q", where, bad)
+	}
+	var text string
+	p.eval(`document.body.innerText`, &text)
+	for _, junk := range []string{"null", "undefined", "[object ", "NaN"} {
+		if strings.Contains(text, junk) {
+			p.t.Errorf("%s shows %q: %q", where, junk, text)
+		}
 	}
 }
 
@@ -404,7 +412,42 @@ func TestWalletAppJourney(t *testing.T) {
 		t.Errorf("history reads %q", got)
 	}
 
-	// 10. Offline: the server goes away; the app still opens from the
+	// 10. Back up to a file, delete the whole wallet, restore the file.
+	const backupPass = "plum blossom river"
+	p.click("#history-back")
+	p.click("#settings")
+	downloads := t.TempDir()
+	p.run(cdpbrowser.SetDownloadBehavior(cdpbrowser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads).WithEventsEnabled(true))
+	p.typeIn("#backup-pass", backupPass)
+	p.click("#backup")
+	p.wait("#backup-file")
+	var backupFile string
+	for deadline := time.Now().Add(20 * time.Second); backupFile == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(downloads, "tong-wallet-*.backup")); len(m) == 1 {
+			if fi, err := os.Stat(m[0]); err == nil && fi.Size() > 100 {
+				backupFile = m[0]
+			}
+		}
+	}
+	if backupFile == "" {
+		t.Fatal("the backup file was not downloaded")
+	}
+	p.shot("phone settings")
+	p.click("#destroy")
+	p.click("#confirm")
+	p.step("#create", "wallet deleted")
+	p.click("#create ~ button")
+	p.run(chromedp.SetUploadFiles("#restore-file", []string{backupFile}, chromedp.ByQuery))
+	p.typeIn("#restore-pass", backupPass)
+	p.click("#restore")
+	p.click("#restore-done")
+	p.step(".cred", "restored")
+	p.eval(`document.querySelectorAll(".cred").length`, &n)
+	if n != 2 {
+		t.Fatalf("the restored wallet shows %d credentials, want 2", n)
+	}
+
+	// 11. Offline: the server goes away; the app still opens from the
 	// service worker's cache and shows the credentials from IndexedDB.
 	var sw bool
 	p.eval(`navigator.serviceWorker.ready.then(r => !!r.active)`, &sw)
@@ -414,11 +457,44 @@ func TestWalletAppJourney(t *testing.T) {
 	s.c.Server.CloseClientConnections()
 	s.c.Server.Close()
 	p.run(chromedp.Navigate(u + "/wallet/"))
-	p.typeIn("#unlock-secret", pin)
+	p.typeIn("#unlock-secret", backupPass)
 	p.click(`#unlock button[type=submit]`)
 	p.step(".cred", "offline")
 	p.eval(`document.querySelectorAll(".cred").length`, &n)
 	if n != 2 {
 		t.Errorf("offline the wallet shows %d credentials, want 2", n)
+	}
+
+	// 12. Delete one credential.
+	p.click(".cred")
+	p.click("#delete")
+	p.click("#confirm")
+	p.wait("#creds")
+	p.eval(`document.querySelectorAll(".cred").length`, &n)
+	if n != 1 {
+		t.Errorf("after deleting one, the wallet shows %d credentials, want 1", n)
+	}
+
+	// 13. Wrong passphrases: after the free tries, the lockout is said in
+	// words and counts down.
+	p.click("#lock")
+	for i := 0; ; i++ {
+		p.typeIn("#unlock-secret", "wrong guess")
+		p.click(`#unlock button[type=submit]`)
+		p.wait(`#unlock [data-code]`)
+		if code := p.attr(`#unlock [data-code]`, "data-code"); code == "locked_out" {
+			break
+		} else if code != "wrong_passphrase" || i > 6 {
+			t.Fatalf("wrong passphrase %d: code %q", i+1, code)
+		}
+	}
+	p.step("#lockout", "locked out")
+	if got := p.text("#lockout"); !strings.Contains(got, "Too many wrong tries") || !strings.Contains(got, "seconds") || !strings.Contains(got, "后再试") {
+		t.Errorf("the lockout reads %q", got)
+	}
+	var disabled bool
+	p.eval(`document.querySelector("#unlock button[type=submit]").disabled`, &disabled)
+	if !disabled {
+		t.Error("the Unlock button can be pressed during the lockout")
 	}
 }

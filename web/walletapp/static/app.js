@@ -35,7 +35,7 @@
   // bz is a bilingual name from the engine (x and x_zh): both when they differ.
   const bz = (en, zh) => (zh && zh !== en) ? (en ? [en, " · ", h("span", { lang: "zh" }, zh)] : [h("span", { lang: "zh" }, zh)]) : [en || ""];
   function show(...nodes) {
-    view.replaceChildren(...nodes);
+    view.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
     window.scrollTo(0, 0);
     const first = view.querySelector("h1");
     if (first) { first.tabIndex = -1; first.focus({ preventScroll: true }); }
@@ -604,7 +604,7 @@
           (c.claims_zh || []).length ? [" · ", h("span", { lang: "zh" }, c.claims_zh.join("、"))] : null)),
         (e.transaction_data || []).map((t) => h("p", { class: "small" }, bi("Paid", "已支付"), ": ¥" + t.amount + " → " + (t.payee || ""))))))
         : h("p", { class: "panel" }, bi("You have not shared anything yet.", "您尚未分享任何信息。")),
-      btn(bi("Back", "返回"), listScreen, "secondary wide"));
+      btn(bi("Back", "返回"), listScreen, "secondary wide", { id: "history-back" }));
   }
 
   // ---------- settings: refresh, backup, restore, delete ----------
@@ -655,7 +655,7 @@
           try {
             const data = new Uint8Array(await file.files[0].arrayBuffer());
             await W.restore({ data, passphrase: pass.value, registry: meta("tong-registry") || location.origin });
-            show(h("h1", {}, bi("Restored", "已恢复")), h("p", { class: "alert ok", role: "status" }, bi("Your wallet is back. From now on it opens with the backup's passphrase.", "钱包已恢复。今后请使用备份的密码短语解锁。")), btn(bi("See my credentials", "查看我的凭证"), afterUnlock, "wide"));
+            show(h("h1", {}, bi("Restored", "已恢复")), h("p", { class: "alert ok", role: "status" }, bi("Your wallet is back. From now on it opens with the backup's passphrase.", "钱包已恢复。今后请使用备份的密码短语解锁。")), btn(bi("See my credentials", "查看我的凭证"), afterUnlock, "wide", { id: "restore-done" }));
           } catch (err) { msg.replaceChildren(errorBox(err)); }
         }, "", { id: "restore" })));
   }
