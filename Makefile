@@ -54,13 +54,15 @@ soak:
 	TONG_SOAK=60s $(GO) test -count=1 -run TestSoak -v ./verifier/httpapi/
 
 # wallet-wasm builds the wallet for the browser (wallet/wasm) into the web
-# app's static files, with the wasm_exec.js of the same Go release. Both
-# are build outputs (.gitignore).
+# app's static files, with the wasm_exec.js of the same Go release, and
+# compressed (tong serve serves the .gz, after checking it, rather than
+# compressing 13 MB at start). All are build outputs (.gitignore).
 WALLET_STATIC ?= web/walletapp/static
 wallet-wasm:
 	mkdir -p $(WALLET_STATIC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WALLET_STATIC)/tong-wallet.wasm ./wallet/wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WALLET_STATIC)/wasm_exec.js
+	gzip -9 -n -k -f $(WALLET_STATIC)/tong-wallet.wasm
 
 # wallet-app writes the wallet web app as static files for any https host
 # (docs/wallet-app.md): make wallet-app WALLET_APP=dir REGISTRY=https://...

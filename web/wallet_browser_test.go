@@ -45,6 +45,13 @@ func buildEngine(t testing.TB) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the wallet engine: %v\n%s", err, out)
 	}
+	// Compressed beside it, as make wallet-wasm does: compressing 13 MB
+	// under the race detector would take a minute and a half.
+	if gz, err := exec.LookPath("gzip"); err == nil {
+		if out, err := exec.Command(gz, "-9", "-n", "-k", filepath.Join(dir, walletapp.EngineWASM)).CombinedOutput(); err != nil {
+			t.Fatalf("gzip: %v %s", err, out)
+		}
+	}
 	loader, err := os.ReadFile(filepath.Join(goroot(t), "lib", "wasm", walletapp.EngineLoader))
 	if err != nil {
 		t.Fatal(err)

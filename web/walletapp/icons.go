@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"sync"
 )
 
 // The icon: a white card with a red seal on Tong's red, drawn here so that
@@ -16,15 +17,16 @@ var (
 	iconWhite = color.RGBA{0xff, 0xff, 0xff, 0xff}
 )
 
-// icons returns the PNG icons by logical name.
-func icons() map[string][]byte {
+// icons returns the PNG icons by logical name (drawn once: they are the
+// same every time).
+var icons = sync.OnceValue(func() map[string][]byte {
 	return map[string][]byte{
 		"icon-192.png":          drawIcon(192, 0.18, true),
 		"icon-512.png":          drawIcon(512, 0.18, true),
 		"icon-maskable-512.png": drawIcon(512, 0, false),
 		"apple-touch-icon.png":  drawIcon(180, 0, false),
 	}
-}
+})
 
 // drawIcon draws a size×size icon. radius is the corner radius of the red
 // background as a fraction of size (0: square, for maskable icons);

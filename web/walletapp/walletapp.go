@@ -5,10 +5,12 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -75,10 +78,44 @@ type App struct {
 type file struct {
 	name  string
 	body  []byte
-	gz    []byte // nil when compressing does not pay
 	ctype string
 	cache string
 	etag  string
+	// gzip is the body compressed (nil when that does not pay, or for
+	// PNGs), made at the first request that accepts it: best compression
+	// of the engine takes seconds, which a start should not wait for.
+	gzip func() []byte
+}
+
+// compress returns body gzip-compressed at best compression, or nil when
+// that saves less than a tenth.
+func compress(body []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	if buf.Len() >= len(body)*9/10 {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// precompressed returns gz if it is body compressed, else nil. It checks
+// the gzip header and the trailer's CRC-32 and size against body (RFC
+// 1952 §2.3.1), which tells a stale file from the right one without
+// inflating 13 MB.
+func precompressed(gz, body []byte) []byte {
+	if len(gz) < 18 {
+		return nil
+	}
+	if _, err := gzip.NewReader(bytes.NewReader(gz)); err != nil {
+		return nil
+	}
+	trailer := gz[len(gz)-8:]
+	if binary.LittleEndian.Uint32(trailer[:4]) != crc32.ChecksumIEEE(body) || binary.LittleEndian.Uint32(trailer[4:]) != uint32(len(body)) {
+		return nil
+	}
+	return gz
 }
 
 // hashed are the assets served under a content-hashed name.
@@ -115,6 +152,20 @@ func New(cfg Config) (*App, error) {
 			raw[n] = b
 		}
 	}
+	// The engine may come compressed beside it (make wallet-wasm writes
+	// tong-wallet.wasm.gz), which spares compressing it here.
+	gzipped := map[string][]byte{}
+	if b, ok := raw[EngineWASM]; ok {
+		var gz []byte
+		if cfg.Engine != nil {
+			gz, _ = fs.ReadFile(cfg.Engine, EngineWASM+".gz")
+		} else {
+			gz, _ = fs.ReadFile(src, EngineWASM+".gz")
+		}
+		if gz != nil {
+			gzipped[EngineWASM] = precompressed(gz, b)
+		}
+	}
 	for n, b := range icons() {
 		raw[n] = b
 	}
@@ -134,7 +185,7 @@ func New(cfg Config) (*App, error) {
 		ext := path.Ext(n)
 		served := strings.TrimSuffix(n, ext) + "." + hex.EncodeToString(sum[:5]) + ext
 		names[n] = served
-		a.add(served, b, cacheImmutable)
+		a.add(served, b, gzipped[n], cacheImmutable)
 	}
 	var assets []string
 	for _, n := range hashed {
@@ -165,7 +216,7 @@ func New(cfg Config) (*App, error) {
 		if err := t.Execute(&buf, data); err != nil {
 			return nil, fmt.Errorf("walletapp: %s: %w", n, err)
 		}
-		a.add(n, buf.Bytes(), cacheRevalid)
+		a.add(n, buf.Bytes(), nil, cacheRevalid)
 	}
 	a.files[""] = a.files["index.html"]
 	return a, nil
@@ -208,7 +259,7 @@ func contentSecurityPolicy(registry string, header bool) string {
 	return p
 }
 
-func (a *App) add(name string, body []byte, cache string) {
+func (a *App) add(name string, body, gz []byte, cache string) {
 	ctype := mime.TypeByExtension(path.Ext(name))
 	switch path.Ext(name) {
 	case ".webmanifest":
@@ -220,14 +271,13 @@ func (a *App) add(name string, body []byte, cache string) {
 	}
 	sum := sha256.Sum256(body)
 	f := &file{name: name, body: body, ctype: ctype, cache: cache, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-	if !strings.HasPrefix(ctype, "image/png") {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		if buf.Len() < len(body)*9/10 {
-			f.gz = buf.Bytes()
-		}
+	switch {
+	case gz != nil:
+		f.gzip = func() []byte { return gz }
+	case !strings.HasPrefix(ctype, "image/png"):
+		f.gzip = sync.OnceValue(func() []byte { return compress(body) })
+	default:
+		f.gzip = func() []byte { return nil }
 	}
 	a.files[name] = f
 }
@@ -268,11 +318,11 @@ func (a *App) Handler() http.Handler {
 			return
 		}
 		body := f.body
-		if f.gz != nil {
+		if !strings.HasPrefix(f.ctype, "image/") {
 			h.Add("Vary", "Accept-Encoding")
-			if acceptsGzip(r) {
+			if gz := f.gzip(); gz != nil && acceptsGzip(r) {
 				h.Set("Content-Encoding", "gzip")
-				body = f.gz
+				body = gz
 			}
 		}
 		h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -338,8 +388,8 @@ func (a *App) FirstLoad() Size {
 		s.Files++
 		s.Raw += int64(len(f.body))
 		gz := int64(len(f.body))
-		if f.gz != nil {
-			gz = int64(len(f.gz))
+		if z := f.gzip(); z != nil {
+			gz = int64(len(z))
 		}
 		s.Gzip += gz
 		if strings.HasSuffix(name, ".wasm") {

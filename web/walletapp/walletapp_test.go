@@ -256,3 +256,53 @@ func TestExport(t *testing.T) {
 		t.Error("New accepted a javascript: registry")
 	}
 }
+
+func TestPrecompressedEngine(t *testing.T) {
+	t.Parallel()
+	wasm := fakeEngine[EngineWASM].Data
+	var good bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&good, gzip.BestSpeed)
+	zw.Write(wasm)
+	zw.Close()
+	var stale bytes.Buffer
+	zw, _ = gzip.NewWriterLevel(&stale, gzip.BestSpeed)
+	zw.Write([]byte("\x00asm an older engine"))
+	zw.Close()
+	for _, tc := range []struct {
+		name    string
+		gz      []byte
+		useFile bool
+	}{
+		{"matching", good.Bytes(), true},
+		{"stale", stale.Bytes(), false},
+		{"not gzip", []byte("nonsense"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			engine := fstest.MapFS{EngineWASM: fakeEngine[EngineWASM], EngineLoader: fakeEngine[EngineLoader], EngineWASM + ".gz": {Data: tc.gz}}
+			app, err := New(Config{Engine: engine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := app.Handler()
+			ref := regexp.MustCompile(`content="(tong-wallet\.[0-9a-f]+\.wasm)"`).FindStringSubmatch(body(t, get(t, h, "/")))
+			if ref == nil {
+				t.Fatal("no engine on the page")
+			}
+			resp := get(t, h, "/"+ref[1], "Accept-Encoding", "gzip")
+			served := body(t, resp)
+			if resp.Header.Get("Content-Encoding") != "gzip" {
+				t.Fatal("the engine is not served compressed")
+			}
+			if got := served == string(tc.gz); got != tc.useFile {
+				t.Errorf("served the given .gz = %v, want %v", got, tc.useFile)
+			}
+			zr, err := gzip.NewReader(strings.NewReader(served))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw, _ := io.ReadAll(zr); !bytes.Equal(raw, wasm) {
+				t.Error("the compressed engine is not the engine")
+			}
+		})
+	}
+}
