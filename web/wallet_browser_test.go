@@ -205,7 +205,6 @@ func (p *phone) step(sel, name string) {
 	p.shot("phone " + name)
 }
 
-func (p *phone) textOf(sel string) string { p.t.Helper(); p.wait(sel); return p.text(sel) }
 
 var qrSrcRE = regexp.MustCompile(`<img class="qr" src="(data:image/png;base64,[^"]+)"`)
 
