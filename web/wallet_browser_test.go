@@ -205,7 +205,6 @@ func (p *phone) step(sel, name string) {
 	p.shot("phone " + name)
 }
 
-
 var qrSrcRE = regexp.MustCompile(`<img class="qr" src="(data:image/png;base64,[^"]+)"`)
 
 // TestWalletAppJourney is the citizen's day on a phone, in real Chromium
