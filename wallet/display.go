@@ -24,9 +24,9 @@ type Display struct {
 	TextColor       string `json:"text_color,omitempty"`
 }
 
-// Logo is a display's logo. At receive time the wallet fetches an https
-// logo of at most MaxLogoSize bytes and keeps it as a data: URI, so cards
-// show offline and the app loads no image from the issuer.
+// Logo is a display's logo. At receive time the wallet fetches the logo
+// (at most MaxLogoSize bytes of an image type) and keeps it as a data:
+// URI, so cards show offline and the app loads no image from the issuer.
 type Logo struct {
 	URI     string `json:"uri"`
 	AltText string `json:"alt_text,omitempty"`
@@ -72,7 +72,7 @@ func cleanDisplays(in []Display) []Display {
 		if d.Logo != nil {
 			l := *d.Logo
 			l.AltText = clip(l.AltText, 200)
-			if !strings.HasPrefix(l.URI, "https://") && !isImageDataURI(l.URI) {
+			if !strings.HasPrefix(l.URI, "https://") && !strings.HasPrefix(l.URI, "http://") && !isImageDataURI(l.URI) {
 				l.URI = ""
 			}
 			d.Logo = &l
@@ -138,12 +138,14 @@ func pickDisplay(ds []Display, locale string) Display {
 	return Display{}
 }
 
-// inlineLogos replaces https logos by data: URIs (best effort: a logo
-// that cannot be fetched is dropped, never fails a receive).
+// inlineLogos replaces each logo by a data: URI, fetching it (https, or
+// loopback http when allowed) at most MaxLogoSize bytes of an image
+// type. A logo that cannot be fetched is dropped: it never fails a
+// receive, and no logo is ever left pointing at the network.
 func (w *Wallet) inlineLogos(ctx context.Context, ds []Display) {
 	for i := range ds {
 		l := ds[i].Logo
-		if l == nil || !strings.HasPrefix(l.URI, "https://") && !strings.HasPrefix(l.URI, "http://") {
+		if l == nil || isImageDataURI(l.URI) {
 			continue
 		}
 		r, err := w.do(ctx, http.MethodGet, l.URI, "", nil, map[string]string{"Accept": "image/*"})

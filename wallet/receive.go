@@ -317,7 +317,6 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	rec.Display = cleanDisplays(cfg.CredentialMetadata.Display)
 	rec.Name = pickDisplay(rec.Display, "").Name
 	rec.ClaimDisplay = cleanClaimDisplays(cfg.CredentialMetadata.Claims)
-	w.inlineLogos(ctx, rec.Display)
 	rec.Status, rec.StatusCheckedAt = StatusValid, w.opts.Now().UTC()
 	if tok.RefreshToken != "" {
 		rec.Refresh = &refreshInfo{Token: tok.RefreshToken, TokenEndpoint: as.TokenEndpoint, NonceEndpoint: md.NonceEndpoint,
@@ -350,6 +349,8 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	if verr != nil {
 		return nil, verr
 	}
+	w.inlineLogos(ctx, rec.Display)
+	w.inlineLogos(ctx, rec.IssuerDisplay)
 	if err := w.v.put(ctx, kindCredential, rec.ID, rec.ReceivedAt, rec); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,8 @@ type app struct {
 	http   *http.Client
 	kdf    wallet.KDF
 	now    func() time.Time
+	// refillAt is Options.RefillAt (0: the wallet's default).
+	refillAt int
 
 	mu   sync.Mutex
 	w    *wallet.Wallet
@@ -167,7 +169,7 @@ func toAppError(err error) *appError {
 }
 
 func (a *app) options(reg *client.Client) wallet.Options {
-	return wallet.Options{HTTPClient: a.http, Registry: reg, RequireRegistry: true, AllowLoopbackHTTP: true, KDF: a.kdf, Now: a.now}
+	return wallet.Options{HTTPClient: a.http, Registry: reg, RequireRegistry: true, AllowLoopbackHTTP: true, KDF: a.kdf, Now: a.now, RefillAt: a.refillAt}
 }
 
 // registryClient pins a registry on first use and builds its client.

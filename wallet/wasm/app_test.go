@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -18,17 +17,9 @@ import (
 	"github.com/tongid/tong/wallet/memstore"
 )
 
-// memBackend is the browser's IndexedDB replaced by memory: the app, the
-// wallet and its sealing run exactly as in the browser.
-type memBackend struct{ s *memstore.Store }
-
-func (b *memBackend) Open(context.Context) (wallet.Store, error) { return b.s, nil }
-func (b *memBackend) Exists(ctx context.Context) (bool, error)   { return wallet.Exists(ctx, b.s) }
-func (b *memBackend) Destroy(context.Context) error              { b.s = memstore.New(); return nil }
-
 func newTestApp(t *testing.T, c *tongtest.City) *app {
 	a := newApp(&memBackend{s: memstore.New()}, c.URL, c.Client())
-	a.kdf = wallet.KDF{Alg: "argon2id", Time: 1, Memory: 8 << 10, Threads: 1}
+	a.kdf = testKDF
 	return a
 }
 
@@ -39,7 +30,7 @@ func code(err error) string {
 	return toAppError(err).Code
 }
 
-func offer(t *testing.T, c *tongtest.City, agency, typ string) *issuer.Offer {
+func offer(t testing.TB, c *tongtest.City, agency, typ string) *issuer.Offer {
 	t.Helper()
 	types, _ := issuer.DemoTypes()
 	o, err := c.Issuer.CreateOffer(t.Context(), agency, "test", issuer.OfferRequest{Type: typ, Claims: types[typ].ExampleClaims})
@@ -49,7 +40,7 @@ func offer(t *testing.T, c *tongtest.City, agency, typ string) *issuer.Offer {
 	return o
 }
 
-func session(t *testing.T, c *tongtest.City, token string, nr verifier.NewRequest) *verifier.Session {
+func session(t testing.TB, c *tongtest.City, token string, nr verifier.NewRequest) *verifier.Session {
 	t.Helper()
 	ctr, err := c.Verifier.Authenticate(t.Context(), token)
 	if err != nil {
