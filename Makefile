@@ -47,7 +47,7 @@ bench:
 # screenshots refreshes docs/images from the browser walkthrough.
 screenshots:
 	mkdir -p docs/images
-	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run TestBrowserWalkthrough ./web/
+	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run 'TestBrowserWalkthrough|TestWalletAppJourney' ./web/
 
 # soak runs the verifier under load for a minute and reports RSS.
 soak:

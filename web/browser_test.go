@@ -37,6 +37,9 @@ type browser struct {
 	base string
 	dir  string
 	n    int
+	// guide, when set, names the screenshots that make screenshots copies
+	// into the user guide (all of them when nil).
+	guide map[string]bool
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -73,7 +76,7 @@ func (b *browser) shot(name string) {
 	}
 	b.t.Logf("screenshot %s", p)
 	// make screenshots refreshes the user guide's pictures.
-	if dir := os.Getenv("TONG_SCREENSHOTS"); dir != "" {
+	if dir := os.Getenv("TONG_SCREENSHOTS"); dir != "" && (b.guide == nil || b.guide[name]) {
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}

@@ -70,6 +70,10 @@ func goroot(t testing.TB) string {
 	return strings.TrimSpace(string(out))
 }
 
+// phoneGuideShots are the screenshots docs/user-guide.md shows.
+var phoneGuideShots = map[string]bool{"phone credentials": true, "phone consent": true, "phone payment consent": true,
+	"phone unaccredited verifier refused": true}
+
 // phone is a headless Chromium that looks like a phone: 390×844, touch,
 // a mobile user agent, and a camera that shows whatever QR code the test
 // last put in front of it.
@@ -119,8 +123,8 @@ func newPhone(t testing.TB, base string) *phone {
 	t.Cleanup(func() { _ = chromedp.Cancel(ctx) }) // closes the browser and waits for it
 	ctx, cancel3 := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(cancel3)
-	p := &phone{browser: &browser{t: t, ctx: ctx, base: base, dir: t.ArtifactDir()}, cam: cam}
-	p.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch),
+	p := &phone{browser: &browser{t: t, ctx: ctx, base: base, dir: t.ArtifactDir(), guide: phoneGuideShots}, cam: cam}
+	p.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile, chromedp.EmulateTouch),
 		emulation.SetUserAgentOverride(phoneUA).WithPlatform("Android"))
 	return p
 }
@@ -298,7 +302,7 @@ func TestWalletAppJourney(t *testing.T) {
 
 	// 4. Present to a counter by scanning its QR code; the counter's page
 	// (another tab, the staff's screen) turns to verified.
-	counter := &browser{t: t, base: u, dir: t.ArtifactDir()}
+	counter := &browser{t: t, base: u, dir: t.ArtifactDir(), guide: phoneGuideShots}
 	cctx, closeCounter := chromedp.NewContext(p.ctx)
 	counter.ctx = cctx
 	counter.run(chromedp.Navigate(u+"/counter/"), chromedp.WaitVisible("#token", chromedp.ByQuery),

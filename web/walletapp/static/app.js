@@ -331,6 +331,9 @@
   function claimValue(v) {
     if (typeof v === "string" && /^data:image\/(png|jpeg);base64,/.test(v)) return h("img", { src: v, alt: "", class: "portrait", width: 96 });
     if (typeof v === "boolean") return v ? "✔ yes 是" : "✘ no 否";
+    if (v === null || v === undefined) return "";
+    if (Array.isArray(v)) return v.map((x) => typeof x === "object" ? JSON.stringify(x) : String(x)).join(", ");
+    if (typeof v === "object") return Object.entries(v).map(([k, x]) => k + ": " + (typeof x === "object" ? JSON.stringify(x) : String(x))).join(", ");
     return String(v);
   }
 
