@@ -526,3 +526,30 @@ func TestDisplayKept(t *testing.T) {
 		t.Errorf("ClaimLabel(family_name, zh) = %q, want 姓", got)
 	}
 }
+
+// TestStatusOfOlderCredentials: a credential stored before the wallet
+// kept status references (an older wallet file) still gets its status:
+// the wallet verifies a copy again to find them.
+func TestStatusOfOlderCredentials(t *testing.T) {
+	f := newFixture(t)
+	if err := wallet.ForgetStatusRefs(t.Context(), f.w, f.c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.w.Credential(t.Context(), f.c.ID); c.Status != wallet.StatusUnknown {
+		t.Fatalf("an older credential's status is %q, want unknown", c.Status)
+	}
+	ids, _ := f.iss.svc.Audit(t.Context(), "psb", 100)
+	for _, a := range ids {
+		if a.Action == "credential.issue" {
+			if _, err := f.iss.svc.SetStatus(t.Context(), "psb", "test", a.Object, "revoked"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, err := f.w.RefreshStatus(t.Context()); err != nil || n != 1 {
+		t.Fatalf("RefreshStatus = %d, %v", n, err)
+	}
+	if c, _ := f.w.Credential(t.Context(), f.c.ID); c.Status != wallet.StatusRevoked {
+		t.Fatalf("after revocation the older credential shows %q, want revoked", c.Status)
+	}
+}

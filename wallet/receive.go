@@ -523,9 +523,7 @@ func proofJWT(k *keys.Signer, aud, nonce string, now time.Time) (string, error) 
 // JWT VC Issuer Metadata key, and with a registry the same key in its DID
 // document), iss, vct, that cnf is our key, and that its status is valid.
 func (w *Wallet) verifyIssued(ctx context.Context, sdjwt, iss, vct string, holder *keys.Signer) (*credential.Result, error) {
-	keysRes := &credential.IssuerKeys{Web: &credential.JWTVCIssuerMetadata{Client: w.http, AllowLoopbackHTTP: w.opts.AllowLoopbackHTTP}}
-	v := &credential.Verifier{Keys: keysRes, Now: w.opts.Now}
-	res, err := v.Verify(ctx, sdjwt, credential.VerifyOptions{})
+	res, err := w.verifyCopy(ctx, sdjwt)
 	if err != nil {
 		return nil, &Error{Code: CodeBadCredential, Description: "the issued credential does not verify", Err: err}
 	}

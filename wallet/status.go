@@ -143,19 +143,46 @@ func (w *Wallet) refreshOne(ctx context.Context, id string) (bool, error) {
 			}
 		}
 	}
+	var key any
 	if ref == nil || rec.IssuerKey == nil {
-		return false, nil // no status list: nothing to check
-	}
-	raw, _ := json.Marshal(rec.IssuerKey)
-	key, err := jose.ParsePublicJWK(raw)
-	if err != nil {
-		return false, ErrCorrupt
+		// A credential received before the wallet kept these: verify a
+		// copy again (the issuer's metadata gives its key) to learn them.
+		if len(rec.Copies) == 0 {
+			return false, nil
+		}
+		res, err := w.verifyCopy(ctx, rec.Copies[len(rec.Copies)-1].SDJWT)
+		if err != nil {
+			return false, err
+		}
+		if res.Status == nil {
+			return false, nil // no status list: nothing to check
+		}
+		ref, key = res.Status, res.IssuerKey
+	} else {
+		raw, _ := json.Marshal(rec.IssuerKey)
+		k, err := jose.ParsePublicJWK(raw)
+		if err != nil {
+			return false, ErrCorrupt
+		}
+		key = k
 	}
 	st, err := w.lookupStatus(ctx, ref, key)
 	if err != nil {
 		return false, err
 	}
 	return w.setStatus(ctx, id, st)
+}
+
+// verifyCopy checks a stored copy's issuer signature (with the key from
+// the issuer's JWT VC Issuer Metadata) and returns what it says.
+func (w *Wallet) verifyCopy(ctx context.Context, sdjwt string) (*credential.Result, error) {
+	keysRes := &credential.IssuerKeys{Web: &credential.JWTVCIssuerMetadata{Client: w.http, AllowLoopbackHTTP: w.opts.AllowLoopbackHTTP}}
+	v := &credential.Verifier{Keys: keysRes, Now: w.opts.Now}
+	res, err := v.Verify(ctx, sdjwt, credential.VerifyOptions{})
+	if err != nil {
+		return nil, &Error{Code: CodeBadCredential, Description: "a stored copy does not verify", Err: err}
+	}
+	return res, nil
 }
 
 // setStatus stores a credential's status; it reports a change.

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -43,6 +44,14 @@ type Config struct {
 	LogKey         string // note verifier key: name+hash+base64
 	TrustAuthority string
 	Now            func() time.Time
+	// AccreditationsTTL, when positive, lets Accreditations reuse the
+	// trust authority's verified chain for that long instead of fetching
+	// and replaying it on every call. The chain grows with every
+	// accreditation, and a wallet compiled to WebAssembly verifies each
+	// operation's signature tens of times slower than native code; an
+	// accreditation revoked meanwhile is seen up to this much later.
+	// Zero: no reuse (verifiers keep their own caches).
+	AccreditationsTTL time.Duration
 }
 
 // Client is a verifying did:tong client.
@@ -51,6 +60,10 @@ type Client struct {
 	base    string
 	http    *http.Client
 	tracker *didregistry.Tracker
+
+	mu        sync.Mutex // guards accs and accsUntil
+	accs      []Accreditation
+	accsUntil time.Time
 }
 
 var _ did.Resolver = (*Client)(nil)
@@ -245,6 +258,14 @@ func (c *Client) Accreditations(ctx context.Context) ([]Accreditation, error) {
 	if c.cfg.TrustAuthority == "" {
 		return nil, errors.New("didregistry/client: no trust authority configured")
 	}
+	if c.cfg.AccreditationsTTL > 0 {
+		c.mu.Lock()
+		accs, until := c.accs, c.accsUntil
+		c.mu.Unlock()
+		if accs != nil && c.cfg.Now().Before(until) {
+			return slices.Clone(accs), nil
+		}
+	}
 	vc, err := c.Chain(ctx, c.cfg.TrustAuthority)
 	if err != nil {
 		return nil, err
@@ -261,6 +282,14 @@ func (c *Client) Accreditations(ctx context.Context) ([]Accreditation, error) {
 				}
 			}
 		}
+	}
+	if c.cfg.AccreditationsTTL > 0 {
+		c.mu.Lock()
+		c.accs, c.accsUntil = slices.Clone(out), c.cfg.Now().Add(c.cfg.AccreditationsTTL)
+		if c.accs == nil {
+			c.accs = []Accreditation{}
+		}
+		c.mu.Unlock()
 	}
 	return out, nil
 }

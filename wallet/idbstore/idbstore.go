@@ -39,6 +39,10 @@ type Store struct {
 	db   js.Value
 }
 
+// ErrBlocked: another tab holds the database open while this one
+// deletes or upgrades it.
+var ErrBlocked = errors.New("idbstore: the wallet is open in another tab")
+
 // ErrUnavailable: the browser gives no IndexedDB (a private window in some
 // browsers, or not a browser at all).
 var ErrUnavailable = errors.New("idbstore: IndexedDB is not available")
@@ -84,7 +88,7 @@ func wait(ctx context.Context, target js.Value, ok string, others ...string) (js
 			} else {
 				err := jsError(target.Get("error"))
 				if ev == "blocked" {
-					err = errors.New("idbstore: the wallet is open in another tab; close it and try again")
+					err = ErrBlocked
 				}
 				select {
 				case ch <- res{err: err}:

@@ -32,6 +32,12 @@ type backend interface {
 // is unlocked.
 const metaRegistry = "app.registry"
 
+// accreditationsTTL is how long the app reuses the trust authority's
+// verified accreditations: replaying that chain in wasm is most of a
+// presentation's cost, and a citizen often presents several times in a
+// visit (docs/benchmarks.md).
+const accreditationsTTL = 5 * time.Minute
+
 // pinnedRegistry is the registry a wallet was created against.
 type pinnedRegistry struct {
 	BaseURL        string `json:"base_url"`
@@ -177,7 +183,8 @@ func (a *app) registryClient(ctx context.Context, s wallet.Store, base string) (
 	var pin pinnedRegistry
 	raw, err := s.Meta(ctx, metaRegistry)
 	if err == nil && json.Unmarshal(raw, &pin) == nil && pin.LogKey != "" {
-		return client.New(client.Config{BaseURL: pin.BaseURL, HTTPClient: a.http, Origin: pin.Origin, LogKey: pin.LogKey, TrustAuthority: pin.TrustAuthority, Now: a.now})
+		return client.New(client.Config{BaseURL: pin.BaseURL, HTTPClient: a.http, Origin: pin.Origin, LogKey: pin.LogKey, TrustAuthority: pin.TrustAuthority,
+			Now: a.now, AccreditationsTTL: accreditationsTTL})
 	}
 	if base == "" {
 		base = a.origin
@@ -190,7 +197,7 @@ func (a *app) registryClient(ctx context.Context, s wallet.Store, base string) (
 	if err != nil {
 		return nil, newErr(codeRegistry, err)
 	}
-	cfg.Now = a.now
+	cfg.Now, cfg.AccreditationsTTL = a.now, accreditationsTTL
 	c, err := client.New(cfg)
 	if err != nil {
 		return nil, newErr(codeRegistry, err)

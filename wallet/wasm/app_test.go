@@ -5,10 +5,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/didregistry/client"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
@@ -364,5 +368,80 @@ func TestLockoutInApp(t *testing.T) {
 	}
 	if !errors.Is(a.unlock(ctx, "482916"), wallet.ErrLockedOut) {
 		t.Fatal("the app's error does not wrap wallet.ErrLockedOut")
+	}
+}
+
+// countingTransport counts GETs of the trust authority's chain.
+type countingTransport struct {
+	rt        http.RoundTripper
+	authority string
+	mu        sync.Mutex
+	n         int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/log") && strings.Contains(r.URL.Path, c.authority) {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+	}
+	return c.rt.RoundTrip(r)
+}
+
+func (c *countingTransport) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// TestAccreditationsReused: the app replays the trust authority's chain
+// once for several presentations in a visit, and again once
+// accreditationsTTL has passed.
+func TestAccreditationsReused(t *testing.T) {
+	c := tongtest.New(t, tongtest.Options{})
+	ctx := t.Context()
+	ct := &countingTransport{rt: c.Client().Transport, authority: c.Authority}
+	a := newApp(&memBackend{s: memstore.New()}, c.URL, &http.Client{Transport: ct})
+	a.kdf = testKDF
+	if err := a.create(ctx, "482916", ""); err != nil {
+		t.Fatal(err)
+	}
+	o := offer(t, c, "psb", "citizen-identity")
+	if _, err := a.receive(ctx, o.OfferURI, o.TxCode); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		s := session(t, c, c.CounterTokens["identity-basic"], verifier.NewRequest{Purpose: "identity-basic"})
+		req, err := a.request(ctx, s.RequestURI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.present(ctx, req.Handle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := ct.count(); n != 1 {
+		t.Fatalf("the trust authority's chain was fetched %d times for a receive and three presentations, want 1", n)
+	}
+
+	// The TTL, on the client itself.
+	now := time.Now()
+	rc, err := client.New(client.Config{BaseURL: c.URL, HTTPClient: &http.Client{Transport: ct}, Origin: tongtest.Origin, LogKey: c.LogKey,
+		TrustAuthority: c.Authority, Now: func() time.Time { return now }, AccreditationsTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ct.count()
+	for range 2 {
+		if as, err := rc.Accreditations(ctx); err != nil || len(as) == 0 {
+			t.Fatalf("Accreditations = %v, %v", as, err)
+		}
+	}
+	now = now.Add(time.Minute)
+	if _, err := rc.Accreditations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := ct.count() - before; n != 2 {
+		t.Fatalf("with a one-minute TTL, three calls a minute apart fetched the chain %d times, want 2", n)
 	}
 }
