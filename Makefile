@@ -6,11 +6,13 @@ ADDR        ?= 127.0.0.1:8080
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1s
 
-.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean
+.PHONY: all build demo test test-short lint vet fmt bench soak screenshots clean wallet-wasm wallet-app
 
 all: build
 
-build:
+# build embeds the wallet engine (wallet-wasm), so that tong serve's
+# /wallet/ works.
+build: wallet-wasm
 	$(GO) build -trimpath -o $(BIN) ./cmd/tong
 
 # demo builds tong and runs every service on embedded SQLite in $(DATA).
@@ -45,11 +47,28 @@ bench:
 # screenshots refreshes docs/images from the browser walkthrough.
 screenshots:
 	mkdir -p docs/images
-	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run TestBrowserWalkthrough ./web/
+	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run 'TestBrowserWalkthrough|TestWalletAppJourney' ./web/
 
 # soak runs the verifier under load for a minute and reports RSS.
 soak:
 	TONG_SOAK=60s $(GO) test -count=1 -run TestSoak -v ./verifier/httpapi/
+
+# wallet-wasm builds the wallet for the browser (wallet/wasm) into the web
+# app's static files, with the wasm_exec.js of the same Go release, and
+# compressed (tong serve serves the .gz, after checking it, rather than
+# compressing 13 MB at start). All are build outputs (.gitignore).
+WALLET_STATIC ?= web/walletapp/static
+wallet-wasm:
+	mkdir -p $(WALLET_STATIC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WALLET_STATIC)/tong-wallet.wasm ./wallet/wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WALLET_STATIC)/wasm_exec.js
+	gzip -9 -n -k -f $(WALLET_STATIC)/tong-wallet.wasm
+
+# wallet-app writes the wallet web app as static files for any https host
+# (docs/wallet-app.md): make wallet-app WALLET_APP=dir REGISTRY=https://...
+WALLET_APP ?= wallet-site
+wallet-app: build
+	./$(BIN) wallet-app --out $(WALLET_APP) $(if $(REGISTRY),--registry $(REGISTRY))
 
 clean:
 	rm -rf bin

@@ -3,15 +3,33 @@
 //
 // # Store
 //
-// A wallet is one SQLite file. Every record (credential, receipt) is sealed
-// with XChaCha20-Poly1305 under a random data key, with the record's kind
-// and id as associated data, so records cannot be swapped or moved. The
-// data key is sealed under a key that Argon2id derives from the
-// passphrase; the parameters and salt are stored in the file
-// (DefaultKDF). Open with a wrong passphrase returns ErrWrongPassphrase; a
-// damaged record makes the call that reads it fail with ErrCorrupt, and no
-// partial result is returned. ChangePassphrase re-seals the data key only.
-// Export writes one encrypted backup file; Import restores it.
+// A wallet's records live in a [Store]: one SQLite file natively
+// (wallet/sqlitestore; [Create], [Open] and [Import] take its path), the
+// browser's IndexedDB when compiled to WebAssembly (wallet/idbstore, used
+// by wallet/wasm), or memory (wallet/memstore). [New], [Unlock] and
+// [Restore] take any Store. Every record (credential, receipt) is sealed
+// with XChaCha20-Poly1305 under a random data key before it reaches the
+// store, with the record's kind and id as associated data, so records
+// cannot be swapped or moved and every store holds the same sealed
+// format: a backup made from one restores into another. The data key is
+// sealed under a key that Argon2id derives from the passphrase; the
+// parameters and salt are stored with it ([DefaultKDF] for the CLI,
+// [PhoneKDF] in the browser). A wrong passphrase returns
+// [ErrWrongPassphrase]; after [LockoutFreeTries] in a row, unlocking is
+// refused for a while ([ErrLockedOut]), the same for every front end. A
+// damaged record makes the call that reads it fail with [ErrCorrupt],
+// and no partial result is returned. ChangePassphrase re-seals the data
+// key only. Export writes one encrypted backup file.
+//
+// # Status and one-time copies
+//
+// Each credential is held as several one-time copies. When the unused
+// ones fall to Options.RefillAt, Present refills them with the issuer's
+// refresh token; Match refills an exhausted credential or fails with
+// [CodeCopiesExhausted]. [Wallet.RefreshStatus] reads each credential's
+// entry in its issuer's status list (cached for the list's ttl), so
+// [Credential].Status shows valid, suspended, revoked or expired;
+// [Wallet.Refresh] does both, for an app's background upkeep.
 //
 // # Receiving (OpenID4VCI 1.0)
 //

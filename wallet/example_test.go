@@ -1,3 +1,5 @@
+//go:build !js
+
 package wallet_test
 
 import (
@@ -30,7 +32,7 @@ func Example() {
 	cs, _ := w.Credentials(ctx)
 	fmt.Println(len(cs), "credentials")
 	// Output:
-	// wallet: wrong passphrase
+	// wallet: wrong passphrase (4 tries left before a lockout)
 	// 0 credentials
 }
 

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wallet_test
 
 import (
@@ -82,4 +84,54 @@ func TestHostileIssuers(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// TestLogoKeptInline: an issuer's logo and colours come from its
+// metadata; the logo is fetched once at receive time and kept as a data:
+// URI (so the app shows it offline and loads nothing from the issuer),
+// and a logo that is not an image is dropped.
+func TestLogoKeptInline(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n fake but typed")
+	for _, tc := range []struct {
+		name, contentType string
+		wantLogo          bool
+	}{{"png", "image/png", true}, {"html", "text/html", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newIssuer(t)
+			e.mux.HandleFunc("GET /logo", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				_, _ = w.Write(png)
+			})
+			e.mux.HandleFunc("GET /.well-known/openid-credential-issuer/issuers/psb", func(w http.ResponseWriter, r *http.Request) {
+				rec := httptest.NewRecorder()
+				oid4vci.New(e.svc).Routes().ServeHTTP(rec, r)
+				var md map[string]any
+				_ = json.Unmarshal(rec.Body.Bytes(), &md)
+				cfg := md["credential_configurations_supported"].(map[string]any)["citizen-identity"].(map[string]any)
+				ds := cfg["credential_metadata"].(map[string]any)["display"].([]any)
+				d := ds[0].(map[string]any)
+				d["logo"] = map[string]any{"uri": e.srv.URL + "/logo", "alt_text": "PSB seal"}
+				d["background_color"], d["text_color"] = "#12345a", "white;x:url(y)"
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(md)
+			})
+			w, _ := newWallet(t, loopbackOpts(e.srv))
+			o, _ := e.offer(t, "citizen-identity")
+			c, err := w.Receive(t.Context(), o.OfferURI, o.TxCode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := c.LocalDisplay("en")
+			if d.BackgroundColor != "#12345a" || d.TextColor != "" {
+				t.Errorf("colours %q / %q, want #12345a and none", d.BackgroundColor, d.TextColor)
+			}
+			want := "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+			switch {
+			case tc.wantLogo && (d.Logo == nil || d.Logo.URI != want || d.Logo.AltText != "PSB seal"):
+				t.Errorf("logo %+v, want it inline as %s", d.Logo, want)
+			case !tc.wantLogo && d.Logo != nil:
+				t.Errorf("a %s logo was kept: %+v", tc.contentType, d.Logo)
+			}
+		})
+	}
 }

@@ -124,9 +124,10 @@ func (w *Wallet) do(ctx context.Context, method, rawURL, contentType string, bod
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	noRedirects(req)
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return nil, &Error{Code: CodeHTTP, Description: method + " " + rawURL, Err: err}
+		return nil, &Error{Code: CodeNetwork, Description: method + " " + rawURL, Err: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
@@ -183,4 +184,37 @@ func wellKnown(id, segment string) (string, error) {
 		return "", fmt.Errorf("bad identifier %q", id)
 	}
 	return u.Scheme + "://" + u.Host + "/.well-known/" + segment + strings.TrimSuffix(u.EscapedPath(), "/"), nil
+}
+
+// Codes added for the phone wallet: each names a situation the citizen
+// can act on.
+const (
+	// CodeOfferInvalid: the issuer refused the offer's code or PIN
+	// (invalid_grant): a wrong PIN, or an offer used or expired.
+	CodeOfferInvalid = "offer_invalid"
+	// CodeVerifierNotAccredited: the registry knows the verifier, but it
+	// is not accredited for the purpose it asks for.
+	CodeVerifierNotAccredited = "verifier_not_accredited"
+	// CodeCopiesExhausted: a credential that would answer has no unused
+	// one-time copy left, and the issuer gave none (refill failed).
+	CodeCopiesExhausted = "copies_exhausted"
+	// CodeNetwork: a server could not be reached (offline, DNS, TLS).
+	CodeNetwork = "network"
+)
+
+// codeOrNetwork keeps CodeNetwork from a cause, else returns code.
+func codeOrNetwork(err error, code string) string {
+	if CodeOf(err) == CodeNetwork {
+		return CodeNetwork
+	}
+	return code
+}
+
+// oauthCode reads the error member of an OAuth error body.
+func oauthCode(r *response) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal(r.body, &e)
+	return e.Error
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,7 +84,13 @@ type ConsentCredential struct {
 	Name         string
 	VCT          string
 	Claims       []ConsentClaim
+
+	credential *Credential
 }
+
+// Credential is the wallet's credential this entry presents (for its
+// display metadata and claim labels).
+func (c *ConsentCredential) Credential() *Credential { return c.credential }
 
 // ConsentClaim is one claim to disclose and its value.
 type ConsentClaim struct {
@@ -243,20 +250,60 @@ func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error)
 		}
 	}
 
-	creds, err := w.Credentials(ctx)
-	if err != nil {
+	if err := w.match(ctx, req); err != nil {
 		return nil, err
 	}
+	return req, nil
+}
+
+// match evaluates the request's DCQL query over the usable credentials:
+// unexpired, not known to be revoked or suspended, with an unused copy.
+// A credential whose copies ran out is refilled first when it can be.
+// When nothing usable answers, it says why if it can: the copies are
+// used up (CodeCopiesExhausted) or the credential is no longer valid
+// (CodeCredentialRevoked); otherwise Match.Satisfied is false.
+func (w *Wallet) match(ctx context.Context, req *Request) error {
+	creds, err := w.Credentials(ctx)
+	if err != nil {
+		return err
+	}
+	var exhausted, invalid []*Credential
 	for _, c := range creds {
-		if c.CopiesLeft == 0 || (!c.Expiry.IsZero() && !now.Before(c.Expiry)) {
+		switch {
+		case c.Status == StatusExpired:
+			continue
+		case c.Status == StatusRevoked || c.Status == StatusSuspended:
+			invalid = append(invalid, c)
+			continue
+		case c.CopiesLeft == 0:
+			if w.wantsRefill(c) {
+				if fresh, err := w.Refill(ctx, c.ID); err == nil && fresh.CopiesLeft > 0 {
+					req.creds = append(req.creds, fresh)
+					continue
+				}
+			}
+			exhausted = append(exhausted, c)
 			continue
 		}
 		req.creds = append(req.creds, c)
 	}
 	if req.Match, err = req.Query.Match(dcqlCredentials(req.creds)); err != nil {
-		return nil, &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
+		return &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
 	}
-	return req, nil
+	if req.Match.Satisfied {
+		return nil
+	}
+	if len(exhausted) > 0 {
+		if m, err := req.Query.Match(dcqlCredentials(append(slices.Clone(req.creds), exhausted...))); err == nil && m.Satisfied {
+			return werr(CodeCopiesExhausted, "every one-time copy of the credential asked for is used, and the issuer gave no new ones; ask the issuer for the credential again")
+		}
+	}
+	if len(invalid) > 0 {
+		if m, err := req.Query.Match(dcqlCredentials(append(slices.Clone(req.creds), invalid...))); err == nil && m.Satisfied {
+			return werr(CodeCredentialRevoked, "the credential asked for is revoked or suspended by its issuer")
+		}
+	}
+	return nil
 }
 
 func dcqlCredentials(cs []*Credential) []dcql.Credential {
@@ -299,11 +346,47 @@ func (w *Wallet) checkVerifier(ctx context.Context, req *Request, jws *jose.JWS,
 		return werr(CodeVerifierUntrusted, "the request names no purpose (%s)", PurposeClaim)
 	}
 	ok, err := reg.Accredited(ctx, id, didregistry.RoleVerifier, req.Purpose, w.opts.Now())
-	if err != nil || !ok {
-		return &Error{Code: CodeVerifierUntrusted, Description: id + " is not accredited to ask for " + req.Purpose, Err: err}
+	if err != nil {
+		return &Error{Code: codeOrNetwork(err, CodeVerifierUntrusted), Description: "checking the accreditation of " + id, Err: err}
+	}
+	if !ok {
+		return werr(CodeVerifierNotAccredited, "%s is not accredited to ask for %s", id, req.Purpose)
 	}
 	req.Verified = true
 	return nil
+}
+
+// Consent is what Present will ask the citizen: the verifier, the
+// purpose, each credential chosen with the exact claims and their values,
+// and any transaction_data. An app that shows its own consent screen
+// calls it after Match; it is nil when the request is not satisfied.
+func (req *Request) Consent() *ConsentRequest {
+	if req.Match == nil || !req.Match.Satisfied {
+		return nil
+	}
+	byID := map[string]*Credential{}
+	for _, c := range req.creds {
+		byID[c.ID] = c
+	}
+	cr := &ConsentRequest{Verifier: req.ClientID, VerifierDID: req.VerifierDID, Verified: req.Verified, Name: req.Name,
+		Purpose: req.Purpose, TransactionData: req.TransactionData}
+	qids := make([]string, 0, len(req.Match.Selection))
+	for qid := range req.Match.Selection {
+		qids = append(qids, qid)
+	}
+	slices.Sort(qids) // a stable order for the screen
+	for _, qid := range qids {
+		for _, m := range req.Match.Selection[qid] {
+			c := byID[m.ID]
+			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT, credential: c}
+			for _, p := range m.Paths {
+				v, _ := lookupPath(c.Claims, p)
+				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
+			}
+			cr.Credentials = append(cr.Credentials, cc)
+		}
+	}
+	return cr
 }
 
 // Present asks the citizen through consent and, if they approve, sends the
@@ -314,23 +397,7 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 		_ = w.sendError(ctx, req, "access_denied")
 		return nil, werr(CodeNoMatch, "the wallet holds no credentials that answer this request")
 	}
-	byID := map[string]*Credential{}
-	for _, c := range req.creds {
-		byID[c.ID] = c
-	}
-	cr := &ConsentRequest{Verifier: req.ClientID, VerifierDID: req.VerifierDID, Verified: req.Verified, Name: req.Name,
-		Purpose: req.Purpose, TransactionData: req.TransactionData}
-	for qid, ms := range req.Match.Selection {
-		for _, m := range ms {
-			c := byID[m.ID]
-			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT}
-			for _, p := range m.Paths {
-				v, _ := lookupPath(c.Claims, p)
-				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
-			}
-			cr.Credentials = append(cr.Credentials, cc)
-		}
-	}
+	cr := req.Consent()
 	d, err := consent(ctx, cr)
 	if err != nil {
 		return nil, err
@@ -396,6 +463,11 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 	}
 	if err := w.v.put(ctx, kindReceipt, rec.ID, rec.At, rec); err != nil {
 		return nil, err
+	}
+	// Refill before the copies run out, now that the verifier has its
+	// answer: the next presentation need not wait for the issuer.
+	for _, d := range rec.Disclosed {
+		w.refillIfLow(ctx, d.CredentialID)
 	}
 	return rec, nil
 }

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wallet_test
 
 import (
@@ -134,13 +136,18 @@ type fixture struct {
 	c   *wallet.Credential
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, -1) }
+
+// newFixtureWith sets Options.RefillAt (-1: the wallet never refills by
+// itself, so tests can count copies).
+func newFixtureWith(t *testing.T, refillAt int) *fixture {
 	f := &fixture{reg: tongtest.New(t, tongtest.Options{}), iss: newIssuer(t)}
 	ag, _ := f.iss.svc.Agency(context.Background(), "psb")
 	f.reg.Register(t, ag.Signer(), ag.IssuerURL, didregistry.RoleIssuer, "urn:tong:vct:citizen-identity:1")
 	opts := loopbackOpts(f.iss.srv)
 	opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	opts.Registry, opts.RequireRegistry = f.reg.Registry, true
+	opts.RefillAt = refillAt
 	f.w, _ = newWallet(t, opts)
 	o, err := f.iss.offer(t, "citizen-identity")
 	if err != nil {
@@ -304,8 +311,8 @@ func TestHostileVerifiers(t *testing.T) {
 	}{
 		{name: "signed by a key not in the DID document", purposes: []string{"identity-basic"}, purpose: "identity-basic",
 			mod: func(m map[string]any) { m["_sign_with"] = other }, code: wallet.CodeVerifierUntrusted},
-		{name: "not accredited for the purpose", purposes: []string{"meeting-checkin"}, purpose: "pay-fee", code: wallet.CodeVerifierUntrusted},
-		{name: "not accredited at all", purpose: "identity-basic", code: wallet.CodeVerifierUntrusted},
+		{name: "not accredited for the purpose", purposes: []string{"meeting-checkin"}, purpose: "pay-fee", code: wallet.CodeVerifierNotAccredited},
+		{name: "not accredited at all", purpose: "identity-basic", code: wallet.CodeVerifierNotAccredited},
 		{name: "expired request", purposes: []string{"identity-basic"}, purpose: "identity-basic",
 			mod: func(m map[string]any) { m["exp"] = time.Now().Add(-time.Minute).Unix() }, code: wallet.CodeRequestExpired},
 		{name: "redirect to another host", purposes: []string{"identity-basic"}, purpose: "identity-basic",
@@ -403,8 +410,9 @@ func TestRefill(t *testing.T) {
 	}
 	c := newCounter(t, f.reg, "identity-basic")
 	uri, _ := c.request("identity-basic", ageQuery, nil)
-	if req, err := f.w.Match(t.Context(), uri); err != nil || req.Match.Satisfied {
-		t.Fatalf("with no copies left the wallet still matched: %v", err)
+	// Not a misleading no_matching_credentials: the copies are used up.
+	if _, err := f.w.Match(t.Context(), uri); wallet.CodeOf(err) != wallet.CodeCopiesExhausted {
+		t.Fatalf("Match with no copies left: %v, want %s", err, wallet.CodeCopiesExhausted)
 	}
 	got, err := f.w.Refill(t.Context(), f.c.ID)
 	if err != nil {
@@ -440,5 +448,113 @@ func TestRefill(t *testing.T) {
 	}
 	if _, err := f.w.Refill(t.Context(), f.c.ID); wallet.CodeOf(err) != wallet.CodeIssuerRefused {
 		t.Fatalf("refill after revocation: %v", err)
+	}
+}
+
+// TestCopiesRefilledBeforeTheyRunOut: with the default RefillAt, a
+// citizen presents many more times than there are copies and never runs
+// out: Present refills when the copies fall to RefillAt.
+func TestCopiesRefilledBeforeTheyRunOut(t *testing.T) {
+	f := newFixtureWith(t, 0) // 0: DefaultRefillAt
+	for i := range 3 * f.c.CopiesLeft {
+		c := newCounter(t, f.reg, "identity-basic")
+		uri, nonce := c.request("identity-basic", ageQuery, nil)
+		req, err := f.w.Match(t.Context(), uri)
+		if err != nil {
+			t.Fatalf("presentation %d: Match: %v", i, err)
+		}
+		if _, err := f.w.Present(t.Context(), req, approveAll); err != nil {
+			t.Fatalf("presentation %d: %v", i, err)
+		}
+		verifyPresentation(t, f, c.lastPresentation(t, "pid"), nonce, c.clientID())
+		got, err := f.w.Credential(t.Context(), f.c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.CopiesLeft <= wallet.DefaultRefillAt {
+			t.Fatalf("after presentation %d: %d copies left; the wallet should have refilled above %d", i, got.CopiesLeft, wallet.DefaultRefillAt)
+		}
+	}
+}
+
+// TestStatusShownAndRefused: a revoked credential is listed as revoked
+// after RefreshStatus, Match says so instead of no_matching_credentials,
+// and Refresh does not try to refill it.
+func TestStatusShownAndRefused(t *testing.T) {
+	f := newFixtureWith(t, 0)
+	if f.c.Status != wallet.StatusValid {
+		t.Fatalf("a fresh credential's status is %q, want valid", f.c.Status)
+	}
+	ids, _ := f.iss.svc.Audit(t.Context(), "psb", 100)
+	var credID string
+	for _, a := range ids {
+		if a.Action == "credential.issue" {
+			credID = a.Object
+		}
+	}
+	if _, err := f.iss.svc.SetStatus(t.Context(), "psb", "test", credID, "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.w.RefreshStatus(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("RefreshStatus = %d, %v; want 1 change", n, err)
+	}
+	cs, err := f.w.Credentials(t.Context())
+	if err != nil || len(cs) != 1 || cs[0].Status != wallet.StatusSuspended {
+		t.Fatalf("after suspension the list shows %+v, %v", cs, err)
+	}
+	c := newCounter(t, f.reg, "identity-basic")
+	uri, _ := c.request("identity-basic", ageQuery, nil)
+	if _, err := f.w.Match(t.Context(), uri); wallet.CodeOf(err) != wallet.CodeCredentialRevoked {
+		t.Fatalf("Match with only a suspended or revoked credential: %v, want %s", err, wallet.CodeCredentialRevoked)
+	}
+	res, err := f.w.Refresh(t.Context())
+	if err != nil || res.Refilled != 0 {
+		t.Fatalf("Refresh on an invalid credential = %+v, %v; want no refill", res, err)
+	}
+}
+
+// TestDisplayKept: the issuer's display metadata (names in each locale,
+// claim labels) is kept at receive time for the wallet to show offline.
+func TestDisplayKept(t *testing.T) {
+	f := newFixture(t)
+	if got := f.c.LocalDisplay("zh").Name; got != "居民身份凭证" {
+		t.Errorf("LocalDisplay(zh).Name = %q, want 居民身份凭证", got)
+	}
+	if got := f.c.LocalDisplay("en-GB").Name; got != "Citizen identity" {
+		t.Errorf("LocalDisplay(en-GB).Name = %q, want Citizen identity", got)
+	}
+	if got := f.c.ClaimLabel([]any{"age_equal_or_over", "18"}, "en"); got != "18 or over" {
+		t.Errorf("ClaimLabel(age_equal_or_over.18) = %q, want 18 or over", got)
+	}
+	if got := f.c.ClaimLabel([]any{"family_name"}, "zh"); got != "姓" {
+		t.Errorf("ClaimLabel(family_name, zh) = %q, want 姓", got)
+	}
+}
+
+// TestStatusOfOlderCredentials: a credential stored before the wallet
+// kept status references (an older wallet file) still gets its status:
+// the wallet verifies a copy again to find them.
+func TestStatusOfOlderCredentials(t *testing.T) {
+	f := newFixture(t)
+	if err := wallet.ForgetStatusRefs(t.Context(), f.w, f.c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.w.Credential(t.Context(), f.c.ID); c.Status != wallet.StatusUnknown {
+		t.Fatalf("an older credential's status is %q, want unknown", c.Status)
+	}
+	ids, _ := f.iss.svc.Audit(t.Context(), "psb", 100)
+	for _, a := range ids {
+		if a.Action == "credential.issue" {
+			if _, err := f.iss.svc.SetStatus(t.Context(), "psb", "test", a.Object, "revoked"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n, err := f.w.RefreshStatus(t.Context()); err != nil || n != 1 {
+		t.Fatalf("RefreshStatus = %d, %v", n, err)
+	}
+	if c, _ := f.w.Credential(t.Context(), f.c.ID); c.Status != wallet.StatusRevoked {
+		t.Fatalf("after revocation the older credential shows %q, want revoked", c.Status)
 	}
 }

@@ -85,21 +85,91 @@ type issuerMetadata struct {
 	BatchCredentialIssuance    *struct {
 		BatchSize int `json:"batch_size"`
 	} `json:"batch_credential_issuance"`
-	Display []struct {
-		Name   string `json:"name"`
-		Locale string `json:"locale"`
-	} `json:"display"`
-	Configurations map[string]struct {
-		Format             string                     `json:"format"`
-		VCT                string                     `json:"vct"`
-		ProofTypes         map[string]json.RawMessage `json:"proof_types_supported"`
-		CredentialMetadata struct {
-			Display []struct {
-				Name   string `json:"name"`
-				Locale string `json:"locale"`
-			} `json:"display"`
-		} `json:"credential_metadata"`
-	} `json:"credential_configurations_supported"`
+	Display        []Display                          `json:"display"`
+	Configurations map[string]credentialConfiguration `json:"credential_configurations_supported"`
+}
+
+// credentialConfiguration is one entry of
+// credential_configurations_supported.
+type credentialConfiguration struct {
+	Format             string                     `json:"format"`
+	VCT                string                     `json:"vct"`
+	ProofTypes         map[string]json.RawMessage `json:"proof_types_supported"`
+	CredentialMetadata struct {
+		Display []Display      `json:"display"`
+		Claims  []ClaimDisplay `json:"claims"`
+	} `json:"credential_metadata"`
+}
+
+// fetchMetadata fetches and checks an issuer's Credential Issuer Metadata
+// (OpenID4VCI 1.0 §12.2).
+func (w *Wallet) fetchMetadata(ctx context.Context, iss string) (*issuerMetadata, error) {
+	mdURL, err := wellKnown(iss, "openid-credential-issuer")
+	if err != nil {
+		return nil, werr(CodeBadMetadata, "%v", err)
+	}
+	var md issuerMetadata
+	if err := w.getJSON(ctx, mdURL, &md); err != nil {
+		return nil, &Error{Code: codeOrNetwork(err, CodeBadMetadata), Description: "fetching issuer metadata", Err: err}
+	}
+	if md.CredentialIssuer != iss {
+		return nil, werr(CodeBadMetadata, "metadata names issuer %q, the offer %q", md.CredentialIssuer, iss)
+	}
+	return &md, nil
+}
+
+// OfferInfo is what an offer is for, shown before the citizen accepts it.
+type OfferInfo struct {
+	Issuer      string
+	IssuerName  string
+	Credentials []OfferedCredential
+	// TxCode describes the PIN to ask for, or is nil when none is needed.
+	TxCode *TxCode
+}
+
+// OfferedCredential is one credential an offer gives.
+type OfferedCredential struct {
+	ConfigurationID string
+	Name            string
+	Display         []Display
+}
+
+// TxCode is the offer's tx_code object (OpenID4VCI 1.0 §4.1.1).
+type TxCode struct {
+	Length      int    `json:"length,omitempty"`
+	InputMode   string `json:"input_mode,omitempty"` // numeric (default) or text
+	Description string `json:"description,omitempty"`
+}
+
+// PreviewOffer parses an offer and fetches its issuer's metadata, to show
+// what it gives; nothing is stored and the code is not redeemed.
+func (w *Wallet) PreviewOffer(ctx context.Context, offerURI string) (*OfferInfo, error) {
+	o, err := w.ParseOffer(ctx, offerURI)
+	if err != nil {
+		return nil, err
+	}
+	md, err := w.fetchMetadata(ctx, o.CredentialIssuer)
+	if err != nil {
+		return nil, err
+	}
+	info := &OfferInfo{Issuer: o.CredentialIssuer, IssuerName: pickDisplay(md.Display, "").Name}
+	for _, id := range o.CredentialConfigurationIDs {
+		cfg, ok := md.Configurations[id]
+		if !ok {
+			return nil, werr(CodeBadMetadata, "the issuer does not describe %q", id)
+		}
+		ds := cleanDisplays(cfg.CredentialMetadata.Display)
+		info.Credentials = append(info.Credentials, OfferedCredential{ConfigurationID: id, Name: pickDisplay(ds, "").Name, Display: ds})
+	}
+	if o.NeedsTxCode() {
+		var tc TxCode
+		_ = json.Unmarshal(o.Grants.PreAuthorized.TxCode, &tc)
+		if tc.InputMode == "" {
+			tc.InputMode = "numeric"
+		}
+		info.TxCode = &tc
+	}
+	return info, nil
 }
 
 // Receive runs the OpenID4VCI pre-authorized code flow for an offer and
@@ -114,16 +184,9 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 		return nil, werr(CodeTxCodeRequired, "this offer needs the PIN (tx_code) the agency gave you")
 	}
 	iss := o.CredentialIssuer
-	mdURL, err := wellKnown(iss, "openid-credential-issuer")
+	md, err := w.fetchMetadata(ctx, iss)
 	if err != nil {
-		return nil, werr(CodeBadMetadata, "%v", err)
-	}
-	var md issuerMetadata
-	if err := w.getJSON(ctx, mdURL, &md); err != nil {
-		return nil, &Error{Code: CodeBadMetadata, Description: "fetching issuer metadata", Err: err}
-	}
-	if md.CredentialIssuer != iss {
-		return nil, werr(CodeBadMetadata, "metadata names issuer %q, the offer %q", md.CredentialIssuer, iss)
+		return nil, err
 	}
 	configID := o.CredentialConfigurationIDs[0]
 	cfg, ok := md.Configurations[configID]
@@ -170,6 +233,11 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 		return nil, err
 	}
 	if r.status != 200 {
+		// Spec: OpenID4VCI 1.0 §6.3: invalid_grant when "the End-User
+		// provided the wrong Pre-Authorized Code or Transaction Code".
+		if oauthCode(r) == "invalid_grant" {
+			return nil, werr(CodeOfferInvalid, "token endpoint: %s", oauthError(r))
+		}
 		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
 	}
 	var tok struct {
@@ -244,12 +312,12 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	// Check every copy before keeping any.
 	rec := &credentialRecord{Credential: Credential{ID: ids.New("cred_"), Issuer: iss, IssuerDID: issuerDID,
 		ConfigurationID: configID, VCT: cfg.VCT, ReceivedAt: w.opts.Now().UTC()}}
-	if len(md.Display) > 0 {
-		rec.IssuerName = md.Display[0].Name
-	}
-	if len(cfg.CredentialMetadata.Display) > 0 {
-		rec.Name = cfg.CredentialMetadata.Display[0].Name
-	}
+	rec.IssuerName = pickDisplay(md.Display, "").Name
+	rec.IssuerDisplay = cleanDisplays(md.Display)
+	rec.Display = cleanDisplays(cfg.CredentialMetadata.Display)
+	rec.Name = pickDisplay(rec.Display, "").Name
+	rec.ClaimDisplay = cleanClaimDisplays(cfg.CredentialMetadata.Claims)
+	rec.Status, rec.StatusCheckedAt = StatusValid, w.opts.Now().UTC()
 	if tok.RefreshToken != "" {
 		rec.Refresh = &refreshInfo{Token: tok.RefreshToken, TokenEndpoint: as.TokenEndpoint, NonceEndpoint: md.NonceEndpoint,
 			CredentialEndpoint: md.CredentialEndpoint, BatchSize: n}
@@ -262,8 +330,9 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 			}
 			if i == 0 {
 				rec.Claims, rec.IssuedAt, rec.Expiry = publicClaims(res.Claims), res.IssuedAt, res.Expiry
+				rec.IssuerKey = publicJWK(res.IssuerKey)
 			}
-			rec.Copies = append(rec.Copies, credentialCopy{SDJWT: c.Credential, Key: jwks[i]})
+			rec.Copies = append(rec.Copies, credentialCopy{SDJWT: c.Credential, Key: jwks[i], Status: res.Status})
 		}
 		return nil
 	}()
@@ -280,10 +349,12 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	if verr != nil {
 		return nil, verr
 	}
+	w.inlineLogos(ctx, rec.Display)
+	w.inlineLogos(ctx, rec.IssuerDisplay)
 	if err := w.v.put(ctx, kindCredential, rec.ID, rec.ReceivedAt, rec); err != nil {
 		return nil, err
 	}
-	return rec.public(), nil
+	return rec.public(w.opts.Now()), nil
 }
 
 // Refill fetches fresh one-time copies of a credential with the refresh
@@ -355,11 +426,14 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 		return nil, werr(CodeIssuerRefused, "credential endpoint: %s", oauthError(r))
 	}
 	var fresh []credentialCopy
+	var issuerKey *jose.JWK
 	for i, c := range cr.Credentials {
-		if _, err := w.verifyIssued(ctx, c.Credential, rec.Issuer, rec.VCT, signers[i]); err != nil {
+		res, err := w.verifyIssued(ctx, c.Credential, rec.Issuer, rec.VCT, signers[i])
+		if err != nil {
 			return nil, err
 		}
-		fresh = append(fresh, credentialCopy{SDJWT: c.Credential, Key: jwks[i]})
+		issuerKey = publicJWK(res.IssuerKey)
+		fresh = append(fresh, credentialCopy{SDJWT: c.Credential, Key: jwks[i], Status: res.Status})
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -373,10 +447,12 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 		}
 	}
 	rec.Copies = kept
+	rec.IssuerKey = issuerKey
+	rec.Status, rec.StatusCheckedAt = StatusValid, w.opts.Now().UTC()
 	if err := w.v.put(ctx, kindCredential, id, rec.ReceivedAt, &rec); err != nil {
 		return nil, err
 	}
-	return rec.public(), nil
+	return rec.public(w.opts.Now()), nil
 }
 
 // keepRefreshToken stores a credential's new refresh token.
@@ -471,9 +547,7 @@ func proofJWT(k *keys.Signer, aud, nonce string, now time.Time) (string, error) 
 // JWT VC Issuer Metadata key, and with a registry the same key in its DID
 // document), iss, vct, that cnf is our key, and that its status is valid.
 func (w *Wallet) verifyIssued(ctx context.Context, sdjwt, iss, vct string, holder *keys.Signer) (*credential.Result, error) {
-	keysRes := &credential.IssuerKeys{Web: &credential.JWTVCIssuerMetadata{Client: w.http, AllowLoopbackHTTP: w.opts.AllowLoopbackHTTP}}
-	v := &credential.Verifier{Keys: keysRes, Now: w.opts.Now}
-	res, err := v.Verify(ctx, sdjwt, credential.VerifyOptions{})
+	res, err := w.verifyCopy(ctx, sdjwt)
 	if err != nil {
 		return nil, &Error{Code: CodeBadCredential, Description: "the issued credential does not verify", Err: err}
 	}
@@ -528,4 +602,12 @@ func publicClaims(all map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+func publicJWK(k any) *jose.JWK {
+	j, err := jose.PublicJWK(k)
+	if err != nil {
+		return nil
+	}
+	return &j
 }

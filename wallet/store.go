@@ -3,30 +3,54 @@ package wallet
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
-
-	"github.com/tongid/tong/internal/store"
-	"github.com/tongid/tong/internal/store/sqlitedb"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
+// Store is where a wallet keeps its records: a SQLite file natively
+// (wallet/sqlitestore), the browser's IndexedDB in WebAssembly
+// (wallet/idbstore), or memory (wallet/memstore). The wallet seals every
+// record with its data key before Put and opens it after Get, so a Store
+// only ever sees sealed bytes and the same record format sits in every
+// backend; a backup made from one restores into any other.
+//
+// Records are identified by (kind, id); ids are unique across kinds.
+// Metadata holds the few values needed before the wallet is unlocked (the
+// sealed data key, the key-derivation parameters, the lockout counter).
+//
+// Implementations MUST return an error wrapping fs.ErrNotExist from Meta,
+// Get and Delete when the value or record is absent, MUST apply SetMeta's
+// values all or none, MUST keep a replaced record's kind and created time,
+// and MUST list records ordered by created, then id. They need not be
+// safe for concurrent use: the wallet serializes its writes.
+type Store interface {
+	Meta(ctx context.Context, name string) ([]byte, error)
+	// SetMeta sets values atomically; a nil value deletes the name.
+	SetMeta(ctx context.Context, values map[string][]byte) error
+	Put(ctx context.Context, kind, id string, created int64, sealed []byte) error
+	Get(ctx context.Context, kind, id string) ([]byte, error)
+	// List calls each for every record of kind ("" for every kind).
+	List(ctx context.Context, kind string, each func(kind, id string, created int64, sealed []byte) error) error
+	Delete(ctx context.Context, kind, id string) error
+	Close() error
+}
 
 // Errors of the store.
 var (
-	// ErrWrongPassphrase: the passphrase does not open this wallet.
+	// ErrWrongPassphrase: the passphrase does not open this wallet. The
+	// error is a *WrongPassphraseError, which says how many tries are
+	// left before a lockout.
 	ErrWrongPassphrase = errors.New("wallet: wrong passphrase")
+	// ErrLockedOut: too many wrong passphrases in a row; the error is a
+	// *LockedOutError saying when to try again.
+	ErrLockedOut = errors.New("wallet: too many wrong passphrases")
 	// ErrCorrupt: the file was damaged or altered; nothing is returned
 	// from a damaged record.
 	ErrCorrupt = errors.New("wallet: the wallet file is damaged or was altered")
@@ -35,6 +59,58 @@ var (
 	// ErrNotFound: no wallet file, or no such record.
 	ErrNotFound = errors.New("wallet: not found")
 )
+
+// The lockout rule, the same for every front end (the CLI, the browser
+// app): after LockoutFreeTries wrong passphrases in a row, opening is
+// refused for LockoutBase, and each further wrong passphrase doubles the
+// wait, up to LockoutMax. A right passphrase resets the count. The count
+// is kept in the store's metadata, so it survives restarts and reloads.
+//
+// The lockout slows guessing through the wallet's own interface. Someone
+// who copies the file guesses offline, and only Argon2id (KDF) slows them.
+const (
+	LockoutFreeTries = 5
+	LockoutBase      = 30 * time.Second
+	LockoutMax       = time.Hour
+)
+
+// WrongPassphraseError is ErrWrongPassphrase with the tries left before
+// the wallet locks for a while.
+type WrongPassphraseError struct{ TriesLeft int }
+
+func (e *WrongPassphraseError) Error() string {
+	return fmt.Sprintf("wallet: wrong passphrase (%d tries left before a lockout)", e.TriesLeft)
+}
+func (e *WrongPassphraseError) Is(target error) bool { return target == ErrWrongPassphrase }
+
+// LockedOutError is ErrLockedOut with the time to wait.
+type LockedOutError struct {
+	Until      time.Time
+	RetryAfter time.Duration
+}
+
+func (e *LockedOutError) Error() string {
+	return fmt.Sprintf("wallet: too many wrong passphrases; try again in %s", e.RetryAfter.Round(time.Second))
+}
+func (e *LockedOutError) Is(target error) bool { return target == ErrLockedOut }
+
+// lockoutState is the "lockout" metadata value (not secret).
+type lockoutState struct {
+	Failures int   `json:"failures"`
+	Until    int64 `json:"until,omitempty"` // unix seconds
+}
+
+// lockoutDelay is the wait after the n-th wrong passphrase in a row.
+func lockoutDelay(n int) time.Duration {
+	if n < LockoutFreeTries {
+		return 0
+	}
+	d := LockoutBase
+	for i := LockoutFreeTries; i < n && d < LockoutMax; i++ {
+		d *= 2
+	}
+	return min(d, LockoutMax)
+}
 
 // KDF holds the Argon2id parameters that turn a passphrase into the key
 // that seals the wallet's data key. They are stored in the file.
@@ -47,9 +123,17 @@ type KDF struct {
 }
 
 // DefaultKDF is Argon2id with RFC 9106's second recommended parameters,
-// t=3, m=64 MiB, p=4: about 80 ms on the development machine, which
-// dominates opening a wallet by design.
+// t=3, m=64 MiB, p=4: about 80 ms natively on the development machine,
+// which dominates opening a wallet by design.
 var DefaultKDF = KDF{Alg: "argon2id", Time: 3, Memory: 64 << 10, Threads: 4}
+
+// PhoneKDF is what the browser wallet uses: Argon2id t=2, m=19 MiB, p=1,
+// the first configuration of OWASP's Password Storage Cheat Sheet. The
+// WebAssembly Argon2id runs on one thread several times slower than
+// native code, and a phone's tab has little memory to spare; RFC 9106's
+// t=3, m=64 MiB took about 4 s in wasm here. docs/wallet-app.md has the
+// measurements behind the choice.
+var PhoneKDF = KDF{Alg: "argon2id", Time: 2, Memory: 19 << 10, Threads: 1}
 
 // Bounds on KDF parameters read from a file, so a crafted file cannot make
 // Open allocate without limit.
@@ -70,15 +154,28 @@ func (k KDF) derive(passphrase []byte) []byte {
 	return argon2.IDKey(passphrase, k.Salt, k.Time, k.Memory, k.Threads, chacha20poly1305.KeySize)
 }
 
+func (k KDF) withSalt() KDF {
+	if k.Alg == "" {
+		k = DefaultKDF
+	}
+	k.Salt = make([]byte, 16)
+	_, _ = io.ReadFull(randReader, k.Salt)
+	return k
+}
+
 // vault is the sealed record store under one data key.
 type vault struct {
-	db  *store.DB
+	s   Store
 	dek []byte
 }
 
 const (
 	adDEK    = "tong-wallet/dek/v1"
 	adRecord = "tong-wallet/record/v1\x00"
+
+	metaKDF     = "kdf"
+	metaDEK     = "dek"
+	metaLockout = "lockout"
 )
 
 func sealWith(key []byte, ad string, plain []byte) []byte {
@@ -100,48 +197,36 @@ func openWith(key []byte, ad string, sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
-func openDB(ctx context.Context, path string) (*store.DB, error) {
-	db, err := sqlitedb.Open(ctx, path, store.Options{Readers: 2})
-	if err != nil {
-		return nil, fmt.Errorf("wallet: %w", err)
+// storeExists reports whether s already holds a wallet's key.
+func storeExists(ctx context.Context, s Store) (bool, error) {
+	_, err := s.Meta(ctx, metaDEK)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
 	}
-	sub, _ := fs.Sub(migrations, "migrations")
-	if _, err := db.Migrate(ctx, "wallet", sub); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	return db, nil
+	return false, fmt.Errorf("%w: %v", ErrCorrupt, err)
 }
 
-// createVault makes a new wallet file with a fresh data key.
-func createVault(ctx context.Context, path string, passphrase []byte, kdf KDF) (*vault, error) {
+// createVault puts a fresh data key in an empty store.
+func createVault(ctx context.Context, s Store, passphrase []byte, kdf KDF) (*vault, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("wallet: the passphrase is empty")
 	}
-	if _, err := os.Stat(path); err == nil {
+	if ok, err := storeExists(ctx, s); err != nil {
+		return nil, err
+	} else if ok {
 		return nil, ErrExists
 	}
-	if kdf.Alg == "" {
-		kdf = DefaultKDF
-	}
-	kdf.Salt = make([]byte, 16)
-	_, _ = rand.Read(kdf.Salt)
+	kdf = kdf.withSalt()
 	if err := kdf.check(); err != nil {
-		return nil, err
-	}
-	db, err := openDB(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		db.Close()
 		return nil, err
 	}
 	dek := make([]byte, chacha20poly1305.KeySize)
 	_, _ = rand.Read(dek)
-	v := &vault{db: db, dek: dek}
+	v := &vault{s: s, dek: dek}
 	if err := v.putKey(ctx, kdf, passphrase); err != nil {
-		db.Close()
 		return nil, err
 	}
 	return v, nil
@@ -151,58 +236,73 @@ func createVault(ctx context.Context, path string, passphrase []byte, kdf KDF) (
 func (v *vault) putKey(ctx context.Context, kdf KDF, passphrase []byte) error {
 	kdfJSON, _ := json.Marshal(kdf)
 	sealed := sealWith(kdf.derive(passphrase), adDEK, v.dek)
-	return v.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		for name, val := range map[string][]byte{"kdf": kdfJSON, "dek": sealed} {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_meta (name, value) VALUES ($1, $2)
-				ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, val); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return v.s.SetMeta(ctx, map[string][]byte{metaKDF: kdfJSON, metaDEK: sealed})
 }
 
-// openVault opens a wallet file with its passphrase.
-func openVault(ctx context.Context, path string, passphrase []byte) (*vault, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%w: no wallet at %s", ErrNotFound, path)
-	}
-	db, err := openDB(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	var kdfJSON, sealed []byte
-	err = db.Reader().QueryRowContext(ctx, `SELECT value FROM wallet_meta WHERE name = 'kdf'`).Scan(&kdfJSON)
+// openVault unlocks a store with its passphrase, under the lockout rule.
+func openVault(ctx context.Context, s Store, passphrase []byte, now time.Time) (*vault, error) {
+	kdfJSON, err := s.Meta(ctx, metaKDF)
+	var sealed []byte
 	if err == nil {
-		err = db.Reader().QueryRowContext(ctx, `SELECT value FROM wallet_meta WHERE name = 'dek'`).Scan(&sealed)
+		sealed, err = s.Meta(ctx, metaDEK)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no wallet in %s", ErrNotFound, storeName(s))
 	}
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	var kdf KDF
 	if err := json.Unmarshal(kdfJSON, &kdf); err != nil {
-		db.Close()
 		return nil, ErrCorrupt
 	}
 	if err := kdf.check(); err != nil {
-		db.Close()
 		return nil, err
+	}
+	var lock lockoutState
+	if raw, err := s.Meta(ctx, metaLockout); err == nil {
+		_ = json.Unmarshal(raw, &lock) // a damaged counter counts as none
+	}
+	if until := time.Unix(lock.Until, 0); lock.Until != 0 && now.Before(until) {
+		return nil, &LockedOutError{Until: until, RetryAfter: until.Sub(now)}
 	}
 	dek, err := openWith(kdf.derive(passphrase), adDEK, sealed)
 	if err != nil {
-		db.Close()
 		// The AEAD cannot tell a wrong passphrase from a damaged key
 		// record; the key record is small, so a wrong passphrase is by far
 		// the likelier.
-		return nil, ErrWrongPassphrase
+		lock.Failures++
+		lock.Until = 0
+		if d := lockoutDelay(lock.Failures); d > 0 {
+			lock.Until = now.Add(d).Unix()
+		}
+		raw, _ := json.Marshal(lock)
+		if err := s.SetMeta(ctx, map[string][]byte{metaLockout: raw}); err != nil {
+			return nil, err
+		}
+		if lock.Until != 0 {
+			return nil, &LockedOutError{Until: time.Unix(lock.Until, 0), RetryAfter: lockoutDelay(lock.Failures)}
+		}
+		return nil, &WrongPassphraseError{TriesLeft: LockoutFreeTries - lock.Failures}
 	}
-	return &vault{db: db, dek: dek}, nil
+	if lock.Failures > 0 {
+		if err := s.SetMeta(ctx, map[string][]byte{metaLockout: nil}); err != nil {
+			return nil, err
+		}
+	}
+	return &vault{s: s, dek: dek}, nil
+}
+
+func storeName(s Store) string {
+	if n, ok := s.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return "the store"
 }
 
 func (v *vault) close() error {
 	clear(v.dek)
-	return v.db.Close()
+	return v.s.Close()
 }
 
 func recordAD(kind, id string) string { return adRecord + kind + "\x00" + id }
@@ -213,17 +313,17 @@ func (v *vault) put(ctx context.Context, kind, id string, created time.Time, rec
 	if err != nil {
 		return err
 	}
-	sealed := sealWith(v.dek, recordAD(kind, id), plain)
-	_, err = v.db.Writer().ExecContext(ctx, `INSERT INTO wallet_records (id, kind, created, sealed) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed`, id, kind, created.UnixNano(), sealed)
-	return err
+	return v.putRaw(ctx, kind, id, created.UnixNano(), plain)
+}
+
+func (v *vault) putRaw(ctx context.Context, kind, id string, created int64, plain []byte) error {
+	return v.s.Put(ctx, kind, id, created, sealWith(v.dek, recordAD(kind, id), plain))
 }
 
 // get opens one record into out.
 func (v *vault) get(ctx context.Context, kind, id string, out any) error {
-	var sealed []byte
-	err := v.db.Reader().QueryRowContext(ctx, `SELECT sealed FROM wallet_records WHERE id = $1 AND kind = $2`, id, kind).Scan(&sealed)
-	if errors.Is(err, sql.ErrNoRows) {
+	sealed, err := v.s.Get(ctx, kind, id)
+	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
 	if err != nil {
@@ -242,40 +342,21 @@ func (v *vault) get(ctx context.Context, kind, id string, out any) error {
 // all opens every record of a kind, oldest first. One damaged record fails
 // the whole call: no partial data.
 func (v *vault) all(ctx context.Context, kind string, each func(id string, plain []byte) error) error {
-	rows, err := v.db.Reader().QueryContext(ctx, `SELECT id, sealed FROM wallet_records WHERE kind = $1 ORDER BY created, id`, kind)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var sealed []byte
-		if err := rows.Scan(&id, &sealed); err != nil {
-			return fmt.Errorf("%w: %v", ErrCorrupt, err)
-		}
-		plain, err := openWith(v.dek, recordAD(kind, id), sealed)
+	return v.s.List(ctx, kind, func(k, id string, _ int64, sealed []byte) error {
+		plain, err := openWith(v.dek, recordAD(k, id), sealed)
 		if err != nil {
 			return err
 		}
-		if err := each(id, plain); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	return nil
+		return each(id, plain)
+	})
 }
 
 func (v *vault) delete(ctx context.Context, kind, id string) error {
-	res, err := v.db.Writer().ExecContext(ctx, `DELETE FROM wallet_records WHERE id = $1 AND kind = $2`, id, kind)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	err := v.s.Delete(ctx, kind, id)
+	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
-	return nil
+	return err
 }
 
 // backup is the export file: one JSON document whose payload is sealed
@@ -301,36 +382,22 @@ const MaxBackupSize = 256 << 20
 
 func (v *vault) export(ctx context.Context, w io.Writer, passphrase []byte, kdf KDF) error {
 	var recs []backupRecord
-	rows, err := v.db.Reader().QueryContext(ctx, `SELECT id, kind, created, sealed FROM wallet_records ORDER BY created, id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r backupRecord
-		var sealed []byte
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Created, &sealed); err != nil {
-			return err
-		}
-		plain, err := openWith(v.dek, recordAD(r.Kind, r.ID), sealed)
+	err := v.s.List(ctx, "", func(kind, id string, created int64, sealed []byte) error {
+		plain, err := openWith(v.dek, recordAD(kind, id), sealed)
 		if err != nil {
 			return err
 		}
-		r.Data = plain
-		recs = append(recs, r)
-	}
-	if err := rows.Err(); err != nil {
+		recs = append(recs, backupRecord{ID: id, Kind: kind, Created: created, Data: plain})
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	payload, err := json.Marshal(recs)
 	if err != nil {
 		return err
 	}
-	if kdf.Alg == "" {
-		kdf = DefaultKDF
-	}
-	kdf.Salt = make([]byte, 16)
-	_, _ = rand.Read(kdf.Salt)
+	kdf = kdf.withSalt()
 	b := backup{Format: backupFormat, KDF: kdf, Payload: sealWith(kdf.derive(passphrase), adBackup, payload)}
 	return json.NewEncoder(w).Encode(b)
 }

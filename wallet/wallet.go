@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/didregistry/client"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
@@ -39,6 +40,10 @@ type Options struct {
 	// HolderAlg is the algorithm of new holder keys: "ES256" (P-256, the
 	// default) or "EdDSA" (Ed25519).
 	HolderAlg string
+	// RefillAt is how few unused copies make Present, Match and Refresh
+	// fetch fresh ones (when the issuer gave a refresh token); zero means
+	// DefaultRefillAt, a negative value never refills by itself.
+	RefillAt int
 	// KDF, for Create, ChangePassphrase and Export; zero means DefaultKDF.
 	KDF    KDF
 	Now    func() time.Time
@@ -49,28 +54,68 @@ type Options struct {
 // their holder keys, and the clients that receive and present them.
 // It is safe for concurrent use.
 type Wallet struct {
-	v    *vault
-	opts Options
-	http *http.Client
-	mu   sync.Mutex // serializes read-modify-write of records
+	v      *vault
+	opts   Options
+	http   *http.Client
+	mu     sync.Mutex // serializes read-modify-write of records
+	status statusCache
 }
 
-// Create makes a new wallet file at path, protected by passphrase.
-func Create(ctx context.Context, path string, passphrase []byte, opts Options) (*Wallet, error) {
-	v, err := createVault(ctx, path, passphrase, opts.KDF)
+// New makes a new wallet in an empty store, protected by passphrase. It
+// fails with ErrExists if the store already holds a wallet. The wallet
+// owns the store from then on: Close closes it.
+func New(ctx context.Context, s Store, passphrase []byte, opts Options) (*Wallet, error) {
+	v, err := createVault(ctx, s, passphrase, opts.KDF)
 	if err != nil {
 		return nil, err
 	}
 	return newWallet(v, opts), nil
 }
 
-// Open opens the wallet at path. A wrong passphrase is ErrWrongPassphrase.
-func Open(ctx context.Context, path string, passphrase []byte, opts Options) (*Wallet, error) {
-	v, err := openVault(ctx, path, passphrase)
+// Unlock opens the wallet in s with its passphrase. A wrong passphrase is
+// ErrWrongPassphrase; too many in a row is ErrLockedOut (the lockout rule
+// is LockoutFreeTries). A store without a wallet is ErrNotFound. On
+// success the wallet owns the store.
+func Unlock(ctx context.Context, s Store, passphrase []byte, opts Options) (*Wallet, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	v, err := openVault(ctx, s, passphrase, now())
 	if err != nil {
 		return nil, err
 	}
 	return newWallet(v, opts), nil
+}
+
+// Exists reports whether s holds a wallet.
+func Exists(ctx context.Context, s Store) (bool, error) { return storeExists(ctx, s) }
+
+// Restore makes a wallet in an empty store from a backup made by Export
+// (from any store), protected by the backup's passphrase.
+func Restore(ctx context.Context, s Store, in io.Reader, passphrase []byte, opts Options) (*Wallet, error) {
+	recs, err := readBackup(in, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	w, err := New(ctx, s, passphrase, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.putBackup(ctx, recs); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Wallet) putBackup(ctx context.Context, recs []backupRecord) error {
+	for _, r := range recs {
+		if err := w.v.putRaw(ctx, r.Kind, r.ID, r.Created, r.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newWallet(v *vault, opts Options) *Wallet {
@@ -82,6 +127,9 @@ func newWallet(v *vault, opts Options) *Wallet {
 	}
 	if opts.Copies <= 0 {
 		opts.Copies = 5
+	}
+	if opts.RefillAt == 0 {
+		opts.RefillAt = DefaultRefillAt
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -96,7 +144,7 @@ func newWallet(v *vault, opts Options) *Wallet {
 func (w *Wallet) Close() error { return w.v.close() }
 
 // String never shows anything secret.
-func (w *Wallet) String() string { return "wallet(" + w.v.db.Path() + ")" }
+func (w *Wallet) String() string { return "wallet(" + storeName(w.v.s) + ")" }
 
 // ChangePassphrase re-seals the wallet's data key under a new passphrase.
 // The records are untouched, so this is quick and atomic.
@@ -104,15 +152,7 @@ func (w *Wallet) ChangePassphrase(ctx context.Context, newPassphrase []byte) err
 	if len(newPassphrase) == 0 {
 		return errors.New("wallet: the new passphrase is empty")
 	}
-	kdf := w.opts.KDF
-	if kdf.Alg == "" {
-		kdf = DefaultKDF
-	}
-	kdf.Salt = make([]byte, 16)
-	if _, err := io.ReadFull(randReader, kdf.Salt); err != nil {
-		return err
-	}
-	return w.v.putKey(ctx, kdf, newPassphrase)
+	return w.v.putKey(ctx, w.opts.KDF.withSalt(), newPassphrase)
 }
 
 // Export writes an encrypted backup of every record, sealed under
@@ -122,26 +162,6 @@ func (w *Wallet) Export(ctx context.Context, out io.Writer, passphrase []byte) e
 		return errors.New("wallet: the backup passphrase is empty")
 	}
 	return w.v.export(ctx, out, passphrase, w.opts.KDF)
-}
-
-// Import creates a wallet at path from a backup made by Export. The new
-// wallet is protected by the same passphrase as the backup.
-func Import(ctx context.Context, path string, in io.Reader, passphrase []byte, opts Options) (*Wallet, error) {
-	recs, err := readBackup(in, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	w, err := Create(ctx, path, passphrase, opts)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		if err := w.v.put(ctx, r.Kind, r.ID, time.Unix(0, r.Created), r.Data); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	return w, nil
 }
 
 // Credential is a credential in the wallet: one issuance, held as several
@@ -158,9 +178,21 @@ type Credential struct {
 	VCT             string         `json:"vct"`
 	Name            string         `json:"name,omitempty"`
 	Claims          map[string]any `json:"claims"`
-	IssuedAt        time.Time      `json:"issued_at"`
-	Expiry          time.Time      `json:"expiry,omitzero"`
-	ReceivedAt      time.Time      `json:"received_at"`
+	// Display, IssuerDisplay and ClaimDisplay are the issuer's display
+	// metadata for the type, itself and each claim, in every locale it
+	// gave (LocalDisplay and ClaimLabel pick one).
+	Display       []Display      `json:"display,omitempty"`
+	IssuerDisplay []Display      `json:"issuer_display,omitempty"`
+	ClaimDisplay  []ClaimDisplay `json:"claim_display,omitempty"`
+	// Status is the credential's status as last seen: StatusValid,
+	// StatusSuspended, StatusRevoked, StatusExpired (from exp, always
+	// current) or StatusUnknown. RefreshStatus updates it from the
+	// issuer's status list.
+	Status          string    `json:"status"`
+	StatusCheckedAt time.Time `json:"status_checked_at,omitzero"`
+	IssuedAt        time.Time `json:"issued_at"`
+	Expiry          time.Time `json:"expiry,omitzero"`
+	ReceivedAt      time.Time `json:"received_at"`
 	// CopiesLeft counts the unused copies. Each presentation spends one,
 	// so that two verifiers never see the same signature or key. Refill
 	// fetches more while the issuer still vouches for the credential.
@@ -174,9 +206,10 @@ func (c *Credential) String() string { return fmt.Sprintf("credential(%s %s)", c
 
 // credentialCopy is one issued copy with its private holder key.
 type credentialCopy struct {
-	SDJWT string   `json:"sd_jwt"`
-	Key   jose.JWK `json:"key"` // private JWK; never leaves the sealed record
-	Used  bool     `json:"used"`
+	SDJWT  string                `json:"sd_jwt"`
+	Key    jose.JWK              `json:"key"` // private JWK; never leaves the sealed record
+	Used   bool                  `json:"used"`
+	Status *credential.StatusRef `json:"status,omitempty"`
 }
 
 // credentialRecord is the sealed form of a Credential.
@@ -185,6 +218,9 @@ type credentialRecord struct {
 	Copies []credentialCopy `json:"copies"`
 	// Refresh is how to fetch fresh copies later, if the issuer allows.
 	Refresh *refreshInfo `json:"refresh,omitempty"`
+	// IssuerKey is the key the copies verified with, to check status
+	// lists later without fetching the issuer's metadata.
+	IssuerKey *jose.JWK `json:"issuer_key,omitempty"`
 }
 
 // refreshInfo is what Refill needs: the refresh token and the endpoints.
@@ -196,7 +232,7 @@ type refreshInfo struct {
 	BatchSize          int    `json:"batch_size"`
 }
 
-func (r *credentialRecord) public() *Credential {
+func (r *credentialRecord) public(now time.Time) *Credential {
 	c := r.Credential
 	c.copies = r.Copies
 	c.Refillable = r.Refresh != nil
@@ -205,6 +241,12 @@ func (r *credentialRecord) public() *Credential {
 		if !cp.Used {
 			c.CopiesLeft++
 		}
+	}
+	if c.Status == "" {
+		c.Status = StatusUnknown
+	}
+	if !c.Expiry.IsZero() && !now.Before(c.Expiry) {
+		c.Status = StatusExpired
 	}
 	return &c
 }
@@ -223,7 +265,7 @@ func (w *Wallet) Credentials(ctx context.Context) ([]*Credential, error) {
 		if err := json.Unmarshal(plain, &r); err != nil || r.ID != id {
 			return ErrCorrupt
 		}
-		out = append(out, r.public())
+		out = append(out, r.public(w.opts.Now()))
 		return nil
 	})
 	if err != nil {
@@ -241,7 +283,7 @@ func (w *Wallet) Credential(ctx context.Context, id string) (*Credential, error)
 	if r.ID != id {
 		return nil, ErrCorrupt
 	}
-	return r.public(), nil
+	return r.public(w.opts.Now()), nil
 }
 
 // Delete removes a credential and its keys.
@@ -274,7 +316,7 @@ func (w *Wallet) takeCopy(ctx context.Context, id string) (string, crypto.Signer
 		}
 		return r.Copies[i].SDJWT, key, nil
 	}
-	return "", nil, fmt.Errorf("wallet: every copy of %s is used; receive it again to get fresh copies", id)
+	return "", nil, werr(CodeCopiesExhausted, "every one-time copy of %s is used; receive it again to get fresh copies", id)
 }
 
 // Receipt records one presentation: who asked, when, for what, and which

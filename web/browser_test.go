@@ -18,7 +18,7 @@ import (
 
 // chromium finds Debian's chromium. Without it the browser tests fail in
 // CI (CI=true) and are skipped elsewhere.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -32,11 +32,14 @@ func chromium(t *testing.T) string {
 }
 
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	dir  string
 	n    int
+	// guide, when set, names the screenshots that make screenshots copies
+	// into the user guide (all of them when nil).
+	guide map[string]bool
 }
 
 func newBrowser(t *testing.T, base string) *browser {
@@ -73,7 +76,7 @@ func (b *browser) shot(name string) {
 	}
 	b.t.Logf("screenshot %s", p)
 	// make screenshots refreshes the user guide's pictures.
-	if dir := os.Getenv("TONG_SCREENSHOTS"); dir != "" {
+	if dir := os.Getenv("TONG_SCREENSHOTS"); dir != "" && (b.guide == nil || b.guide[name]) {
 		if err := os.WriteFile(filepath.Join(dir, filepath.Base(p)), png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}

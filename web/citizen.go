@@ -48,6 +48,8 @@ type liveData struct {
 	Events               string
 	QR, Link             template.URL
 	Outcome              template.HTML
+	// Return is where the wallet on this device comes back to.
+	Return string
 }
 
 func (s *Server) renderFragment(name string, data any) template.HTML {
@@ -177,7 +179,7 @@ func (s *Server) meetingsBooking(w http.ResponseWriter, r *http.Request) {
 	if b.Status == meetings.StatusVerifying {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: b.Session, Counter: s.bookingCounter()})
-		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
+		d.QR, d.Link, d.Return = qrDataURL(uri), deepLink(uri), r.URL.Path
 	}
 	s.render(w, r, "live.html", d)
 }
@@ -241,7 +243,7 @@ func (s *Server) meetingsCheckin(w http.ResponseWriter, r *http.Request) {
 	if res.Pending {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: res.Booking.CheckIn, Counter: s.cfg.MeetingsCheckinCounter})
-		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
+		d.QR, d.Link, d.Return = qrDataURL(uri), deepLink(uri), r.URL.Path
 	}
 	s.render(w, r, "live.html", d)
 }
@@ -360,7 +362,7 @@ func (s *Server) paymentsAttempt(w http.ResponseWriter, r *http.Request) {
 	if o.Receipt == nil && reason == "" {
 		d.Status = "pending"
 		uri := s.cfg.Verifier.RequestURI(&verifier.Session{ID: a.Session, Counter: s.cfg.PaymentsCounter})
-		d.QR, d.Link = qrDataURL(uri), deepLink(uri)
+		d.QR, d.Link, d.Return = qrDataURL(uri), deepLink(uri), r.URL.Path
 	}
 	s.render(w, r, "live.html", d)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
 	"github.com/tongid/tong/web"
+	"github.com/tongid/tong/web/walletapp"
 )
 
 // site is a city with the pages mounted, and a browser-like client.
@@ -31,10 +32,18 @@ type site struct {
 	inq *inquiries.Service
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T) *site { return newSiteWith(t, siteOptions{}) }
+
+// siteOptions adjust newSiteWith.
+type siteOptions struct {
+	Wallet       *walletapp.App
+	IssuerConfig func(*issuer.Config)
+}
+
+func newSiteWith(t testing.TB, opts siteOptions) *site {
 	// Status lists are cached for at most a millisecond, so a revocation
 	// shows at the next check (in production: the list's ttl).
-	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.CacheTTL = time.Millisecond }})
+	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.CacheTTL = time.Millisecond }, IssuerConfig: opts.IssuerConfig})
 	ctx := context.Background()
 	bookCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-booking"])
 	checkCtr, _ := c.Verifier.Authenticate(ctx, c.CounterTokens["meeting-checkin"])
@@ -72,11 +81,11 @@ func newSite(t *testing.T) *site {
 	}
 	srv, err := web.New(web.Config{DB: c.DB, PublicURL: c.URL, Issuer: c.Issuer, Verifier: c.Verifier,
 		Meetings: ms, Payments: ps, Inquiries: inq, MeetingsBookingCounter: bookCtr.ID, MeetingsCheckinCounter: checkCtr.ID, PaymentsCounter: payCtr.ID,
-		Explorer: &web.Explorer{Log: c.Log, LogKey: c.LogKey}})
+		Explorer: &web.Explorer{Log: c.Log, LogKey: c.LogKey}, Wallet: opts.Wallet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/agency/*", "/counter/*", "/meetings/*", "/payments/*", "/inquiries/*", "/inquiries", "/explorer/*", "/static/*", "/", "/healthz", "/readyz", "/metrics"} {
+	for _, p := range []string{"/agency/*", "/counter/*", "/meetings/*", "/payments/*", "/inquiries/*", "/inquiries", "/explorer/*", "/static/*", "/wallet", "/wallet/*", "/", "/healthz", "/readyz", "/metrics"} {
 		c.Mux.Handle(p, srv.Handler())
 	}
 	jar, _ := cookiejar.New(nil)

@@ -35,6 +35,7 @@ import (
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/web/walletapp"
 )
 
 //go:embed templates/*.html
@@ -102,6 +103,9 @@ type Config struct {
 	// AccessLog, when set, receives one line per request at info level;
 	// otherwise the lines go to Logger at debug level.
 	AccessLog *slog.Logger
+	// Wallet is the wallet web app served at /wallet/; nil means the
+	// embedded one, for a registry on this origin.
+	Wallet *walletapp.App
 }
 
 // Validate checks the configuration.
@@ -141,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Metrics = prometheus.NewRegistry()
 		cfg.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	tmpl, err := template.New("").Funcs(templateFuncs).ParseFS(templateFS, "templates/*.html")
+	tmpl, err := template.New("").Funcs(templateFuncs).Funcs(walletFuncs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +176,9 @@ func New(cfg Config) (*Server, error) {
 	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	for _, m := range cfg.APIs {
 		r.Handle(m.Pattern, m.Handler)
+	}
+	if err := mountWallet(r, cfg.Wallet); err != nil {
+		return nil, err
 	}
 
 	// Browser pages: forms are protected against cross-site requests.

@@ -75,6 +75,7 @@ dashes as underscores). A flag on the command line wins.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newServeCmd(a),
+		newWalletAppCmd(a),
 		newKeyCmd(a),
 		newCredentialCmd(a),
 		newRegistryCmd(a),

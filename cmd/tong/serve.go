@@ -40,6 +40,7 @@ type serveFlags struct {
 	streamTimeout time.Duration
 	accessLog     string
 	database      string
+	tls           tlsFlags
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -83,6 +84,7 @@ lets requests in flight finish, then closes the database.`,
 	fl.DurationVar(&f.writeTimeout, "write-timeout", httpx.DefaultWriteTimeout, "time a response may take to be written (a client that does not read is dropped)")
 	fl.DurationVar(&f.streamTimeout, "stream-write-timeout", httpx.DefaultStreamWriteTimeout, "time each server-sent event may take to be written")
 	fl.StringVar(&f.accessLog, "access-log", "", "append one line per request to this file (default: requests are logged at debug level only)")
+	f.tls.register(fl)
 	return cmd
 }
 
@@ -149,9 +151,12 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		return err
 	}
 	defer ln.Close()
+	if ln.Listener, ln.scheme, err = f.tls.listen(ln.Listener); err != nil {
+		return err
+	}
 	publicURL := strings.TrimSuffix(f.publicURL, "/")
 	if publicURL == "" {
-		publicURL = ln.scheme + "://" + ln.Addr().String()
+		publicURL = defaultPublicURL(ln.scheme, ln.Addr())
 	}
 	kd, err := openKeys(f.data, f.masterKey)
 	if err != nil {
@@ -266,6 +271,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		fmt.Fprintf(a.stdout, "  %-18s %s\n", "demo tokens", filepath.Join(f.data, "demo.json"))
 		printWalkthrough(a.stdout, publicURL, filepath.Join(f.data, "demo.json"))
 	}
+	f.tls.announce(a.stdout, publicURL)
 	fmt.Fprintln(a.stdout, "Press Ctrl+C to stop.")
 	hs := httpx.NewServer(srv.Handler(), logger)
 	hs.WriteTimeout = f.writeTimeout // a backstop: each route sets its own deadline

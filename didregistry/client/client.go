@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -28,8 +29,7 @@ import (
 
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
-	"github.com/tongid/tong/didregistry/httpapi"
-	"github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/didregistry/wire"
 )
 
 // MaxResponse bounds any registry response.
@@ -44,6 +44,14 @@ type Config struct {
 	LogKey         string // note verifier key: name+hash+base64
 	TrustAuthority string
 	Now            func() time.Time
+	// AccreditationsTTL, when positive, lets Accreditations reuse the
+	// trust authority's verified chain for that long instead of fetching
+	// and replaying it on every call. The chain grows with every
+	// accreditation, and a wallet compiled to WebAssembly verifies each
+	// operation's signature tens of times slower than native code; an
+	// accreditation revoked meanwhile is seen up to this much later.
+	// Zero: no reuse (verifiers keep their own caches).
+	AccreditationsTTL time.Duration
 }
 
 // Client is a verifying did:tong client.
@@ -52,6 +60,10 @@ type Client struct {
 	base    string
 	http    *http.Client
 	tracker *didregistry.Tracker
+
+	mu        sync.Mutex // guards accs and accsUntil
+	accs      []Accreditation
+	accsUntil time.Time
 }
 
 var _ did.Resolver = (*Client)(nil)
@@ -78,6 +90,25 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), http: cfg.HTTPClient}
 	c.tracker = didregistry.NewTracker(cfg.Origin, v, c.consistency)
 	return c, nil
+}
+
+// Discover fetches a registry's GET /registry/info: the origin, log key
+// and trust authority to pin in a Config. Trusting what the registry
+// says about itself is trust on first use: call it once (when a wallet is
+// created) and keep the answer, rather than on every start.
+func Discover(ctx context.Context, baseURL string, hc *http.Client) (Config, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := &Client{base: strings.TrimSuffix(baseURL, "/"), http: hc}
+	var info wire.Info
+	if _, err := c.get(ctx, "/registry/info", &info); err != nil {
+		return Config{}, err
+	}
+	if info.Origin == "" || info.LogKey == "" {
+		return Config{}, errors.New("didregistry/client: /registry/info names no origin or log key")
+	}
+	return Config{BaseURL: baseURL, HTTPClient: hc, Origin: info.Origin, LogKey: info.LogKey, TrustAuthority: info.TrustAuthority}, nil
 }
 
 // Tracker exposes the checkpoint tracker (its Latest is the newest
@@ -143,12 +174,12 @@ type VerifiedChain struct {
 	Operations []*didregistry.Operation
 	Checkpoint didregistry.Checkpoint
 	Signed     []byte
-	Proofs     []httpapi.Proof
+	Proofs     []wire.Proof
 }
 
 // Chain fetches and verifies id's whole chain.
 func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
-	var resp httpapi.ChainResponse
+	var resp wire.ChainResponse
 	if _, err := c.get(ctx, "/dids/"+url.PathEscape(id)+"/log", &resp); err != nil {
 		return nil, err
 	}
@@ -171,7 +202,7 @@ func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
 			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Detail: fmt.Sprintf("entry %d is not in the checkpointed log", e.LogIndex), Err: err}
 		}
 		chain[i] = didregistry.Entry{Index: e.LogIndex, Leaf: leaf}
-		vc.Proofs = append(vc.Proofs, httpapi.Proof{LogIndex: e.LogIndex, Checkpoint: resp.Checkpoint, InclusionProof: e.InclusionProof})
+		vc.Proofs = append(vc.Proofs, wire.Proof{LogIndex: e.LogIndex, Checkpoint: resp.Checkpoint, InclusionProof: e.InclusionProof})
 		op, err := didregistry.ParseOperation(leaf)
 		if err != nil {
 			return nil, err
@@ -227,6 +258,14 @@ func (c *Client) Accreditations(ctx context.Context) ([]Accreditation, error) {
 	if c.cfg.TrustAuthority == "" {
 		return nil, errors.New("didregistry/client: no trust authority configured")
 	}
+	if c.cfg.AccreditationsTTL > 0 {
+		c.mu.Lock()
+		accs, until := c.accs, c.accsUntil
+		c.mu.Unlock()
+		if accs != nil && c.cfg.Now().Before(until) {
+			return slices.Clone(accs), nil
+		}
+	}
 	vc, err := c.Chain(ctx, c.cfg.TrustAuthority)
 	if err != nil {
 		return nil, err
@@ -243,6 +282,14 @@ func (c *Client) Accreditations(ctx context.Context) ([]Accreditation, error) {
 				}
 			}
 		}
+	}
+	if c.cfg.AccreditationsTTL > 0 {
+		c.mu.Lock()
+		c.accs, c.accsUntil = slices.Clone(out), c.cfg.Now().Add(c.cfg.AccreditationsTTL)
+		if c.accs == nil {
+			c.accs = []Accreditation{}
+		}
+		c.mu.Unlock()
 	}
 	return out, nil
 }
@@ -289,9 +336,7 @@ func AccreditedIn(as []Accreditation, subject, role, item string, at time.Time) 
 // credentialIssuer must name that DID, so the registry cannot substitute
 // another (docs/did-method-tong.md §8).
 func (c *Client) DIDForIssuerURL(ctx context.Context, u string) (string, *did.Document, error) {
-	var resp struct {
-		DID string `json:"did"`
-	}
+	var resp wire.IssuerResponse
 	if _, err := c.get(ctx, "/registry/issuers?url="+url.QueryEscape(u), &resp); err != nil {
 		return "", nil, err
 	}
@@ -322,19 +367,19 @@ func (c *Client) DIDForIssuerURL(ctx context.Context, u string) (string, *did.Do
 }
 
 // Submit posts a signed operation and returns the registry's receipt.
-func (c *Client) Submit(ctx context.Context, op *didregistry.Operation) (store.Receipt, error) {
+func (c *Client) Submit(ctx context.Context, op *didregistry.Operation) (wire.Receipt, error) {
 	leaf, err := op.Canonical()
 	if err != nil {
-		return store.Receipt{}, err
+		return wire.Receipt{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/registry/operations", bytes.NewReader(leaf))
 	if err != nil {
-		return store.Receipt{}, err
+		return wire.Receipt{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return store.Receipt{}, fmt.Errorf("didregistry/client: %w", err)
+		return wire.Receipt{}, fmt.Errorf("didregistry/client: %w", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -344,8 +389,8 @@ func (c *Client) Submit(ctx context.Context, op *didregistry.Operation) (store.R
 			Description string `json:"error_description"`
 		}
 		json.Unmarshal(body, &e)
-		return store.Receipt{}, &didregistry.Error{Code: didregistry.Code(e.Error), Detail: e.Description}
+		return wire.Receipt{}, &didregistry.Error{Code: didregistry.Code(e.Error), Detail: e.Description}
 	}
-	var r store.Receipt
+	var r wire.Receipt
 	return r, json.Unmarshal(body, &r)
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/didregistry/store"
+	"github.com/tongid/tong/didregistry/wire"
 	"github.com/tongid/tong/internal/bytelru"
 	"github.com/tongid/tong/internal/httpx"
 )
@@ -213,12 +214,7 @@ func didParam(r *http.Request) (string, bool) {
 	return id, err == nil
 }
 
-type infoResponse struct {
-	Origin         string `json:"origin"`
-	LogKey         string `json:"logKey"`
-	TrustAuthority string `json:"trustAuthority,omitempty"`
-	TreeSize       int64  `json:"treeSize"`
-}
+type infoResponse = wire.Info
 
 func (a *API) info(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, r, http.StatusOK, infoResponse{Origin: a.cfg.Origin, LogKey: a.cfg.VerifierKey, TrustAuthority: a.cfg.TrustAuthority, TreeSize: a.cfg.Log.Latest().Size})
@@ -239,11 +235,7 @@ func (a *API) issuer(w http.ResponseWriter, r *http.Request) {
 }
 
 // Proof is didResolutionMetadata.proof / each chain entry's proof.
-type Proof struct {
-	LogIndex       int64    `json:"logIndex"`
-	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof []string `json:"inclusionProof"`
-}
+type Proof = wire.Proof
 
 func proofStrings(p []tlog.Hash) []string {
 	out := make([]string, len(p))
@@ -463,18 +455,10 @@ func (a *API) resolutionError(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // ChainEntry is one operation of GET /dids/{did}/log.
-type ChainEntry struct {
-	LogIndex       int64           `json:"logIndex"`
-	Operation      json.RawMessage `json:"operation"`
-	InclusionProof []string        `json:"inclusionProof"`
-}
+type ChainEntry = wire.ChainEntry
 
 // ChainResponse is GET /dids/{did}/log.
-type ChainResponse struct {
-	DID        string       `json:"did"`
-	Checkpoint string       `json:"checkpoint"`
-	Entries    []ChainEntry `json:"entries"`
-}
+type ChainResponse = wire.ChainResponse
 
 // chainPage is how many operations GET /dids/{did}/log reads at a time.
 const chainPage = 32

@@ -73,6 +73,8 @@ type Options struct {
 	// VerifierConfig, if set, adjusts the verifier's config (clock,
 	// cache TTLs).
 	VerifierConfig func(*verifier.Config)
+	// IssuerConfig, if set, adjusts the issuer's config (status list ttl).
+	IssuerConfig func(*issuer.Config)
 	// Synchronous is the SQLite synchronous pragma ("" = FULL).
 	Synchronous string
 	// PostgreSQL puts the city on a fresh database of the test binary's
@@ -137,7 +139,11 @@ func New(t testing.TB, opts Options) *City {
 
 	// Issuer: the PSB issues citizen identity and government official;
 	// housing issues residence.
-	c.Issuer, err = issuer.New(ctx, issuer.Config{DB: db, Keys: kd, Secret: make([]byte, 32), AllowLoopbackHTTP: true})
+	icfg := issuer.Config{DB: db, Keys: kd, Secret: make([]byte, 32), AllowLoopbackHTTP: true}
+	if opts.IssuerConfig != nil {
+		opts.IssuerConfig(&icfg)
+	}
+	c.Issuer, err = issuer.New(ctx, icfg)
 	if err != nil {
 		t.Fatal(err)
 	}

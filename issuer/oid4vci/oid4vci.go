@@ -56,18 +56,22 @@ func (a *API) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
-	r.Get("/.well-known/openid-credential-issuer/issuers/{agency}", a.issuerMetadata)
-	r.Get("/.well-known/oauth-authorization-server/issuers/{agency}", a.asMetadata)
-	r.Get("/.well-known/jwt-vc-issuer/issuers/{agency}", a.jwtVCIssuer)
+	// The endpoints a wallet calls are readable from any origin, so that a
+	// wallet web app hosted elsewhere works; the staff API is not.
+	pub := &httpx.PublicRoutes{R: r}
+	pub.Handle(http.MethodGet, "/.well-known/openid-credential-issuer/issuers/{agency}", a.issuerMetadata)
+	pub.Handle(http.MethodGet, "/.well-known/oauth-authorization-server/issuers/{agency}", a.asMetadata)
+	pub.Handle(http.MethodGet, "/.well-known/jwt-vc-issuer/issuers/{agency}", a.jwtVCIssuer)
 	r.Get("/issuer-api/agency", a.tokenAgency)
 	r.Route("/issuers/{agency}", func(r chi.Router) {
-		r.Get("/offers/{offer}", a.offer)
-		r.Post("/token", a.token)
-		r.Post("/nonce", a.nonce)
-		r.Post("/credential", a.credential)
-		r.Post("/deferred_credential", a.deferred)
-		r.Post("/notification", a.notification)
-		r.Get("/status/{list}", a.statusList)
+		pub := &httpx.PublicRoutes{R: r}
+		pub.Handle(http.MethodGet, "/offers/{offer}", a.offer)
+		pub.Handle(http.MethodPost, "/token", a.token)
+		pub.Handle(http.MethodPost, "/nonce", a.nonce)
+		pub.Handle(http.MethodPost, "/credential", a.credential)
+		pub.Handle(http.MethodPost, "/deferred_credential", a.deferred)
+		pub.Handle(http.MethodPost, "/notification", a.notification)
+		pub.Handle(http.MethodGet, "/status/{list}", a.statusList)
 		r.Route("/api", func(r chi.Router) {
 			r.Use(a.staffAuth)
 			r.Get("/types", a.listTypes)

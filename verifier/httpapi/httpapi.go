@@ -34,9 +34,12 @@ func (a *API) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
-	r.Get("/verifier/requests/{id}", a.requestObject)
-	r.Post("/verifier/requests/{id}", a.requestObject) // request_uri_method=post
-	r.Post("/verifier/response/{id}", a.response)
+	// The request_uri and response_uri endpoints are readable from any
+	// origin, for a wallet web app hosted elsewhere; the counter API is not.
+	pub := &httpx.PublicRoutes{R: r}
+	pub.Handle(http.MethodGet, "/verifier/requests/{id}", a.requestObject)
+	pub.Handle(http.MethodPost, "/verifier/requests/{id}", a.requestObject) // request_uri_method=post
+	pub.Handle(http.MethodPost, "/verifier/response/{id}", a.response)
 	r.Group(func(r chi.Router) {
 		r.Use(a.counterAuth)
 		r.Get("/verifier/purposes", a.purposes)
