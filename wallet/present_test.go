@@ -20,6 +20,7 @@ import (
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/wallet"
 )
 
@@ -518,17 +519,40 @@ func TestStatusShownAndRefused(t *testing.T) {
 // claim labels) is kept at receive time for the wallet to show offline.
 func TestDisplayKept(t *testing.T) {
 	f := newFixture(t)
-	if got := f.c.LocalDisplay("zh").Name; got != "居民身份凭证" {
-		t.Errorf("LocalDisplay(zh).Name = %q, want 居民身份凭证", got)
+	typ := demoTypes()["citizen-identity"]
+	name := func(ds []issuer.Display, locale string) string {
+		for _, d := range ds {
+			if d.Locale == locale {
+				return d.Name
+			}
+		}
+		t.Fatalf("the demo type has no %s display", locale)
+		return ""
 	}
-	if got := f.c.LocalDisplay("en-GB").Name; got != "Citizen identity" {
-		t.Errorf("LocalDisplay(en-GB).Name = %q, want Citizen identity", got)
+	if got, want := f.c.LocalDisplay("zh").Name, name(typ.Display, "zh"); got != want {
+		t.Errorf("LocalDisplay(zh).Name = %q, want %q", got, want)
 	}
-	if got := f.c.ClaimLabel([]any{"age_equal_or_over", "18"}, "en"); got != "18 or over" {
-		t.Errorf("ClaimLabel(age_equal_or_over.18) = %q, want 18 or over", got)
+	if got, want := f.c.LocalDisplay("en-GB").Name, name(typ.Display, "en"); got != want {
+		t.Errorf("LocalDisplay(en-GB).Name = %q, want %q", got, want)
 	}
-	if got := f.c.ClaimLabel([]any{"family_name"}, "zh"); got != "姓" {
-		t.Errorf("ClaimLabel(family_name, zh) = %q, want 姓", got)
+	checked := 0
+	for _, cd := range typ.Claims {
+		if len(cd.Display) == 0 {
+			continue
+		}
+		p := make([]any, len(cd.Path))
+		for i, e := range cd.Path {
+			p[i] = e
+		}
+		for _, locale := range []string{"en", "zh"} {
+			if got, want := f.c.ClaimLabel(p, locale), name(cd.Display, locale); got != want {
+				t.Errorf("ClaimLabel(%v, %s) = %q, want %q", cd.Path, locale, got, want)
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked %d labels; the demo type should have more", checked)
 	}
 }
 
