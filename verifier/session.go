@@ -107,7 +107,13 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	sess := &Session{ID: id, Counter: c.ID, Purpose: p.ID, Status: StatusPending, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}
 	clientID := PrefixDID + org.DID
 	claims := map[string]any{
-		"iss": clientID, "aud": SelfIssuedAudience, "client_id": clientID,
+		// iss is the organisation's DID itself (the DID that kid is a key
+		// of), never the prefixed client_id: wallets built on JAR (RFC 9101)
+		// libraries compare iss with the signer and refuse a mismatch.
+		// Spec: OpenID4VP 1.0 #vp_token_request: "the `iss` claim MAY be
+		// present in the Request Object. However, if it is present, the
+		// Wallet MUST ignore it."
+		"iss": org.DID, "aud": SelfIssuedAudience, "client_id": clientID,
 		"response_type": "vp_token", "response_mode": "direct_post",
 		"response_uri": s.cfg.PublicURL + "/verifier/response/" + id,
 		"nonce":        nonce, "state": state, "dcql_query": p.Query,
