@@ -6,13 +6,21 @@ package interop_test
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/jose"
+	tkeys "github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/wallet"
 )
 
 func offer(t *testing.T, c *tongtest.City, agency, typ string) *issuer.Offer {
@@ -75,5 +83,210 @@ func TestForeignWalletWithTong(t *testing.T) {
 	}
 	if _, ok := cl["personal_administrative_number"]; ok {
 		t.Error("a claim that was not asked for reached the verifier")
+	}
+}
+
+// identityClaims are what the foreign issuer puts in its credentials.
+var identityClaims = map[string]any{"family_name": "Müller", "given_name": "Erika", "birthdate": "1964-08-12",
+	"age_equal_or_over": map[string]any{"18": true, "65": false}}
+
+// tongWallet is Tong's wallet with the city's registry, not requiring it:
+// so it accepts a foreign issuer that the registry does not know, and a
+// verifier that authenticates itself by its redirect_uri.
+func tongWallet(t *testing.T, c *tongtest.City) *wallet.Wallet {
+	t.Helper()
+	w, err := wallet.Create(context.Background(), filepath.Join(t.TempDir(), "w.db"), []byte("pass"), wallet.Options{
+		HTTPClient: c.Client(), AllowLoopbackHTTP: true, Registry: c.Registry, Copies: 2,
+		KDF: wallet.KDF{Alg: "argon2id", Time: 1, Memory: 8 << 10, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func approveAll(context.Context, *wallet.ConsentRequest) (wallet.Decision, error) {
+	return wallet.Decision{Approve: true}, nil
+}
+
+func dcqlFor(vct string, paths ...[]any) map[string]any {
+	var claims []map[string]any
+	for _, p := range paths {
+		claims = append(claims, map[string]any{"path": p})
+	}
+	return map[string]any{"credentials": []map[string]any{{"id": "id", "format": "dc+sd-jwt",
+		"meta": map[string]any{"vct_values": []string{vct}}, "claims": claims}}}
+}
+
+// foreignResult is what server.mjs's verifier concluded.
+type foreignResult struct {
+	Verified     bool   `json:"verified"`
+	Error        string `json:"error"`
+	ResponseMode string `json:"response_mode"`
+	Encrypted    bool   `json:"encrypted"`
+	Credentials  map[string]struct {
+		Iss    string         `json:"iss"`
+		VCT    string         `json:"vct"`
+		Typ    string         `json:"typ"`
+		X5c    bool           `json:"x5c"`
+		Status bool           `json:"status"`
+		Claims map[string]any `json:"claims"`
+	} `json:"credentials"`
+}
+
+// presentToForeign has Tong's wallet answer a request of the foreign
+// verifier and returns the foreign verifier's result.
+func presentToForeign(t *testing.T, w *wallet.Wallet, f *foreign, req map[string]any) *foreignResult {
+	t.Helper()
+	var r struct {
+		ID         string `json:"id"`
+		RequestURI string `json:"request_uri"`
+	}
+	f.call(t, "/admin/requests", req, &r)
+	m, err := w.Match(t.Context(), r.RequestURI)
+	if err != nil {
+		t.Fatalf("Tong's wallet refused the foreign request: %v", err)
+	}
+	if !m.Match.Satisfied {
+		t.Fatal("Tong's wallet found no credential for the foreign request")
+	}
+	if _, err := w.Present(t.Context(), m, approveAll); err != nil {
+		var res foreignResult
+		f.call(t, "/admin/results", map[string]string{"id": r.ID}, &res)
+		t.Fatalf("Present: %v (foreign verifier: %s)", err, res.Error)
+	}
+	var res foreignResult
+	f.call(t, "/admin/results", map[string]string{"id": r.ID}, &res)
+	return &res
+}
+
+func keys[M ~map[string]V, V any](m M) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestTongWalletWithForeign: Tong's wallet receives a credential from the
+// npm issuer (pre-authorized code with tx_code) and presents it, and a
+// Tong credential, to the npm verifier, which checks each with
+// @sd-jwt/sd-jwt-vc (issuer key from JWT VC Issuer Metadata, Token
+// Status List, KB-JWT nonce, aud and sd_hash).
+func TestTongWalletWithForeign(t *testing.T) {
+	node(t)
+	c := tongtest.New(t, tongtest.Options{})
+	f := startForeign(t)
+	w := tongWallet(t, c)
+
+	t.Run("foreign verifier checks a Tong credential", func(t *testing.T) {
+		o := offer(t, c, "psb", "citizen-identity")
+		if _, err := w.Receive(t.Context(), o.OfferURI, o.TxCode); err != nil {
+			t.Fatal(err)
+		}
+		res := presentToForeign(t, w, f, map[string]any{"dcql_query": dcqlFor("urn:tong:vct:citizen-identity:1",
+			[]any{"family_name"}, []any{"age_equal_or_over", "18"})})
+		if !res.Verified {
+			t.Fatalf("the foreign verifier refused a Tong credential: %s", res.Error)
+		}
+		got := res.Credentials["id"]
+		if got.Iss != c.URL+"/issuers/psb" || got.Typ != "dc+sd-jwt" || !got.Status {
+			t.Errorf("foreign verifier saw iss %q typ %q status %v", got.Iss, got.Typ, got.Status)
+		}
+		if k := keys(got.Claims); !slices.Equal(k, []string{"age_equal_or_over", "family_name"}) {
+			t.Errorf("disclosed %v, want only the two asked for", k)
+		}
+	})
+
+	t.Run("Tong wallet receives from a foreign issuer and presents to a foreign verifier", func(t *testing.T) {
+		var o struct {
+			OfferURI string `json:"offer_uri"`
+			TxCode   string `json:"tx_code"`
+		}
+		f.call(t, "/admin/offers", map[string]any{"issuer": "a", "vct": "urn:foreign:vct:identity:1", "claims": identityClaims}, &o)
+		cred, err := w.Receive(t.Context(), o.OfferURI, o.TxCode)
+		if err != nil {
+			t.Fatalf("Tong's wallet could not receive from the foreign issuer: %v", err)
+		}
+		if cred.Issuer != f.Issuers["a"].URL || cred.IssuerDID != "" || cred.Claims["given_name"] != "Erika" {
+			t.Errorf("received %+v", cred)
+		}
+		res := presentToForeign(t, w, f, map[string]any{"dcql_query": dcqlFor("urn:foreign:vct:identity:1", []any{"given_name"})})
+		if !res.Verified {
+			t.Fatalf("the foreign verifier refused: %s", res.Error)
+		}
+		if got := res.Credentials["id"]; got.Iss != f.Issuers["a"].URL || !slices.Equal(keys(got.Claims), []string{"given_name"}) {
+			t.Errorf("foreign verifier saw iss %q claims %v", got.Iss, got.Claims)
+		}
+	})
+}
+
+// registerForeign puts a did:tong for the foreign issuer slug in the
+// registry: its document names the issuer URL and holds the issuer's
+// signing key, but the trust authority does not accredit it.
+func registerForeign(t *testing.T, c *tongtest.City, f *foreign, slug string) string {
+	t.Helper()
+	jwk, _ := json.Marshal(f.Issuers[slug].JWK)
+	pub, err := jose.ParsePublicJWK(jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, _ := did.EncodeMultikey(pub)
+	update, _ := c.Keys.Create("foreign-"+slug, tkeys.ES256)
+	id := didregistry.PlaceholderDID
+	doc := &did.Document{Context: []any{did.ContextV1}, ID: id,
+		VerificationMethods: []did.VerificationMethod{{ID: id + "#key-1", Type: "Multikey", Controller: id, PublicKeyMultibase: mk}},
+		AssertionMethod:     []did.VerificationRef{{Ref: "#key-1"}},
+		Service:             []did.Service{{ID: id + "#oid4vci", Type: []string{didregistry.ServiceTypeCredentialIssuer}, ServiceEndpoint: f.Issuers[slug].URL}}}
+	op, err := didregistry.NewGenesis(update, doc, []crypto.PublicKey{update.Public()}, nil, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := op.Canonical()
+	if _, err := c.Log.Append(t.Context(), leaf); err != nil {
+		t.Fatal(err)
+	}
+	return op.DID
+}
+
+// TestTongVerifierRefusesUnaccredited: the npm wallet receives a "citizen
+// identity" from the npm issuer and presents it to Tong's verifier, which
+// refuses it: issuer b has a did:tong naming its URL and key but no
+// accreditation (issuer_not_accredited); issuer a is not in the registry
+// at all (issuer_unknown). Everything else about the presentations is
+// valid, so the refusal is the registry's.
+func TestTongVerifierRefusesUnaccredited(t *testing.T) {
+	node(t)
+	c := tongtest.New(t, tongtest.Options{})
+	f := startForeign(t)
+	registerForeign(t, c, f, "b")
+	for _, tc := range []struct {
+		slug string
+		want verifier.Code
+	}{{"b", verifier.CodeIssuerNotAccredited}, {"a", verifier.CodeIssuerUnknown}} {
+		t.Run(tc.slug, func(t *testing.T) {
+			var o struct {
+				OfferURI string `json:"offer_uri"`
+				TxCode   string `json:"tx_code"`
+			}
+			f.call(t, "/admin/offers", map[string]any{"issuer": tc.slug, "vct": "urn:tong:vct:citizen-identity:1", "claims": identityClaims}, &o)
+			s := session(t, c, "identity-basic", verifier.NewRequest{})
+			steps := runWallet(t, map[string]any{"registry": c.URL, "steps": []map[string]any{
+				{"receive": map[string]any{"offer": o.OfferURI, "tx_code": o.TxCode}},
+				{"present": map[string]any{"request_uri": s.RequestURI}},
+			}})
+			if !steps[0].ok() {
+				t.Fatalf("foreign wallet could not receive from the foreign issuer: %v", steps[0])
+			}
+			if steps[1]["status"] == float64(200) {
+				t.Errorf("Tong's verifier answered 200 to an unaccredited issuer's credential")
+			}
+			r := result(t, c, "identity-basic", s.ID)
+			if r.Status != verifier.StatusRejected || r.Result == nil || r.Result.Code != tc.want {
+				b, _ := json.Marshal(r)
+				t.Fatalf("session %s, want rejected with %s", b, tc.want)
+			}
+		})
 	}
 }
