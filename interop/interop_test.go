@@ -7,7 +7,11 @@ package interop_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -18,6 +22,7 @@ import (
 	"github.com/tongid/tong/internal/jose"
 	tkeys "github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/internal/x509ca"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
@@ -288,5 +293,79 @@ func TestTongVerifierRefusesUnaccredited(t *testing.T) {
 				t.Fatalf("session %s, want rejected with %s", b, tc.want)
 			}
 		})
+	}
+}
+
+// haip gives the city's Dongcheng hall a certificate from a fresh city CA
+// and returns the CA's PEM file, for wallets to trust.
+func haip(t *testing.T) (*tongtest.City, string) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := x509ca.NewRoot(caKey, "Beijing City Trust Authority", time.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := x509ca.NewTrustList(ca)
+	c := tongtest.New(t, tongtest.Options{VerifierConfig: func(cfg *verifier.Config) { cfg.TrustList = tl }})
+	hall, _ := c.Keys.Load("org-dongcheng")
+	leaf, err := x509ca.Issue(ca, caKey, hall.Public(), x509ca.Leaf{CommonName: "Dongcheng District Government Service Hall"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verifier.SetCertificate(t.Context(), "dongcheng", x509ca.EncodeX5C(leaf)); err != nil {
+		t.Fatal(err)
+	}
+	pemFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(pemFile, x509ca.EncodePEM(ca), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, pemFile
+}
+
+// TestForeignWalletHAIP: the npm wallet, trusting the city CA, answers a
+// Tong counter that asks with HAIP's x509_hash client identifier (the
+// library checks the leaf's hash, our callback the chain) and
+// direct_post.jwt (the library encrypts to the session's key with
+// ECDH-ES); Tong's verifier decrypts and accepts.
+func TestForeignWalletHAIP(t *testing.T) {
+	node(t)
+	c, caPEM := haip(t)
+	o := offer(t, c, "psb", "citizen-identity")
+	s := session(t, c, "identity-basic", verifier.NewRequest{ClientIDPrefix: "x509_hash", ResponseMode: verifier.ResponseModeDirectPostJWT})
+	steps := runWallet(t, map[string]any{"registry": c.URL, "ca": caPEM, "steps": []map[string]any{
+		{"receive": map[string]any{"offer": o.OfferURI, "tx_code": o.TxCode}},
+		{"present": map[string]any{"request_uri": s.RequestURI}},
+	}})
+	if !steps[0].ok() || !steps[1].ok() {
+		t.Fatalf("foreign wallet: %v / %v", steps[0], steps[1])
+	}
+	if p := steps[1]; p["client_prefix"] != "x509_hash" || p["response_mode"] != "direct_post.jwt" || p["encrypted"] != true || p["status"] != float64(200) {
+		t.Errorf("presentation %v", p)
+	}
+	r := result(t, c, "identity-basic", s.ID)
+	if r.Status != verifier.StatusAccepted {
+		b, _ := json.Marshal(r)
+		t.Fatalf("Tong's verifier did not accept: %s", b)
+	}
+	encrypted := false
+	for _, ch := range r.Result.Checks {
+		encrypted = encrypted || (ch.Name == "response_encryption" && ch.OK)
+	}
+	if !encrypted {
+		t.Errorf("checks %v have no response_encryption", r.Result.Checks)
+	}
+
+	// The same wallet trusting another CA refuses the counter.
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := x509ca.NewRoot(otherKey, "Other CA", time.Now(), 0)
+	otherPEM := filepath.Join(t.TempDir(), "other.pem")
+	os.WriteFile(otherPEM, x509ca.EncodePEM(other), 0o644)
+	s2 := session(t, c, "identity-basic", verifier.NewRequest{ClientIDPrefix: "x509_hash", ResponseMode: verifier.ResponseModeDirectPostJWT})
+	steps = runWallet(t, map[string]any{"registry": c.URL, "ca": otherPEM, "steps": []map[string]any{
+		{"receive": map[string]any{"offer": offer(t, c, "psb", "citizen-identity").OfferURI, "tx_code": "x"}},
+		{"present": map[string]any{"request_uri": s2.RequestURI}},
+	}})
+	if steps[1].ok() {
+		t.Errorf("a wallet that does not trust the city CA answered: %v", steps[1])
 	}
 }

@@ -147,7 +147,10 @@ export function callbacks({ registry, keys = {}, roots = null, decryptionKeys = 
       const enc = new jose.CompactEncrypt(new TextEncoder().encode(data)).setProtectedHeader({
         alg: encryptor.alg,
         enc: encryptor.enc,
-        ...(encryptor.kid ? { kid: encryptor.kid } : {}),
+        // OpenID4VP 1.0 §8.3: the JWE carries the kid of the key it is
+        // encrypted to. @openid4vc/openid4vp 0.4.6 leaves that to this
+        // callback (its jweEncryptor has no kid), so take it from the JWK.
+        ...(encryptor.kid || encryptor.publicJwk.kid ? { kid: encryptor.kid || encryptor.publicJwk.kid } : {}),
         ...(encryptor.apu ? { apu: encryptor.apu } : {}),
         ...(encryptor.apv ? { apv: encryptor.apv } : {}),
       });

@@ -11,6 +11,7 @@ import { Openid4vciClient } from '@openid4vc/openid4vci';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { DcqlQuery } from 'dcql';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import crypto from 'node:crypto';
 import * as lib from './lib.mjs';
 
 const input = await lib.readStdinJSON();
@@ -115,7 +116,7 @@ async function present({ request_uri }) {
     const cm = req.client_metadata || {};
     const encJwk = cm.jwks.keys.find((k) => k.use === 'enc' || !k.use);
     jarm = {
-      encryption: { nonce: req.nonce, jwk: encJwk },
+      encryption: { nonce: lib.b64u(crypto.randomBytes(16)), jwk: encJwk },
       serverMetadata: {
         authorization_signing_alg_values_supported: [],
         authorization_encryption_alg_values_supported: ['ECDH-ES'],

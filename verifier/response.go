@@ -64,6 +64,10 @@ type ResponseAnswer struct {
 type sessionRow struct {
 	id, counter, purpose, nonce, state, txData, sameDevice, status string
 	expires                                                        int64
+	// clientID is the client_id the request was made with ("" for
+	// sessions made before HAIP: the organisation's DID prefix);
+	// responseMode and responseKey are for direct_post.jwt (haip.go).
+	clientID, responseMode, responseKey string
 }
 
 // HandleResponse verifies a direct_post response for a session. The
@@ -76,7 +80,8 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		row = *cached.(*sessionRow)
 	} else {
 		err := s.selectSession.QueryRowContext(ctx, id).
-			Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires)
+			Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires,
+				&row.clientID, &row.responseMode, &row.responseKey)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errorf(CodeSessionNotFound, "no such session")
 		}
@@ -97,6 +102,13 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	verr := func() error {
 		if now.Unix() >= row.expires {
 			return fail(CodeSessionExpired, "the session expired")
+		}
+		form, err := openResponse(&row, form)
+		if e := (*Error)(nil); errors.As(err, &e) {
+			return fail(e.Code, "%s", e.Description)
+		}
+		if row.responseMode == ResponseModeDirectPostJWT && form.Get("vp_token") != "" {
+			res.Checks = append(res.Checks, Check{Name: "response_encryption", OK: true})
 		}
 		if st := form.Get("state"); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
 			return fail(CodeStateMismatch, "state does not match the request")
@@ -196,6 +208,9 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 		return fail(CodeMalformedResponse, "unknown counter")
 	}
 	clientID := PrefixDID + o.DID
+	if row.clientID != "" {
+		clientID = row.clientID
+	}
 	var stale time.Duration
 	for _, cq := range p.query.Credentials {
 		vps := tok[cq.ID]

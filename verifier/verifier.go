@@ -22,6 +22,7 @@ import (
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
+	"github.com/tongid/tong/internal/x509ca"
 )
 
 //go:embed migrations/*.sql
@@ -70,6 +71,9 @@ type Config struct {
 	// the staleness reported in each result.
 	CacheTTL time.Duration
 	MaxStale time.Duration
+	// TrustList, if set, is the city CA (and any other trusted root) that
+	// organisations' certificates must chain to (SetCertificate).
+	TrustList *x509ca.TrustList
 }
 
 // Service is the verifier for any number of organisations and counters.
@@ -98,8 +102,8 @@ type Service struct {
 }
 
 const (
-	sqlSelectSession   = `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at FROM verifier_sessions WHERE id = $1`
-	sqlCompleteSession = `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3, request = '' WHERE id = $4 AND status = $5`
+	sqlSelectSession   = `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at, client_id, response_mode, response_key FROM verifier_sessions WHERE id = $1`
+	sqlCompleteSession = `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3, request = '', response_key = '' WHERE id = $4 AND status = $5`
 )
 
 // counterOrg returns the organisation a counter belongs to.
@@ -171,6 +175,9 @@ type Org struct {
 	KeyID   string `json:"key_id"`
 	// Webhook, if set, receives every result as a signed JWT.
 	Webhook string `json:"webhook,omitempty"`
+	// X5C is the organisation's certificate chain for the x509_hash
+	// client identifier prefix (HAIP), leaf first; see SetCertificate.
+	X5C []string `json:"x5c,omitempty"`
 
 	signer *keys.Signer
 }
@@ -200,8 +207,9 @@ func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
 		return o, nil
 	}
 	o = &Org{}
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, did, key_name, key_id, webhook FROM verifier_orgs WHERE slug = $1`, slug).
-		Scan(&o.Slug, &o.Name, &o.DID, &o.KeyName, &o.KeyID, &o.Webhook)
+	var x5c string
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, did, key_name, key_id, webhook, x5c FROM verifier_orgs WHERE slug = $1`, slug).
+		Scan(&o.Slug, &o.Name, &o.DID, &o.KeyName, &o.KeyID, &o.Webhook, &x5c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no organisation %s", slug)
 	}
@@ -210,6 +218,11 @@ func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
 	}
 	if o.signer, err = s.cfg.Keys.Load(o.KeyName); err != nil {
 		return nil, err
+	}
+	if x5c != "" {
+		if err := json.Unmarshal([]byte(x5c), &o.X5C); err != nil {
+			return nil, fmt.Errorf("verifier: %s's x5c: %w", slug, err)
+		}
 	}
 	s.mu.Lock()
 	s.orgs[slug] = o
