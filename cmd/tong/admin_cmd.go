@@ -45,7 +45,7 @@ verifier, printing the API token staff will use.`,
   tong admin verifier add --slug library --name "Capital Library" --purposes identity-basic
   tong admin counter add --org library --name "Front desk" --purposes identity-basic`,
 	}
-	cmd.AddCommand(newAdminAgencyCmd(a), newAdminVerifierCmd(a), newAdminCounterCmd(a))
+	cmd.AddCommand(newAdminAgencyCmd(a), newAdminVerifierCmd(a), newAdminCounterCmd(a), newAdminCACmd(a))
 	return cmd
 }
 

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/x509ca"
+	"github.com/tongid/tong/verifier"
+)
+
+// The city CA (HAIP 1.0): its key is sealed in the data directory beside
+// the trust authority's, and its certificate is <data>/ca.pem, the file
+// wallets are given to trust.
+const (
+	caKeyName  = "city-ca"
+	caCertFile = "ca.pem"
+)
+
+func newAdminCACmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ca",
+		Short: "The city's X.509 certificate authority (HAIP): create it, issue counters' certificates",
+		Example: `  tong admin ca init --name "Beijing City Trust Authority"
+  tong admin ca issue --verifier dongcheng`,
+	}
+	cmd.AddCommand(newAdminCAInitCmd(a), newAdminCAIssueCmd(a))
+	return cmd
+}
+
+func newAdminCAInitCmd(a *app) *cobra.Command {
+	ac := &adminConn{}
+	var name string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the city CA: a sealed ES256 key and a self-signed root certificate (<data>/ca.pem)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kd, db, err := ac.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			path := filepath.Join(ac.data, caCertFile)
+			if _, err := os.Stat(path); err == nil {
+				return withHint(fmt.Errorf("%s exists: the city CA is already created", path), "issue certificates with tong admin ca issue")
+			}
+			key, err := kd.LoadOrCreate(caKeyName, keys.ES256)
+			if err != nil {
+				return err
+			}
+			der, err := x509ca.NewRoot(key, name, time.Now(), 0)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, x509ca.EncodePEM(der), 0o644); err != nil {
+				return err
+			}
+			return a.printResult(map[string]string{"ca_certificate": path, "subject": name}, func(w io.Writer) {
+				fmt.Fprintf(w, "City CA %q created; its certificate, for wallets to trust: %s\nNext: tong admin ca issue --verifier SLUG\n", name, path)
+			})
+		},
+	}
+	ac.flags(cmd)
+	cmd.Flags().StringVar(&name, "name", "City Trust Authority", "the CA's common name")
+	return cmd
+}
+
+// loadCA reads the city CA of a data directory.
+func loadCA(data string, kd *keys.Dir) ([]byte, *keys.Signer, error) {
+	pemBytes, err := os.ReadFile(filepath.Join(data, caCertFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, withHint(errors.New("there is no city CA in "+data), "create it with tong admin ca init")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ders, err := x509ca.ParsePEM(pemBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := kd.Load(caKeyName)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ders[0], key, nil
+}
+
+func newAdminCAIssueCmd(a *app) *cobra.Command {
+	ac := &adminConn{}
+	var slug string
+	var validity time.Duration
+	cmd := &cobra.Command{
+		Use:   "issue --verifier SLUG",
+		Short: "Issue a verifying organisation's certificate for its request-signing key and install it",
+		Long: `Issue signs an end-entity certificate for the organisation's request-signing
+key with the city CA and installs it in the verifier, so that its counters can
+ask with the x509_hash client identifier prefix:
+
+  tong verifier request --purpose identity-basic --client-id-prefix x509_hash --response-mode direct_post.jwt`,
+		Example: `  tong admin ca issue --verifier dongcheng`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if slug == "" {
+				return usagef("--verifier is required")
+			}
+			kd, db, err := ac.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ca, caKey, err := loadCA(ac.data, kd)
+			if err != nil {
+				return err
+			}
+			ver, err := ac.verifier(ctx, a, db, kd)
+			if err != nil {
+				return err
+			}
+			org, err := ver.Org(ctx, slug)
+			if err != nil {
+				return err
+			}
+			key, err := kd.Load(org.KeyName)
+			if err != nil {
+				return err
+			}
+			leaf, err := x509ca.Issue(ca, caKey, key.Public(), x509ca.Leaf{CommonName: org.Name, Organization: org.Name, URIs: []string{org.DID}, Validity: validity}, time.Now())
+			if err != nil {
+				return err
+			}
+			if err := ver.SetCertificate(ctx, slug, x509ca.EncodeX5C(leaf)); err != nil {
+				return err
+			}
+			clientID := verifier.PrefixX509Hash + x509ca.Hash(leaf)
+			return a.printResult(map[string]string{"slug": slug, "client_id": clientID}, func(w io.Writer) {
+				fmt.Fprintf(w, "%s's certificate is installed; its x509_hash client_id is\n  %s\n", slug, clientID)
+			})
+		},
+	}
+	ac.flags(cmd)
+	cmd.Flags().StringVar(&slug, "verifier", "", "the verifying organisation's slug")
+	cmd.Flags().DurationVar(&validity, "validity", x509ca.DefaultLeafValidity, "how long the certificate is valid")
+	return cmd
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAdminCA: the operator creates the city CA and issues a verifying
+// organisation's certificate; its counter can then ask with x509_hash and
+// direct_post.jwt, and the request URI carries the certificate's hash.
+func TestAdminCA(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data})
+	defer stop()
+	env := map[string]string{"TONG_DATA": data, "TONG_SERVER": base}
+	if code, _, errOut := runTong(t, env, "admin", "ca", "issue", "--verifier", "x"); code == 0 || !strings.Contains(errOut, "tong admin ca init") {
+		t.Errorf("issue without a CA: %d %q", code, errOut)
+	}
+	code, out, errOut := runTong(t, env, "admin", "ca", "init", "--name", "Test City CA", "--json")
+	var ca map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &ca) != nil || ca["ca_certificate"] != filepath.Join(data, "ca.pem") {
+		t.Fatalf("ca init: %d %q %q", code, out, errOut)
+	}
+	if pem, _ := os.ReadFile(ca["ca_certificate"]); !strings.Contains(string(pem), "BEGIN CERTIFICATE") {
+		t.Fatalf("ca.pem: %q", pem)
+	}
+	if code, _, _ := runTong(t, env, "admin", "ca", "init"); code == 0 {
+		t.Error("a second ca init overwrote the CA")
+	}
+	if code, out, errOut := runTong(t, env, "admin", "verifier", "add", "--slug", "hall", "--name", "Hall", "--purposes", "identity-basic"); code != 0 {
+		t.Fatalf("verifier add: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runTong(t, env, "admin", "ca", "issue", "--verifier", "hall", "--json")
+	var cert map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &cert) != nil || !strings.HasPrefix(cert["client_id"], "x509_hash:") {
+		t.Fatalf("ca issue: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runTong(t, env, "admin", "counter", "add", "--org", "hall", "--name", "Desk", "--purposes", "identity-basic", "--json")
+	var ctr map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &ctr) != nil {
+		t.Fatalf("counter add: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runTong(t, map[string]string{"TONG_SERVER": base, "TONG_TOKEN": ctr["token"]}, "verifier", "request", "--purpose", "identity-basic",
+		"--client-id-prefix", "x509_hash", "--response-mode", "direct_post.jwt", "--json")
+	var req map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &req) != nil {
+		t.Fatalf("request: %d %q %q", code, out, errOut)
+	}
+	if !strings.Contains(req["request_uri"], strings.ReplaceAll(cert["client_id"], ":", "%3A")) {
+		t.Errorf("request URI %s does not carry %s", req["request_uri"], cert["client_id"])
+	}
+}
