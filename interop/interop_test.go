@@ -165,9 +165,15 @@ func presentToForeign(t *testing.T, w *wallet.Wallet, f *foreign, req map[string
 	return &res
 }
 
-func keys[M ~map[string]V, V any](m M) []string {
+// keys lists a disclosed claim set's names, leaving out objects that
+// disclosed nothing (a container whose members are all withheld shows as
+// {} once its _sd digests are removed).
+func keys(m map[string]any) []string {
 	var out []string
-	for k := range m {
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok && len(sub) == 0 {
+			continue
+		}
 		out = append(out, k)
 	}
 	slices.Sort(out)
@@ -367,5 +373,49 @@ func TestForeignWalletHAIP(t *testing.T) {
 	}})
 	if steps[1].ok() {
 		t.Errorf("a wallet that does not trust the city CA answered: %v", steps[1])
+	}
+}
+
+// TestTongWalletHAIPWithForeignVerifier: the npm verifier asks with HAIP's
+// x509_hash (a certificate from the city CA, its chain in the JAR's x5c
+// header, signed by @openid4vc/oauth2's JAR code) and direct_post.jwt (its
+// own ephemeral ECDH-ES key); Tong's wallet checks the chain against the
+// city CA, encrypts, and the npm verifier decrypts and verifies.
+func TestTongWalletHAIPWithForeignVerifier(t *testing.T) {
+	node(t)
+	c := tongtest.New(t, tongtest.Options{})
+	f := startForeign(t)
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, _ := x509ca.NewRoot(caKey, "Beijing City Trust Authority", time.Now(), 0)
+	vKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, err := x509ca.Issue(ca, caKey, vKey.Public(), x509ca.Leaf{CommonName: "Foreign counter"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := jose.PrivateJWK(vKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv.Alg = "ES256"
+	w, err := wallet.Create(context.Background(), filepath.Join(t.TempDir(), "w.db"), []byte("pass"), wallet.Options{
+		HTTPClient: c.Client(), AllowLoopbackHTTP: true, Registry: c.Registry, RequireRegistry: true, Copies: 2, TrustedCAs: [][]byte{ca},
+		KDF: wallet.KDF{Alg: "argon2id", Time: 1, Memory: 8 << 10, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	o := offer(t, c, "psb", "citizen-identity")
+	if _, err := w.Receive(t.Context(), o.OfferURI, o.TxCode); err != nil {
+		t.Fatal(err)
+	}
+	res := presentToForeign(t, w, f, map[string]any{
+		"dcql_query":       dcqlFor("urn:tong:vct:citizen-identity:1", []any{"given_name"}),
+		"client_id_prefix": "x509_hash", "response_mode": "direct_post.jwt",
+		"x509": map[string]any{"chain": x509ca.EncodeX5C(leaf), "key": priv}})
+	if !res.Verified || !res.Encrypted || res.ResponseMode != "direct_post.jwt" {
+		t.Fatalf("foreign verifier: verified %v encrypted %v mode %q: %s", res.Verified, res.Encrypted, res.ResponseMode, res.Error)
+	}
+	if got := res.Credentials["id"]; !slices.Equal(keys(got.Claims), []string{"given_name"}) {
+		t.Errorf("disclosed %v", got.Claims)
 	}
 }

@@ -170,7 +170,14 @@ async function newRequest({ dcql_query, client_id_prefix = 'redirect_uri', respo
     client_id = `x509_hash:${lib.b64u(crypto.createHash('sha256').update(leaf).digest())}`;
     const privateKey = await jose.importJWK(x509.key, 'ES256');
     keys[`x5c-${id}`] = { privateKey, publicJwk: x509.key };
-    jar = { jwtSigner: { method: 'x5c', x5c: x509.chain, alg: 'ES256', kid: `x5c-${id}` }, requestUri: `${base}/verifier/requests/${id}` };
+    // The library's default aud is the request_uri; OpenID4VP 1.0 §5.8
+    // requires https://self-issued.me/v2 under static discovery (and
+    // Tong's wallet enforces it), so it is set here.
+    jar = {
+      jwtSigner: { method: 'x5c', x5c: x509.chain, alg: 'ES256', kid: `x5c-${id}` },
+      requestUri: `${base}/verifier/requests/${id}`,
+      additionalJwtPayload: { aud: 'https://self-issued.me/v2' },
+    };
   } else {
     throw new Error(`unsupported client_id_prefix ${client_id_prefix}`);
   }

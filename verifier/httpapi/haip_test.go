@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ import (
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/internal/x509ca"
+	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
+	"github.com/tongid/tong/wallet"
 )
 
 // haipCity is a city whose Dongcheng hall holds a certificate from the
@@ -294,5 +297,40 @@ func TestEncryptedResponseHostile(t *testing.T) {
 	resp.Body.Close()
 	if e.Error != string(verifier.CodeMalformedResponse) {
 		t.Errorf("encrypted response to a direct_post session: %q", e.Error)
+	}
+}
+
+// TestHAIPEndToEnd: Tong's wallet, trusting the city CA, answers a counter
+// that asks with x509_hash and direct_post.jwt; the response travels
+// encrypted and the verifier accepts it.
+func TestHAIPEndToEnd(t *testing.T) {
+	c := newHAIPCity(t)
+	w, err := wallet.Create(t.Context(), filepath.Join(t.TempDir(), "w.db"), []byte("pass"), wallet.Options{
+		HTTPClient: c.Client(), AllowLoopbackHTTP: true, Registry: c.Registry, RequireRegistry: true, Copies: 2,
+		TrustedCAs: [][]byte{c.ca}, KDF: fastKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	types, _ := issuer.DemoTypes()
+	o, _ := c.Issuer.CreateOffer(t.Context(), "psb", "test", issuer.OfferRequest{Type: "citizen-identity", Claims: types["citizen-identity"].ExampleClaims})
+	if _, err := w.Receive(t.Context(), o.OfferURI, o.TxCode); err != nil {
+		t.Fatal(err)
+	}
+	s := haipSession(t, c.City, verifier.NewRequest{ClientIDPrefix: "x509_hash", ResponseMode: verifier.ResponseModeDirectPostJWT})
+	req, err := w.Match(t.Context(), s.RequestURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !req.Verified || !req.Encrypted() || req.Certificate() == nil {
+		t.Fatalf("request verified %v encrypted %v", req.Verified, req.Encrypted())
+	}
+	if _, err := w.Present(t.Context(), req, approve); err != nil {
+		t.Fatal(err)
+	}
+	var got verifier.Session
+	call(t, c.City, http.MethodGet, "/verifier/sessions/"+s.ID+"?wait=5s", c.CounterTokens["identity-basic"], nil, &got)
+	if got.Status != verifier.StatusAccepted || got.Result.Credentials[0].Claims["family_name"] != "王" {
+		t.Fatalf("session %s %+v", got.Status, got.Result)
 	}
 }
