@@ -130,12 +130,13 @@ type foreignResult struct {
 	ResponseMode string `json:"response_mode"`
 	Encrypted    bool   `json:"encrypted"`
 	Credentials  map[string]struct {
-		Iss    string         `json:"iss"`
-		VCT    string         `json:"vct"`
-		Typ    string         `json:"typ"`
-		X5c    bool           `json:"x5c"`
-		Status bool           `json:"status"`
-		Claims map[string]any `json:"claims"`
+		Iss         string         `json:"iss"`
+		VCT         string         `json:"vct"`
+		Typ         string         `json:"typ"`
+		X5c         bool           `json:"x5c"`
+		X5cVerified bool           `json:"x5c_verified"`
+		Status      bool           `json:"status"`
+		Claims      map[string]any `json:"claims"`
 	} `json:"credentials"`
 }
 
@@ -306,6 +307,12 @@ func TestTongVerifierRefusesUnaccredited(t *testing.T) {
 // and returns the CA's PEM file, for wallets to trust.
 func haip(t *testing.T) (*tongtest.City, string) {
 	t.Helper()
+	c, pem, _, _ := haipCA(t)
+	return c, pem
+}
+
+func haipCA(t *testing.T) (*tongtest.City, string, []byte, *ecdsa.PrivateKey) {
+	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ca, err := x509ca.NewRoot(caKey, "Beijing City Trust Authority", time.Now(), 0)
 	if err != nil {
@@ -325,7 +332,7 @@ func haip(t *testing.T) (*tongtest.City, string) {
 	if err := os.WriteFile(pemFile, x509ca.EncodePEM(ca), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return c, pemFile
+	return c, pemFile, ca, caKey
 }
 
 // TestForeignWalletHAIP: the npm wallet, trusting the city CA, answers a
@@ -417,5 +424,49 @@ func TestTongWalletHAIPWithForeignVerifier(t *testing.T) {
 	}
 	if got := res.Credentials["id"]; !slices.Equal(keys(got.Claims), []string{"given_name"}) {
 		t.Errorf("disclosed %v", got.Claims)
+	}
+}
+
+// TestX5CCredentials: once the PSB holds a certificate from the city CA,
+// its credentials carry the chain in their x5c header beside kid. The npm
+// wallet sees it; the npm verifier, trusting the city CA, takes the
+// issuer's key from the certificate (not from JWT VC Issuer Metadata) and
+// accepts Tong's wallet's presentation; Tong's verifier, which takes the
+// key from JWT VC Issuer Metadata and the did:tong document, accepts the
+// npm wallet's.
+func TestX5CCredentials(t *testing.T) {
+	node(t)
+	c, caPEM, ca, caKey := haipCA(t)
+	psb, _ := c.Keys.Load("org-psb")
+	leaf, err := x509ca.Issue(ca, caKey, psb.Public(), x509ca.Leaf{CommonName: "PSB", URIs: []string{c.URL + "/issuers/psb"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Issuer.SetCertificate(t.Context(), "psb", x509ca.EncodeX5C(leaf)); err != nil {
+		t.Fatal(err)
+	}
+	o := offer(t, c, "psb", "citizen-identity")
+	s := session(t, c, "identity-basic", verifier.NewRequest{})
+	steps := runWallet(t, map[string]any{"registry": c.URL, "steps": []map[string]any{
+		{"receive": map[string]any{"offer": o.OfferURI, "tx_code": o.TxCode}},
+		{"present": map[string]any{"request_uri": s.RequestURI}},
+	}})
+	if !steps[0].ok() || steps[0]["x5c"] != true {
+		t.Fatalf("npm wallet received %v, want an x5c header", steps[0])
+	}
+	if r := result(t, c, "identity-basic", s.ID); r.Status != verifier.StatusAccepted {
+		t.Errorf("Tong's verifier: %s %+v", r.Status, r.Result)
+	}
+
+	f := startForeign(t, "--ca", caPEM)
+	w := tongWallet(t, c)
+	o2 := offer(t, c, "psb", "citizen-identity")
+	if _, err := w.Receive(t.Context(), o2.OfferURI, o2.TxCode); err != nil {
+		t.Fatal(err)
+	}
+	res := presentToForeign(t, w, f, map[string]any{"dcql_query": dcqlFor("urn:tong:vct:citizen-identity:1", []any{"given_name"})})
+	got := res.Credentials["id"]
+	if !res.Verified || !got.X5c || !got.X5cVerified {
+		t.Fatalf("npm verifier: verified %v x5c %v x5c_verified %v: %s", res.Verified, got.X5c, got.X5cVerified, res.Error)
 	}
 }

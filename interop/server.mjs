@@ -20,6 +20,10 @@ import * as lib from './lib.mjs';
 
 const keys = {};
 const decryptionKeys = [];
+// --ca FILE: trust this CA for x5c issuer headers (HAIP); without it the
+// verifier takes issuer keys from JWT VC Issuer Metadata only.
+const caArg = process.argv.indexOf('--ca');
+const roots = caArg > 0 ? lib.loadRoots(process.argv[caArg + 1]) : null;
 const cb = lib.callbacks({ keys, decryptionKeys });
 const as = new Oauth2AuthorizationServer({ callbacks: cb });
 const vci = new Openid4vciIssuer({ callbacks: cb });
@@ -207,7 +211,19 @@ async function verifyResponse(id, form) {
     for (const p of presentations) {
       const sdjwt = typeof p === 'string' ? p : p.presentation;
       const iss = lib.decodeJwtPart(sdjwt.split('~')[0], 1).iss;
-      const issuerKeys = await lib.jwtVcIssuerKeys(iss);
+      const hdr = lib.decodeJwtPart(sdjwt.split('~')[0], 0);
+      let issuerKeys;
+      let x5cVerified = false;
+      if (hdr.x5c && roots) {
+        // SD-JWT VC: the key of the end-entity certificate, whose chain
+        // reaches the trusted CA and which names the issuer.
+        issuerKeys = [lib.x5cLeafJwk(hdr.x5c, roots)];
+        const leaf = new crypto.X509Certificate(Buffer.from(hdr.x5c[0], 'base64'));
+        if (!(leaf.subjectAltName || '').split(', ').includes(`URI:${iss}`)) throw new Error(`the x5c certificate does not name ${iss}`);
+        x5cVerified = true;
+      } else {
+        issuerKeys = await lib.jwtVcIssuerKeys(iss);
+      }
       const sd = new SDJwtVcInstance({
         hasher: lib.hasher,
         verifier: (data, sig) => {
@@ -220,7 +236,7 @@ async function verifyResponse(id, form) {
       const v = await sd.verify(sdjwt, { keyBindingNonce: r.payload.nonce });
       if (v.kb.payload.aud !== r.payload.client_id) throw new Error(`KB-JWT aud ${v.kb.payload.aud} is not ${r.payload.client_id}`);
       const { _sd, _sd_alg, cnf, iss: _i, iat, exp, nbf, status, vct, ...claims } = v.payload;
-      result.credentials[qid] = { iss, vct, typ: v.header.typ, x5c: !!v.header.x5c, status: !!status, claims };
+      result.credentials[qid] = { iss, vct, typ: v.header.typ, x5c: !!v.header.x5c, x5c_verified: x5cVerified, status: !!status, claims };
     }
   }
   return result;

@@ -162,6 +162,10 @@ type Agency struct {
 	// and the kid of the key in /.well-known/jwt-vc-issuer.
 	KeyName string `json:"-"`
 	KeyID   string `json:"key_id"`
+	// X5C is the agency's certificate chain from the city CA (HAIP),
+	// leaf first; its credentials carry it in their x5c header. See
+	// SetCertificate.
+	X5C []string `json:"x5c,omitempty"`
 
 	signer *keys.Signer
 }
@@ -221,8 +225,9 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 		return a, nil
 	}
 	a = &Agency{}
-	err := s.readRow(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id FROM issuer_agencies WHERE slug = $1`, slug).
-		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID)
+	var x5c string
+	err := s.readRow(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id, x5c FROM issuer_agencies WHERE slug = $1`, slug).
+		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID, &x5c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no agency %q", slug)
 	}
@@ -231,6 +236,11 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 	}
 	if a.signer, err = s.cfg.Keys.Load(a.KeyName); err != nil {
 		return nil, fmt.Errorf("issuer: agency %s key: %w", slug, err)
+	}
+	if x5c != "" {
+		if err := json.Unmarshal([]byte(x5c), &a.X5C); err != nil {
+			return nil, fmt.Errorf("issuer: agency %s x5c: %w", slug, err)
+		}
 	}
 	s.mu.Lock()
 	s.agencies[slug] = a

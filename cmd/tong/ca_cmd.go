@@ -94,22 +94,27 @@ func loadCA(data string, kd *keys.Dir) ([]byte, *keys.Signer, error) {
 
 func newAdminCAIssueCmd(a *app) *cobra.Command {
 	ac := &adminConn{}
-	var slug string
+	var slug, agency string
 	var validity time.Duration
 	cmd := &cobra.Command{
-		Use:   "issue --verifier SLUG",
-		Short: "Issue a verifying organisation's certificate for its request-signing key and install it",
+		Use:   "issue --verifier SLUG | --agency SLUG",
+		Short: "Issue a verifying organisation's or an agency's certificate for its signing key and install it",
 		Long: `Issue signs an end-entity certificate for the organisation's request-signing
 key with the city CA and installs it in the verifier, so that its counters can
 ask with the x509_hash client identifier prefix:
 
-  tong verifier request --purpose identity-basic --client-id-prefix x509_hash --response-mode direct_post.jwt`,
-		Example: `  tong admin ca issue --verifier dongcheng`,
-		Args:    cobra.NoArgs,
+  tong verifier request --purpose identity-basic --client-id-prefix x509_hash --response-mode direct_post.jwt
+
+For an agency (--agency), the certificate names its issuer URL (a URI
+subject alternative name) and its credentials carry the chain in their x5c
+header from then on, beside kid.`,
+		Example: `  tong admin ca issue --verifier dongcheng
+  tong admin ca issue --agency psb`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if slug == "" {
-				return usagef("--verifier is required")
+			if (slug == "") == (agency == "") {
+				return usagef("give one of --verifier and --agency")
 			}
 			kd, db, err := ac.open(ctx)
 			if err != nil {
@@ -119,6 +124,27 @@ ask with the x509_hash client identifier prefix:
 			ca, caKey, err := loadCA(ac.data, kd)
 			if err != nil {
 				return err
+			}
+			if agency != "" {
+				svc, err := openIssuer(ctx, db, kd, ac.data, loopbackURL(ac.server), nil)
+				if err != nil {
+					return err
+				}
+				ag, err := svc.Agency(ctx, agency)
+				if err != nil {
+					return err
+				}
+				leaf, err := x509ca.Issue(ca, caKey, ag.Signer().Public(), x509ca.Leaf{CommonName: ag.Name, Organization: ag.Name,
+					URIs: []string{ag.IssuerURL, ag.DID}, Validity: validity}, time.Now())
+				if err != nil {
+					return err
+				}
+				if err := svc.SetCertificate(ctx, agency, x509ca.EncodeX5C(leaf)); err != nil {
+					return err
+				}
+				return a.printResult(map[string]string{"agency": agency, "issuer": ag.IssuerURL}, func(w io.Writer) {
+					fmt.Fprintf(w, "%s's certificate is installed; its credentials carry it in their x5c header\n", agency)
+				})
 			}
 			ver, err := ac.verifier(ctx, a, db, kd)
 			if err != nil {
@@ -147,6 +173,7 @@ ask with the x509_hash client identifier prefix:
 	}
 	ac.flags(cmd)
 	cmd.Flags().StringVar(&slug, "verifier", "", "the verifying organisation's slug")
+	cmd.Flags().StringVar(&agency, "agency", "", "the issuing agency's slug")
 	cmd.Flags().DurationVar(&validity, "validity", x509ca.DefaultLeafValidity, "how long the certificate is valid")
 	return cmd
 }

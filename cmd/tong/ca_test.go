@@ -53,4 +53,20 @@ func TestAdminCA(t *testing.T) {
 	if !strings.Contains(req["request_uri"], strings.ReplaceAll(cert["client_id"], ":", "%3A")) {
 		t.Errorf("request URI %s does not carry %s", req["request_uri"], cert["client_id"])
 	}
+
+	// An agency's certificate: its credentials then carry x5c.
+	typeFile := filepath.Join(t.TempDir(), "card.json")
+	_ = os.WriteFile(typeFile, []byte(`{"id":"library-card","vct":"urn:tong:vct:library-card:1","display":[{"name":"Library card","locale":"en"}],
+"validity_days":365,"claims":[{"path":["card_number"],"type":"string","mandatory":true}]}`), 0o600)
+	code, out, errOut = runTong(t, env, "admin", "agency", "add", "--slug", "library", "--name", "Capital Library", "--types", typeFile, "--json")
+	var ag map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &ag) != nil {
+		t.Fatalf("agency add: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runTong(t, env, "admin", "ca", "issue", "--agency", "library", "--json"); code != 0 || !strings.Contains(out, "/issuers/library") {
+		t.Fatalf("ca issue --agency: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := runTong(t, env, "admin", "ca", "issue", "--agency", "library", "--verifier", "hall"); code == 0 {
+		t.Error("ca issue took both --agency and --verifier")
+	}
 }
