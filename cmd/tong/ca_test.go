@@ -53,6 +53,17 @@ func TestAdminCA(t *testing.T) {
 	if !strings.Contains(req["request_uri"], strings.ReplaceAll(cert["client_id"], ":", "%3A")) {
 		t.Errorf("request URI %s does not carry %s", req["request_uri"], cert["client_id"])
 	}
+	// A wallet that trusts the city CA verifies the counter (and then has
+	// nothing to send); one that does not refuses it.
+	wenv := map[string]string{"TONG_WALLET": filepath.Join(t.TempDir(), "w.db"), "TONG_WALLET_PASSPHRASE": "pw"}
+	runTong(t, wenv, "wallet", "init")
+	if code, _, errOut := runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes"); code != 1 || !strings.Contains(errOut, "certificate_untrusted") {
+		t.Errorf("present without --trust-ca: %d %q", code, errOut)
+	}
+	wenv["TONG_TRUST_CA"] = ca["ca_certificate"]
+	if code, _, errOut := runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes"); code != 1 || !strings.Contains(errOut, "no_matching_credentials") {
+		t.Errorf("present with the city CA trusted: %d %q", code, errOut)
+	}
 
 	// An agency's certificate: its credentials then carry x5c.
 	typeFile := filepath.Join(t.TempDir(), "card.json")

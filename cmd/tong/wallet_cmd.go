@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tongid/tong/internal/x509ca"
 	"github.com/tongid/tong/wallet"
 )
 
@@ -24,6 +25,7 @@ type walletConn struct {
 	registry      string
 	requireReg    bool
 	allowLoopback bool
+	trustCA       string
 }
 
 func (wc *walletConn) flags(cmd *cobra.Command) {
@@ -36,6 +38,7 @@ func (wc *walletConn) flags(cmd *cobra.Command) {
 	fl.StringVar(&wc.registry, "registry", "", "did:tong registry URL used to check issuers and verifiers (none: they are shown as unverified)")
 	fl.BoolVar(&wc.requireReg, "require-registry", false, "refuse issuers and verifiers the registry does not vouch for")
 	fl.BoolVar(&wc.allowLoopback, "allow-loopback-http", true, "allow plain http to 127.0.0.1/localhost (the demo); everything else must be https")
+	fl.StringVar(&wc.trustCA, "trust-ca", "", "PEM file of the city CA (DATA/ca.pem): x509_hash verifiers (HAIP) must chain to it")
 }
 
 // passphrase reads TONG_WALLET_PASSPHRASE or prompts on the terminal.
@@ -78,6 +81,15 @@ func (wc *walletConn) options(ctx context.Context, a *app) (wallet.Options, erro
 		opts.Registry = c
 	} else if wc.requireReg {
 		return opts, usagef("--require-registry needs --registry")
+	}
+	if wc.trustCA != "" {
+		raw, err := os.ReadFile(wc.trustCA)
+		if err != nil {
+			return opts, err
+		}
+		if opts.TrustedCAs, err = x509ca.ParsePEM(raw); err != nil {
+			return opts, usagef("--trust-ca %s: %v", wc.trustCA, err)
+		}
 	}
 	return opts, nil
 }
