@@ -11,6 +11,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -453,6 +454,17 @@ func TestX5CCredentials(t *testing.T) {
 	}})
 	if !steps[0].ok() || steps[0]["x5c"] != true {
 		t.Fatalf("npm wallet received %v, want an x5c header", steps[0])
+	}
+	// The status list token carries the chain too (HAIP 1.0).
+	sl := steps[0]["claims"].(map[string]any)["status"].(map[string]any)["status_list"].(map[string]any)["uri"].(string)
+	resp, err := c.Client().Get(sl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if jws, err := jose.Parse(string(raw), 1<<20); err != nil || len(jws.Header.X5C) != 1 {
+		t.Errorf("status list token %s: %v, want an x5c header", sl, err)
 	}
 	if r := result(t, c, "identity-basic", s.ID); r.Status != verifier.StatusAccepted {
 		t.Errorf("Tong's verifier: %s %+v", r.Status, r.Result)
