@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,7 +20,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/url"
 	"slices"
 	"strings"
@@ -219,8 +219,10 @@ func decryptResponse(compact, scalar, kid string) (url.Values, error) {
 	if err != nil || len(d) != 32 {
 		return nil, errorf(CodeDecryptionFailed, "the session has no response key")
 	}
-	priv := &ecdsa.PrivateKey{D: new(big.Int).SetBytes(d), PublicKey: ecdsa.PublicKey{Curve: elliptic.P256()}}
-	priv.PublicKey.X, priv.PublicKey.Y = elliptic.P256().ScalarBaseMult(d)
+	priv, err := ecdh.P256().NewPrivateKey(d)
+	if err != nil {
+		return nil, errorf(CodeDecryptionFailed, "the session has no response key")
+	}
 	plain, err := jwe.Decrypt([]byte(compact), jwe.WithKey(jwa.ECDH_ES(), priv))
 	if err != nil {
 		return nil, &Error{Code: CodeDecryptionFailed, Description: "the response does not decrypt under this session's key", Err: err}

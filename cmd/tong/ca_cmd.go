@@ -38,9 +38,10 @@ func newAdminCAInitCmd(a *app) *cobra.Command {
 	ac := &adminConn{}
 	var name string
 	cmd := &cobra.Command{
-		Use:   "init",
-		Short: "Create the city CA: a sealed ES256 key and a self-signed root certificate (<data>/ca.pem)",
-		Args:  cobra.NoArgs,
+		Use:     "init",
+		Short:   "Create the city CA: a sealed ES256 key and a self-signed root certificate (<data>/ca.pem)",
+		Example: `  tong admin ca init --name "Beijing City Trust Authority"`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kd, db, err := ac.open(cmd.Context())
 			if err != nil {
