@@ -204,6 +204,10 @@ func checkResponseMode(req *Request, mode string, claims map[string]any) error {
 		return nil
 	case ResponseModeDirectPostJWT:
 		cm, _ := claims["client_metadata"].(map[string]any)
+		if raw, ok := claims["client_metadata"].(string); ok {
+			// A request by value carries client_metadata as JSON text.
+			_ = json.Unmarshal([]byte(raw), &cm)
+		}
 		enc, err := parseEncryption(cm)
 		if err != nil {
 			return err
