@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
@@ -57,10 +56,10 @@ type responseEncryption struct {
 	enc jwa.ContentEncryptionAlgorithm
 }
 
-// trustList builds the wallet's trust list from Options.TrustedCAs once.
+// trustList builds the wallet's trust list from Options.TrustedCAs (a
+// few certificates, parsed per request).
 func (w *Wallet) trustList() (*x509ca.TrustList, error) {
-	w.tlOnce.Do(func() { w.tl, w.tlErr = x509ca.NewTrustList(w.opts.TrustedCAs...) })
-	return w.tl, w.tlErr
+	return x509ca.NewTrustList(w.opts.TrustedCAs...)
 }
 
 // checkX509Hash verifies an x509_hash: request: the x5c chain reaches the
@@ -172,13 +171,6 @@ func (re *responseEncryption) seal(form url.Values) (url.Values, error) {
 }
 
 func stringOf(v any) string { s, _ := v.(string); return s }
-
-// haipState is the wallet's lazily built trust list.
-type haipState struct {
-	tlOnce sync.Once
-	tl     *x509ca.TrustList
-	tlErr  error
-}
 
 // haipRequest is what a Request holds for HAIP: the verifier's verified
 // certificate (x509_hash) and how to encrypt the response

@@ -39,13 +39,13 @@ type Options struct {
 	// HolderAlg is the algorithm of new holder keys: "ES256" (P-256, the
 	// default) or "EdDSA" (Ed25519).
 	HolderAlg string
-	// TrustedCAs are DER certificates (the city CA's) that x509_hash
-	// verifiers' certificate chains must reach (HAIP 1.0).
-	TrustedCAs [][]byte
 	// KDF, for Create, ChangePassphrase and Export; zero means DefaultKDF.
 	KDF    KDF
 	Now    func() time.Time
 	Logger *slog.Logger
+	// TrustedCAs are DER certificates (the city CA's) that x509_hash
+	// verifiers' certificate chains must reach (HAIP 1.0).
+	TrustedCAs [][]byte
 }
 
 // Wallet is a citizen's wallet: an encrypted store of credentials with
@@ -56,7 +56,6 @@ type Wallet struct {
 	opts Options
 	http *http.Client
 	mu   sync.Mutex // serializes read-modify-write of records
-	haipState
 }
 
 // Create makes a new wallet file at path, protected by passphrase.
