@@ -48,6 +48,9 @@ const (
 	ResponseEncAlg = "ECDH-ES"
 )
 
+// TrustList is a set of trusted root certificates (the city CA's).
+type TrustList = x509ca.TrustList
+
 // ResponseEncValues are the content encryption algorithms the verifier
 // offers in client_metadata.encrypted_response_enc_values_supported.
 // Spec: HAIP 1.0 #openid-for-verifiable-presentations: "Verifiers MUST
@@ -272,6 +275,24 @@ func openResponse(row *sessionRow, form url.Values) (url.Values, error) {
 }
 
 func (r *sessionRow) kid() string { return "resp-" + r.id }
+
+// requestURIFor is the openid4vp:// URI of a session asked with clientID.
+func requestURIFor(clientID, publicURL, id string) string {
+	return "openid4vp://?client_id=" + url.QueryEscape(clientID) + "&request_uri=" + url.QueryEscape(publicURL+"/verifier/requests/"+id)
+}
+
+// haipSession finishes a new session made with a HAIP prefix or mode: its
+// request URI names its client_id, and the cached row (if this process
+// caches it) learns the client_id, the response mode and the response
+// key. The row is replaced, not changed, since readers copy it.
+func (s *Service) haipSession(sess *Session, rp *requestParams) {
+	sess.RequestURI = requestURIFor(rp.clientID, s.cfg.PublicURL, sess.ID)
+	if v, ok := s.pending.Load(sess.ID); ok {
+		r := *v.(*sessionRow)
+		r.clientID, r.responseMode, r.responseKey = rp.clientID, rp.responseMode, rp.responseKey
+		s.pending.Store(sess.ID, &r)
+	}
+}
 
 func parseLeaf(b64 string) (*x509.Certificate, error) {
 	der, err := base64.StdEncoding.DecodeString(b64)

@@ -89,6 +89,14 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 			return nil, err
 		}
 	}
+	// direct_post.jwt: the response parameters, state among them, are
+	// inside the JWE. One that does not open under this session's key is
+	// not the wallet's answer: it is refused and the session stays
+	// pending, so a hostile post cannot end someone else's verification.
+	form, oerr := openResponse(&row, form)
+	if oerr != nil {
+		return nil, oerr
+	}
 	if row.status != StatusPending {
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
@@ -102,10 +110,6 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	verr := func() error {
 		if now.Unix() >= row.expires {
 			return fail(CodeSessionExpired, "the session expired")
-		}
-		form, err := openResponse(&row, form)
-		if e := (*Error)(nil); errors.As(err, &e) {
-			return fail(e.Code, "%s", e.Description)
 		}
 		if row.responseMode == ResponseModeDirectPostJWT && form.Get("vp_token") != "" {
 			res.Checks = append(res.Checks, Check{Name: "response_encryption", OK: true})

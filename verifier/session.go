@@ -176,12 +176,12 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		return nil, err
 	}
 	s.pending.Store(id, &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
-		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix(),
-		clientID: clientID, responseMode: rp.responseMode, responseKey: rp.responseKey})
+		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix()})
 	if s.created.Add(1)%1024 == 0 {
 		s.sweepPending(now)
 	}
-	sess.RequestURI = requestURI(clientID, s.cfg.PublicURL, id)
+	sess.RequestURI = s.requestURI(org, id)
+	s.haipSession(sess, rp)
 	return sess, nil
 }
 
@@ -195,8 +195,8 @@ func (s *Service) sweepPending(now time.Time) {
 	})
 }
 
-func requestURI(clientID, publicURL, id string) string {
-	return "openid4vp://?client_id=" + url.QueryEscape(clientID) + "&request_uri=" + url.QueryEscape(publicURL+"/verifier/requests/"+id)
+func (s *Service) requestURI(org *Org, id string) string {
+	return "openid4vp://?client_id=" + url.QueryEscape(PrefixDID+org.DID) + "&request_uri=" + url.QueryEscape(s.cfg.PublicURL+"/verifier/requests/"+id)
 }
 
 // RequestURI rebuilds a session's openid4vp:// URI (for its QR code).
@@ -209,7 +209,7 @@ func (s *Service) RequestURI(sess *Session) string {
 		}
 		clientID = PrefixDID + o.DID
 	}
-	return requestURI(clientID, s.cfg.PublicURL, sess.ID)
+	return requestURIFor(clientID, s.cfg.PublicURL, sess.ID)
 }
 
 // RequestObject returns a session's signed request object while it is

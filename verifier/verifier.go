@@ -22,7 +22,6 @@ import (
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/store"
-	"github.com/tongid/tong/internal/x509ca"
 )
 
 //go:embed migrations/*.sql
@@ -59,6 +58,9 @@ type Config struct {
 	// PublicURL is where wallets reach this server (request_uri,
 	// response_uri are built on it).
 	PublicURL string
+	// TrustList, if set, is the city CA (and any other trusted root) that
+	// organisations' certificates must chain to (SetCertificate).
+	TrustList *TrustList
 	// HTTPClient fetches issuer metadata, status lists and sends webhooks.
 	HTTPClient        *http.Client
 	AllowLoopbackHTTP bool
@@ -71,9 +73,6 @@ type Config struct {
 	// the staleness reported in each result.
 	CacheTTL time.Duration
 	MaxStale time.Duration
-	// TrustList, if set, is the city CA (and any other trusted root) that
-	// organisations' certificates must chain to (SetCertificate).
-	TrustList *x509ca.TrustList
 }
 
 // Service is the verifier for any number of organisations and counters.
