@@ -119,9 +119,16 @@ type foreign struct {
 
 func startForeign(t *testing.T, args ...string) *foreign {
 	t.Helper()
+	return startForeignEnv(t, nil, args...)
+}
+
+// startForeignEnv starts server.mjs with extra environment variables.
+func startForeignEnv(t *testing.T, env []string, args ...string) *foreign {
+	t.Helper()
 	bin := node(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, append([]string{"server.mjs"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = &prefixWriter{t: t}
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {

@@ -6,7 +6,6 @@ package interop_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/jose"
 	tkeys "github.com/tongid/tong/internal/keys"
@@ -235,45 +233,27 @@ func TestTongWalletWithForeign(t *testing.T) {
 	})
 }
 
-// registerForeign puts a did:tong for the foreign issuer slug in the
-// registry: its document names the issuer URL and holds the issuer's
-// signing key, but the trust authority does not accredit it.
-func registerForeign(t *testing.T, c *tongtest.City, f *foreign, slug string) string {
-	t.Helper()
-	jwk, _ := json.Marshal(f.Issuers[slug].JWK)
-	pub, err := jose.ParsePublicJWK(jwk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, _ := did.EncodeMultikey(pub)
-	update, _ := c.Keys.Create("foreign-"+slug, tkeys.ES256)
-	id := didregistry.PlaceholderDID
-	doc := &did.Document{Context: []any{did.ContextV1}, ID: id,
-		VerificationMethods: []did.VerificationMethod{{ID: id + "#key-1", Type: "Multikey", Controller: id, PublicKeyMultibase: mk}},
-		AssertionMethod:     []did.VerificationRef{{Ref: "#key-1"}},
-		Service:             []did.Service{{ID: id + "#oid4vci", Type: []string{didregistry.ServiceTypeCredentialIssuer}, ServiceEndpoint: f.Issuers[slug].URL}}}
-	op, err := didregistry.NewGenesis(update, doc, []crypto.PublicKey{update.Public()}, nil, time.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := op.Canonical()
-	if _, err := c.Log.Append(t.Context(), leaf); err != nil {
-		t.Fatal(err)
-	}
-	return op.DID
-}
-
 // TestTongVerifierRefusesUnaccredited: the npm wallet receives a "citizen
 // identity" from the npm issuer and presents it to Tong's verifier, which
-// refuses it: issuer b has a did:tong naming its URL and key but no
-// accreditation (issuer_not_accredited); issuer a is not in the registry
-// at all (issuer_unknown). Everything else about the presentations is
-// valid, so the refusal is the registry's.
+// refuses it: issuer b is in the registry (its did:tong holds its key and
+// the trust authority bound its URL) but accredited only for its own
+// type, not for citizen identity (issuer_not_accredited); issuer a is not
+// in the registry at all (issuer_unknown). Everything else about the
+// presentations is valid, so the refusal is the registry's.
 func TestTongVerifierRefusesUnaccredited(t *testing.T) {
 	node(t)
 	c := tongtest.New(t, tongtest.Options{})
-	f := startForeign(t)
-	registerForeign(t, c, f, "b")
+	keyB, err := c.Keys.Create("foreign-b", tkeys.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privB, err := jose.PrivateJWK(keyB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	given, _ := json.Marshal(map[string]any{"b": privB})
+	f := startForeignEnv(t, []string{"FOREIGN_ISSUER_KEYS=" + string(given)})
+	c.Register(t, keyB, f.Issuers["b"].URL, didregistry.RoleIssuer, "urn:foreign:vct:identity:1")
 	for _, tc := range []struct {
 		slug string
 		want verifier.Code

@@ -23,6 +23,14 @@ export async function newKey() {
   return { publicKey, privateKey, publicJwk, privateJwk, alg: 'ES256' };
 }
 
+// importKey makes a key pair from a private ES256 JWK.
+export async function importKey(privateJwk) {
+  const privateKey = await jose.importJWK({ ...privateJwk, alg: 'ES256' }, 'ES256', { extractable: true });
+  const { d, ...pub } = privateJwk;
+  const publicKey = await jose.importJWK({ ...pub, alg: 'ES256' }, 'ES256');
+  return { publicKey, privateKey, publicJwk: { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y }, privateJwk, alg: 'ES256' };
+}
+
 // sdSigner returns the @sd-jwt Signer for a private key: data is
 // "header.payload", the result the base64url signature.
 export function sdSigner(privateKey) {

@@ -321,8 +321,11 @@ const server = http.createServer(async (req, res) => {
 server.listen(0, '127.0.0.1', async () => {
   base = `http://127.0.0.1:${server.address().port}`;
   const out = {};
+  // FOREIGN_ISSUER_KEYS: {"b": private JWK} gives an issuer a key the
+  // test made (so that the test can register it in did:tong).
+  const given = JSON.parse(process.env.FOREIGN_ISSUER_KEYS || '{}');
   for (const slug of ['a', 'b']) {
-    const k = await lib.newKey();
+    const k = given[slug] ? await lib.importKey(given[slug]) : await lib.newKey();
     k.publicJwk.kid = `key-${slug}`;
     k.publicJwk.alg = 'ES256';
     keys[k.publicJwk.x] = k;

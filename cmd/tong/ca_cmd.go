@@ -178,3 +178,19 @@ header from then on, beside kid.`,
 	cmd.Flags().DurationVar(&validity, "validity", x509ca.DefaultLeafValidity, "how long the certificate is valid")
 	return cmd
 }
+
+// trustedCAs reads the wallet's --trust-ca PEM file (none: nil).
+func (wc *walletConn) trustedCAs() ([][]byte, error) {
+	if wc.trustCA == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(wc.trustCA)
+	if err != nil {
+		return nil, err
+	}
+	ders, err := x509ca.ParsePEM(raw)
+	if err != nil {
+		return nil, usagef("--trust-ca %s: %v", wc.trustCA, err)
+	}
+	return ders, nil
+}

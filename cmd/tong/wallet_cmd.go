@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/tongid/tong/internal/x509ca"
 	"github.com/tongid/tong/wallet"
 )
 
@@ -82,15 +81,6 @@ func (wc *walletConn) options(ctx context.Context, a *app) (wallet.Options, erro
 	} else if wc.requireReg {
 		return opts, usagef("--require-registry needs --registry")
 	}
-	if wc.trustCA != "" {
-		raw, err := os.ReadFile(wc.trustCA)
-		if err != nil {
-			return opts, err
-		}
-		if opts.TrustedCAs, err = x509ca.ParsePEM(raw); err != nil {
-			return opts, usagef("--trust-ca %s: %v", wc.trustCA, err)
-		}
-	}
 	return opts, nil
 }
 
@@ -118,6 +108,9 @@ func pathString(p []any) string {
 func (wc *walletConn) open(ctx context.Context, a *app) (*wallet.Wallet, error) {
 	opts, err := wc.options(ctx, a)
 	if err != nil {
+		return nil, err
+	}
+	if opts.TrustedCAs, err = wc.trustedCAs(); err != nil {
 		return nil, err
 	}
 	pass, err := a.passphrase("Wallet passphrase: ", false)
