@@ -225,9 +225,8 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 		return a, nil
 	}
 	a = &Agency{}
-	var x5c string
-	err := s.readRow(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id, x5c FROM issuer_agencies WHERE slug = $1`, slug).
-		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID, &x5c)
+	err := s.readRow(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id FROM issuer_agencies WHERE slug = $1`, slug).
+		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no agency %q", slug)
 	}
@@ -237,10 +236,8 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 	if a.signer, err = s.cfg.Keys.Load(a.KeyName); err != nil {
 		return nil, fmt.Errorf("issuer: agency %s key: %w", slug, err)
 	}
-	if x5c != "" {
-		if err := json.Unmarshal([]byte(x5c), &a.X5C); err != nil {
-			return nil, fmt.Errorf("issuer: agency %s x5c: %w", slug, err)
-		}
+	if a.X5C, err = s.agencyX5C(ctx, slug); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	s.agencies[slug] = a

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 )
 
 // SetCertificate gives an agency its X.509 chain from the city CA (x5c
@@ -37,11 +40,29 @@ func (s *Service) SetCertificate(ctx context.Context, slug string, x5c []string)
 		return errorf(CodeInvalidRequest, "the certificate is not for %s's signing key", slug)
 	}
 	b, _ := json.Marshal(x5c)
-	if _, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_agencies SET x5c = $1 WHERE slug = $2`, string(b), slug); err != nil {
+	if _, err := s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_agency_x5c (agency, x5c) VALUES ($1, $2)
+		ON CONFLICT (agency) DO UPDATE SET x5c = excluded.x5c`, slug, string(b)); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.agencies, slug)
 	s.mu.Unlock()
 	return s.audit(ctx, s.db.Writer(), slug, "operator", "agency.certificate", slug, leaf.Subject.CommonName)
+}
+
+// agencyX5C reads an agency's certificate chain (nil without one).
+func (s *Service) agencyX5C(ctx context.Context, slug string) ([]string, error) {
+	var raw string
+	err := s.readRow(ctx, `SELECT x5c FROM issuer_agency_x5c WHERE agency = $1`, slug).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var x5c []string
+	if err := json.Unmarshal([]byte(raw), &x5c); err != nil {
+		return nil, fmt.Errorf("issuer: agency %s x5c: %w", slug, err)
+	}
+	return x5c, nil
 }
