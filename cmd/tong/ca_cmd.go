@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/x509ca"
 	"github.com/tongid/tong/verifier"
@@ -193,4 +196,80 @@ func (wc *walletConn) trustedCAs() ([][]byte, error) {
 		return nil, usagef("--trust-ca %s: %v", wc.trustCA, err)
 	}
 	return ders, nil
+}
+
+// demoHAIPCounter is the demo's high-assurance counter.
+const demoHAIPCounter = "Dongcheng service hall – high assurance"
+
+// seedHAIPDemo makes the demo's city CA (DATA/ca.pem, key city-ca) if it
+// is missing, gives each demo verifying organisation without one a
+// certificate from it, and adds its high-assurance counter, listed with
+// profile "haip": it asks with x509_hash and direct_post.jwt. A token from
+// an earlier DATA/demo.json is kept while it works. It returns the CA
+// certificate's path and the counters with the new ones appended.
+func seedHAIPDemo(ctx context.Context, kd *keys.Dir, ver *verifier.Service, orgs []demoIdentity, data string, counters []demoCounter) (string, []demoCounter, error) {
+	path := filepath.Join(data, caCertFile)
+	caKey, err := kd.LoadOrCreate(caKeyName, keys.ES256)
+	if err != nil {
+		return "", nil, err
+	}
+	var ca []byte
+	if raw, err := os.ReadFile(path); err == nil {
+		ders, err := x509ca.ParsePEM(raw)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", path, err)
+		}
+		ca = ders[0]
+	} else {
+		if ca, err = x509ca.NewRoot(caKey, "Beijing City Trust Authority (demo)", time.Now(), 0); err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(path, x509ca.EncodePEM(ca), 0o644); err != nil {
+			return "", nil, err
+		}
+	}
+	old := map[string]string{}
+	if raw, err := os.ReadFile(filepath.Join(data, "demo.json")); err == nil {
+		var f demoFile
+		if json.Unmarshal(raw, &f) == nil {
+			for _, c := range f.Counters {
+				old[c.Name] = c.Token
+			}
+		}
+	}
+	for _, o := range orgs {
+		if o.Role != didregistry.RoleVerifier {
+			continue
+		}
+		org, err := ver.Org(ctx, o.Slug)
+		if err != nil {
+			return "", nil, err
+		}
+		if len(org.X5C) == 0 {
+			key, err := kd.Load(org.KeyName)
+			if err != nil {
+				return "", nil, err
+			}
+			leaf, err := x509ca.Issue(ca, caKey, key.Public(), x509ca.Leaf{CommonName: org.Name, Organization: org.Name, URIs: []string{org.DID}}, time.Now())
+			if err != nil {
+				return "", nil, err
+			}
+			if err := ver.SetCertificate(ctx, o.Slug, x509ca.EncodeX5C(leaf)); err != nil {
+				return "", nil, err
+			}
+		}
+		purposes := []string{"identity-basic"}
+		if tok, ok := old[demoHAIPCounter]; ok {
+			if c, err := ver.Authenticate(ctx, tok); err == nil {
+				counters = append(counters, demoCounter{Name: demoHAIPCounter, DID: o.DID, Token: tok, Purposes: c.Purposes, Profile: "haip"})
+				continue
+			}
+		}
+		_, tok, err := ver.AddCounter(ctx, o.Slug, demoHAIPCounter, purposes)
+		if err != nil {
+			return "", nil, err
+		}
+		counters = append(counters, demoCounter{Name: demoHAIPCounter, DID: o.DID, Token: tok, Purposes: purposes, Profile: "haip"})
+	}
+	return path, counters, nil
 }

@@ -81,3 +81,66 @@ func TestAdminCA(t *testing.T) {
 		t.Error("ca issue took both --agency and --verifier")
 	}
 }
+
+// TestDemoHAIP: `tong serve --demo` seeds the city CA (demo.json's
+// ca_certificate) and a high-assurance counter (profile haip); a citizen's
+// CLI wallet that trusts the CA answers its x509_hash, direct_post.jwt
+// request and the counter sees it accepted. A second start keeps the CA
+// and the counter's token.
+func TestDemoHAIP(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	raw, _ := os.ReadFile(filepath.Join(data, "demo.json"))
+	var demo demoFile
+	if err := json.Unmarshal(raw, &demo); err != nil {
+		t.Fatal(err)
+	}
+	if demo.CACertificate != filepath.Join(data, "ca.pem") {
+		t.Fatalf("demo.json ca_certificate = %q", demo.CACertificate)
+	}
+	var haip *demoCounter
+	for i, c := range demo.Counters {
+		if c.Profile == "haip" {
+			haip = &demo.Counters[i]
+		}
+	}
+	if haip == nil || len(demo.Counters) < 3 || demo.Counters[0].Profile != "" {
+		t.Fatalf("demo counters %+v, want the two counters and a haip one", demo.Counters)
+	}
+	psb := demo.Agencies[0]
+	claims := filepath.Join(t.TempDir(), "claims.json")
+	b, _ := json.Marshal(psb.Types[0].ExampleClaims)
+	_ = os.WriteFile(claims, b, 0o600)
+	_, out, _ := runTong(t, map[string]string{"TONG_SERVER": base, "TONG_TOKEN": psb.Token}, "issuer", "offer", "--type", "citizen-identity", "--claims", claims, "--json")
+	var offer map[string]string
+	_ = json.Unmarshal([]byte(out), &offer)
+	wenv := map[string]string{"TONG_WALLET": filepath.Join(t.TempDir(), "me.db"), "TONG_WALLET_PASSPHRASE": "pw", "TONG_REGISTRY": base, "TONG_TRUST_CA": demo.CACertificate}
+	runTong(t, wenv, "wallet", "init")
+	if code, _, errOut := runTong(t, wenv, "wallet", "receive", offer["offer_uri"], "--tx-code", offer["tx_code"]); code != 0 {
+		t.Fatalf("receive: %q", errOut)
+	}
+	cenv := map[string]string{"TONG_SERVER": base, "TONG_TOKEN": haip.Token}
+	code, out, errOut := runTong(t, cenv, "verifier", "request", "--purpose", "identity-basic", "--client-id-prefix", "x509_hash", "--response-mode", "direct_post.jwt", "--json")
+	var req map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &req) != nil || !strings.HasPrefix(req["request_uri"], "openid4vp://?client_id=x509_hash") {
+		t.Fatalf("request: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes"); code != 0 {
+		t.Fatalf("present: %d %q", code, errOut)
+	}
+	if code, out, errOut := runTong(t, cenv, "verifier", "result", req["session_id"], "--wait"); code != 0 || !strings.Contains(out, "ACCEPTED") {
+		t.Fatalf("result: %d %q %q", code, out, errOut)
+	}
+	stop()
+	pem1, _ := os.ReadFile(demo.CACertificate)
+	_, stop2 := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	defer stop2()
+	pem2, _ := os.ReadFile(demo.CACertificate)
+	raw, _ = os.ReadFile(filepath.Join(data, "demo.json"))
+	var again demoFile
+	_ = json.Unmarshal(raw, &again)
+	if string(pem1) != string(pem2) || len(again.Counters) != len(demo.Counters) || again.Counters[len(again.Counters)-1].Token != haip.Token {
+		t.Errorf("a second start changed the CA or the haip counter: %d counters", len(again.Counters))
+	}
+}
