@@ -57,8 +57,11 @@ func (s StaticIssuerKeys) ResolveIssuerKey(_ context.Context, iss string, _ Head
 // names the issuer URL, so that the registry's accreditation reaches the
 // credential (docs/credential-profile.md).
 type IssuerKeys struct {
-	Web   IssuerKeyResolver
-	DID   IssuerKeyResolver
+	Web IssuerKeyResolver
+	DID IssuerKeyResolver
+	// X5C, when set, resolves credentials whose header carries an x5c
+	// chain (HAIP 1.0), before Web and DID: see X509IssuerKeys.
+	X5C   IssuerKeyResolver
 	Check func(ctx context.Context, iss string, h Header, key crypto.PublicKey) error
 }
 
@@ -66,6 +69,8 @@ type IssuerKeys struct {
 func (k *IssuerKeys) ResolveIssuerKey(ctx context.Context, iss string, h Header) (crypto.PublicKey, error) {
 	var r IssuerKeyResolver
 	switch {
+	case len(h.X5C) > 0 && k.X5C != nil:
+		r = k.X5C
 	case strings.HasPrefix(iss, "did:"):
 		r = k.DID
 	case strings.HasPrefix(iss, "https://"), strings.HasPrefix(iss, "http://"):

@@ -25,7 +25,7 @@ type Header struct {
 	Typ string
 	Kid string
 	// X5C is the certificate chain, when the issuer uses one (HAIP);
-	// Tong does not verify x5c yet.
+	// X509IssuerKeys resolves the issuer key from it.
 	X5C []string
 	// Raw holds every member as sent, decoded; numbers are json.Number.
 	Raw map[string]any

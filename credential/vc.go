@@ -34,7 +34,11 @@ type VC struct {
 	Issuer string // iss: the issuer's https identifier, or a DID
 	VCT    string // vct: the credential type
 	// KeyID is the header kid: a key in the issuer's JWKS, or a DID URL.
-	KeyID     string
+	KeyID string
+	// X5C, if set, is the issuer's certificate chain for the x5c header
+	// (HAIP 1.0: leaf first, standard base64 DER, without the trust
+	// anchor), beside kid, so that a verifier can use either.
+	X5C       []string
 	IssuedAt  time.Time // iat; zero means now
 	NotBefore time.Time // nbf; optional
 	Expiry    time.Time // exp; optional
@@ -81,6 +85,20 @@ func IssueVC(signer crypto.Signer, vc VC, opts IssueOptions) (string, error) {
 		h = appendString(append(h, `,"kid":`...), vc.KeyID)
 	}
 	h = appendString(append(h, `,"typ":`...), TypSDJWTVC)
+	if len(vc.X5C) > 0 {
+		// Spec: draft-ietf-oauth-sd-jwt-vc-18 (Issuer Signature
+		// Mechanisms): "When the header of the Issuer-signed JWT contains
+		// the x5c header parameter, the recipient uses the public key from
+		// the end-entity certificate".
+		h = append(h, `,"x5c":[`...)
+		for i, c := range vc.X5C {
+			if i > 0 {
+				h = append(h, ',')
+			}
+			h = appendString(h, c)
+		}
+		h = append(h, ']')
+	}
 	is.header = append(h, '}')
 	return is.sign(signer, alg, vc.Claims, vc.Disclosable)
 }

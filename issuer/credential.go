@@ -253,7 +253,7 @@ func (s *Service) sign(a *Agency, t *CredentialType, claims map[string]any, proo
 	for i, p := range proofs {
 		ref := refs[i]
 		sdjwt, err := credential.IssueVC(a.signer, credential.VC{
-			Issuer: a.IssuerURL, VCT: t.VCT, KeyID: a.KeyID, IssuedAt: now, Expiry: exp,
+			Issuer: a.IssuerURL, VCT: t.VCT, KeyID: a.KeyID, X5C: a.X5C, IssuedAt: now, Expiry: exp,
 			Holder: p.Key, Status: &ref, Claims: claims, Disclosable: disclosable,
 		}, credential.IssueOptions{})
 		if err != nil {

@@ -169,6 +169,10 @@ type Agency struct {
 	// and the kid of the key in /.well-known/jwt-vc-issuer.
 	KeyName string `json:"-"`
 	KeyID   string `json:"key_id"`
+	// X5C is the agency's certificate chain from the city CA (HAIP),
+	// leaf first; its credentials carry it in their x5c header. See
+	// SetCertificate.
+	X5C []string `json:"x5c,omitempty"`
 
 	signer *keys.Signer
 }
@@ -241,6 +245,9 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 	}
 	if a.signer, err = s.cfg.Keys.Load(a.KeyName); err != nil {
 		return nil, fmt.Errorf("issuer: agency %s key: %w", slug, err)
+	}
+	if a.X5C, err = s.agencyX5C(ctx, slug); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	s.agencies[slug] = a

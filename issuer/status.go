@@ -201,7 +201,7 @@ func (s *Service) StatusListToken(ctx context.Context, slug, listID string) (str
 	}
 	ttl := s.cfg.StatusTTL
 	tok, err := statuslist.SignToken(a.signer, a.KeyID, statuslist.Token{
-		Subject: a.IssuerURL + "/status/" + listID, IssuedAt: now, Expiry: now.Add(24 * time.Hour), TTL: ttl, List: lst,
+		Subject: a.IssuerURL + "/status/" + listID, IssuedAt: now, Expiry: now.Add(24 * time.Hour), TTL: ttl, List: lst, X5C: a.X5C,
 	})
 	if err != nil {
 		return "", fmt.Errorf("issuer: sign status list: %w", err)

@@ -64,6 +64,10 @@ type ResponseAnswer struct {
 type sessionRow struct {
 	id, counter, purpose, nonce, state, txData, sameDevice, status string
 	expires                                                        int64
+	// clientID is the client_id the request was made with ("" for
+	// sessions made before HAIP: the organisation's DID prefix);
+	// responseMode and responseKey are for direct_post.jwt (haip.go).
+	clientID, responseMode, responseKey string
 }
 
 // HandleResponse verifies a direct_post response for a session. The
@@ -78,13 +82,22 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		row = *cached.(*sessionRow)
 	} else {
 		err := s.selectSession.QueryRowContext(ctx, id).
-			Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires)
+			Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires,
+				&row.clientID, &row.responseMode, &row.responseKey)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errorf(CodeSessionNotFound, "no such session")
 		}
 		if err != nil {
 			return nil, err
 		}
+	}
+	// direct_post.jwt: the response parameters, state among them, are
+	// inside the JWE. One that does not open under this session's key is
+	// not the wallet's answer: it is refused and the session stays
+	// pending, so a hostile post cannot end someone else's verification.
+	form, oerr := openResponse(&row, form)
+	if oerr != nil {
+		return nil, oerr
 	}
 	// A response that does not carry the session's state does not belong
 	// to it: it is refused and the session is left as it was, so a stray
@@ -108,6 +121,9 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	verr := func() error {
 		if now.Unix() >= row.expires {
 			return fail(CodeSessionExpired, "the session expired")
+		}
+		if row.responseMode == ResponseModeDirectPostJWT && form.Get("vp_token") != "" {
+			res.Checks = append(res.Checks, Check{Name: "response_encryption", OK: true})
 		}
 		res.Checks = append(res.Checks, Check{Name: "state", OK: true})
 		if e := form.Get("error"); e != "" {
@@ -207,6 +223,9 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 		return fail(CodeMalformedResponse, "unknown counter")
 	}
 	clientID := PrefixDID + o.DID
+	if row.clientID != "" {
+		clientID = row.clientID
+	}
 	var stale time.Duration
 	for _, cq := range p.query.Credentials {
 		vps := tok[cq.ID]

@@ -44,18 +44,28 @@ type NewRequest struct {
 	// SameDevice makes the response endpoint return a redirect_uri with a
 	// response code, for a wallet on the same device as the page.
 	SameDevice bool `json:"same_device,omitempty"`
+	// ClientIDPrefix is decentralized_identifier (the default: the
+	// organisation's did:tong) or x509_hash (HAIP: its certificate from
+	// the city CA in the request's x5c header).
+	ClientIDPrefix string `json:"client_id_prefix,omitempty"`
+	// ResponseMode is direct_post (the default) or direct_post.jwt (HAIP:
+	// the wallet encrypts its response to a key of this session).
+	ResponseMode string `json:"response_mode,omitempty"`
 }
 
 // Session is a verification session as the counter sees it.
 type Session struct {
-	ID         string    `json:"session_id"`
-	Counter    string    `json:"counter"`
-	Purpose    string    `json:"purpose"`
-	RequestURI string    `json:"request_uri"` // the openid4vp:// URI for the QR code
-	Status     string    `json:"status"`
-	CreatedAt  time.Time `json:"created_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Result     *Result   `json:"result,omitempty"`
+	ID         string `json:"session_id"`
+	Counter    string `json:"counter"`
+	Purpose    string `json:"purpose"`
+	RequestURI string `json:"request_uri"` // the openid4vp:// URI for the QR code
+	ClientID   string `json:"client_id,omitempty"`
+	// ResponseMode is direct_post or direct_post.jwt.
+	ResponseMode string    `json:"response_mode,omitempty"`
+	Status       string    `json:"status"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	Result       *Result   `json:"result,omitempty"`
 }
 
 // CreateSession makes a session and its signed request object.
@@ -105,10 +115,21 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	nonce := ids.Random(24)       // 192 bits
 	state := ids.Random(16)
 	sess := &Session{ID: id, Counter: c.ID, Purpose: p.ID, Status: StatusPending, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}
-	clientID := PrefixDID + org.DID
+	rp, err := s.requestParams(org, nr, id)
+	if err != nil {
+		return nil, err
+	}
+	clientID := rp.clientID
+	sess.ClientID, sess.ResponseMode = clientID, rp.responseMode
 	claims := map[string]any{
-		"iss": clientID, "aud": SelfIssuedAudience, "client_id": clientID,
-		"response_type": "vp_token", "response_mode": "direct_post",
+		// iss is the organisation's DID itself (the DID that kid is a key
+		// of), never the prefixed client_id: wallets built on JAR (RFC 9101)
+		// libraries compare iss with the signer and refuse a mismatch.
+		// Spec: OpenID4VP 1.0 #vp_token_request: "the `iss` claim MAY be
+		// present in the Request Object. However, if it is present, the
+		// Wallet MUST ignore it."
+		"iss": org.DID, "aud": SelfIssuedAudience, "client_id": clientID,
+		"response_type": "vp_token", "response_mode": rp.responseMode,
 		"response_uri": s.cfg.PublicURL + "/verifier/response/" + id,
 		"nonce":        nonce, "state": state, "dcql_query": p.Query,
 		"iat": now.Unix(), "exp": sess.ExpiresAt.Unix(), PurposeClaim: p.ID,
@@ -121,7 +142,13 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	if len(txData) > 0 {
 		claims["transaction_data"] = txData
 	}
-	h, _ := json.Marshal(map[string]any{"alg": org.signer.Alg(), "typ": TypRequestObject, "kid": org.KeyID})
+	if strings.HasPrefix(clientID, PrefixX509Hash) {
+		delete(claims, "iss") // the certificate, not a DID, names the verifier
+	}
+	if err := rp.encryptionMetadata(claims["client_metadata"].(map[string]any)); err != nil {
+		return nil, err
+	}
+	h, _ := json.Marshal(rp.header)
 	pl, err := json.Marshal(claims)
 	if err != nil {
 		return nil, err
@@ -140,9 +167,9 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		sameDevice = "same_device"
 	}
 	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO verifier_sessions (id, counter, purpose, nonce, state, request, transaction_data, status, response_code, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			id, c.ID, p.ID, nonce, state, jws, txJSON, StatusPending, sameDevice, now.Unix(), sess.ExpiresAt.Unix())
+		_, err := tx.ExecContext(ctx, `INSERT INTO verifier_sessions (id, counter, purpose, nonce, state, request, transaction_data, status, response_code, created_at, expires_at, client_id, response_mode, response_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			id, c.ID, p.ID, nonce, state, jws, txJSON, StatusPending, sameDevice, now.Unix(), sess.ExpiresAt.Unix(), clientID, rp.responseMode, rp.responseKey)
 		return err
 	})
 	if err != nil {
@@ -166,6 +193,7 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		s.pendingBytes.Add(-size)
 	}
 	sess.RequestURI = s.requestURI(org, id)
+	s.haipSession(sess, rp)
 	return sess, nil
 }
 
@@ -212,11 +240,15 @@ func (s *Service) requestURI(org *Org, id string) string {
 
 // RequestURI rebuilds a session's openid4vp:// URI (for its QR code).
 func (s *Service) RequestURI(sess *Session) string {
-	o, err := s.counterOrg(context.Background(), sess.Counter)
-	if err != nil {
-		return ""
+	clientID := sess.ClientID
+	if clientID == "" {
+		o, err := s.counterOrg(context.Background(), sess.Counter)
+		if err != nil {
+			return ""
+		}
+		clientID = PrefixDID + o.DID
 	}
-	return s.requestURI(o, sess.ID)
+	return requestURIFor(clientID, s.cfg.PublicURL, sess.ID)
 }
 
 // RequestObject returns a session's signed request object while it is
@@ -253,8 +285,8 @@ func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) 
 	sess := &Session{ID: id}
 	var created, expires int64
 	var result string
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT counter, purpose, status, result, created_at, expires_at FROM verifier_sessions WHERE id = $1`, id).
-		Scan(&sess.Counter, &sess.Purpose, &sess.Status, &result, &created, &expires)
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT counter, purpose, status, result, created_at, expires_at, client_id, response_mode FROM verifier_sessions WHERE id = $1`, id).
+		Scan(&sess.Counter, &sess.Purpose, &sess.Status, &result, &created, &expires, &sess.ClientID, &sess.ResponseMode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no session %s", id)
 	}

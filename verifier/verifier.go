@@ -61,6 +61,9 @@ type Config struct {
 	// PublicURL is where wallets reach this server (request_uri,
 	// response_uri are built on it).
 	PublicURL string
+	// TrustList, if set, is the city CA (and any other trusted root) that
+	// organisations' certificates must chain to (SetCertificate).
+	TrustList *TrustList
 	// HTTPClient fetches issuer metadata, status lists and sends webhooks.
 	HTTPClient        *http.Client
 	AllowLoopbackHTTP bool
@@ -106,8 +109,8 @@ type Service struct {
 }
 
 const (
-	sqlSelectSession   = `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at FROM verifier_sessions WHERE id = $1`
-	sqlCompleteSession = `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3, request = '' WHERE id = $4 AND status = $5`
+	sqlSelectSession   = `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at, client_id, response_mode, response_key FROM verifier_sessions WHERE id = $1`
+	sqlCompleteSession = `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3, request = '', response_key = '' WHERE id = $4 AND status = $5`
 )
 
 // counterOrg returns the organisation a counter belongs to.
@@ -185,6 +188,9 @@ type Org struct {
 	KeyID   string `json:"key_id"`
 	// Webhook, if set, receives every result as a signed JWT.
 	Webhook string `json:"webhook,omitempty"`
+	// X5C is the organisation's certificate chain for the x509_hash
+	// client identifier prefix (HAIP), leaf first; see SetCertificate.
+	X5C []string `json:"x5c,omitempty"`
 
 	signer *keys.Signer
 }
@@ -217,8 +223,9 @@ func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
 		return o, nil
 	}
 	o = &Org{}
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, did, key_name, key_id, webhook FROM verifier_orgs WHERE slug = $1`, slug).
-		Scan(&o.Slug, &o.Name, &o.DID, &o.KeyName, &o.KeyID, &o.Webhook)
+	var x5c string
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, did, key_name, key_id, webhook, x5c FROM verifier_orgs WHERE slug = $1`, slug).
+		Scan(&o.Slug, &o.Name, &o.DID, &o.KeyName, &o.KeyID, &o.Webhook, &x5c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeNotFound, "no organisation %s", slug)
 	}
@@ -227,6 +234,11 @@ func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
 	}
 	if o.signer, err = s.cfg.Keys.Load(o.KeyName); err != nil {
 		return nil, err
+	}
+	if x5c != "" {
+		if err := json.Unmarshal([]byte(x5c), &o.X5C); err != nil {
+			return nil, fmt.Errorf("verifier: %s's x5c: %w", slug, err)
+		}
 	}
 	s.mu.Lock()
 	s.orgs[slug] = o

@@ -64,6 +64,7 @@ type Request struct {
 	// Match is the DCQL evaluation over the wallet's usable credentials.
 	Match *dcql.Result
 	creds []*Credential
+	haip  haipRequest // x509_hash and direct_post.jwt (haip.go)
 }
 
 // ConsentRequest is what the citizen is asked to approve.
@@ -176,8 +177,11 @@ func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error)
 	if cm, ok := claims["client_metadata"].(map[string]any); ok {
 		req.Name, _ = cm["client_name"].(string)
 	}
-	if str("response_type") != "vp_token" || str("response_mode") != "direct_post" {
-		return nil, werr(CodeBadRequest, "only response_type vp_token with response_mode direct_post is supported")
+	if str("response_type") != "vp_token" {
+		return nil, werr(CodeBadRequest, "only response_type vp_token is supported")
+	}
+	if err := checkResponseMode(req, str("response_mode"), claims); err != nil {
+		return nil, err
 	}
 	if req.Nonce == "" || len(req.Nonce) > 256 {
 		return nil, werr(CodeBadRequest, "nonce is missing")
@@ -214,6 +218,13 @@ func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error)
 			return nil, werr(CodeBadRequest, "a %s request must be signed", PrefixDID)
 		}
 		if err := w.checkVerifier(ctx, req, jws, hdrKid); err != nil {
+			return nil, err
+		}
+	case strings.HasPrefix(clientID, PrefixX509Hash):
+		if !signed {
+			return nil, werr(CodeBadRequest, "a %s request must be signed", PrefixX509Hash)
+		}
+		if err := w.checkX509Hash(req, jws); err != nil {
 			return nil, err
 		}
 	case strings.HasPrefix(clientID, PrefixRedirectURI):
@@ -444,6 +455,11 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 	form := url.Values{"vp_token": {string(tokenJSON)}}
 	if req.State != "" {
 		form.Set("state", req.State)
+	}
+	if req.haip.enc != nil {
+		if form, err = req.haip.enc.seal(form); err != nil {
+			return nil, err
+		}
 	}
 	r, err := w.do(ctx, http.MethodPost, req.ResponseURI, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
 	if err != nil {

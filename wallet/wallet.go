@@ -48,6 +48,9 @@ type Options struct {
 	KDF    KDF
 	Now    func() time.Time
 	Logger *slog.Logger
+	// TrustedCAs are DER certificates (the city CA's) that x509_hash
+	// verifiers' certificate chains must reach (HAIP 1.0).
+	TrustedCAs [][]byte
 }
 
 // Wallet is a citizen's wallet: an encrypted store of credentials with

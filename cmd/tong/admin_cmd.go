@@ -49,7 +49,7 @@ verifier, printing the API token staff will use.`,
   tong admin verifier add --slug library --name "Capital Library" --purposes identity-basic
   tong admin counter add --org library --name "Front desk" --purposes identity-basic`,
 	}
-	cmd.AddCommand(newAdminAgencyCmd(a), newAdminVerifierCmd(a), newAdminCounterCmd(a), newAdminMigrateCmd(a))
+	cmd.AddCommand(newAdminAgencyCmd(a), newAdminVerifierCmd(a), newAdminCounterCmd(a), newAdminMigrateCmd(a), newAdminCACmd(a))
 	return cmd
 }
 

@@ -94,6 +94,9 @@ type demoFile struct {
 	Registry demoRegistry  `json:"registry"`
 	Agencies []demoOrg     `json:"agencies"`
 	Counters []demoCounter `json:"counters"`
+	// CACertificate is the city CA's PEM file, for wallets to trust
+	// (HAIP; tong wallet --trust-ca).
+	CACertificate string `json:"ca_certificate,omitempty"`
 }
 
 // demoRegistry is what a client needs to verify the demo registry.
@@ -117,6 +120,9 @@ type demoCounter struct {
 	DID      string   `json:"did"`
 	Token    string   `json:"token"`
 	Purposes []string `json:"purposes"`
+	// Profile is "haip" for the counter that asks with x509_hash and
+	// direct_post.jwt.
+	Profile string `json:"profile,omitempty"`
 }
 
 func serve(ctx context.Context, a *app, f *serveFlags) error {
@@ -237,6 +243,9 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		}
 		if demo.Counters, err = seedVerifierDemo(ctx, ver, reg.file.Demo, f.data); err != nil {
 			return fmt.Errorf("demo counters: %w", err)
+		}
+		if demo.CACertificate, demo.Counters, err = seedHAIPDemo(ctx, kd, ver, reg.file.Demo, f.data, demo.Counters); err != nil {
+			return fmt.Errorf("demo high assurance: %w", err)
 		}
 		cs, err := openServices(ctx, db, kd, ver, demo.Counters, f.data)
 		if err != nil {

@@ -76,22 +76,28 @@ func newVerifierCmd(a *app) *cobra.Command {
 
 func newVerifierRequestCmd(a *app) *cobra.Command {
 	cc := &counterConn{}
-	var purpose, txFile string
+	var purpose, txFile, prefix, mode string
 	cmd := &cobra.Command{
 		Use:   "request",
 		Short: "Start a verification: prints the QR code the citizen scans",
 		Long: `Request creates a verification session for a purpose (identity-basic,
 pay-fee, meeting-booking, meeting-checkin) and prints the openid4vp:// URI as
 a QR code. For pay-fee, --transaction-data names a JSON file with amount,
-currency, payee and order_id; the citizen's wallet signs it.`,
+currency, payee and order_id; the citizen's wallet signs it.
+
+--client-id-prefix x509_hash and --response-mode direct_post.jwt make a
+request of the High Assurance Interoperability Profile (HAIP 1.0): signed
+with the organisation's certificate from the city CA (tong admin ca issue),
+answered with a response encrypted to a key of this session.`,
 		Example: `  tong verifier request --token $TOKEN --purpose identity-basic
-  tong verifier request --token $TOKEN --purpose pay-fee --transaction-data order.json --json`,
+  tong verifier request --token $TOKEN --purpose pay-fee --transaction-data order.json --json
+  tong verifier request --token $TOKEN --purpose identity-basic --client-id-prefix x509_hash --response-mode direct_post.jwt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if purpose == "" {
 				return usagef("--purpose is required")
 			}
-			nr := verifier.NewRequest{Purpose: purpose}
+			nr := verifier.NewRequest{Purpose: purpose, ClientIDPrefix: prefix, ResponseMode: mode}
 			if txFile != "" {
 				raw, err := readInput(a, txFile)
 				if err != nil {
@@ -119,6 +125,8 @@ currency, payee and order_id; the citizen's wallet signs it.`,
 	cc.flags(cmd)
 	cmd.Flags().StringVar(&purpose, "purpose", "", "what to check: identity-basic, pay-fee, meeting-booking, meeting-checkin")
 	cmd.Flags().StringVar(&txFile, "transaction-data", "", "JSON file with the payment to sign (pay-fee), or - for standard input")
+	cmd.Flags().StringVar(&prefix, "client-id-prefix", "", "decentralized_identifier (the default) or x509_hash (HAIP)")
+	cmd.Flags().StringVar(&mode, "response-mode", "", "direct_post (the default) or direct_post.jwt (HAIP: an encrypted response)")
 	return cmd
 }
 

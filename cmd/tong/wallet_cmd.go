@@ -24,6 +24,7 @@ type walletConn struct {
 	reg           registryConn // reg.server is --registry
 	requireReg    bool
 	allowLoopback bool
+	trustCA       string
 }
 
 // registryPins is WALLET.registry.json, beside the wallet: the registry that
@@ -80,6 +81,7 @@ func (wc *walletConn) flags(cmd *cobra.Command) {
 	fl.StringVar(&wc.reg.authority, "trust-authority", "", "the registry's trust authority DID (default: the one remembered, or trusted on first use)")
 	fl.BoolVar(&wc.requireReg, "require-registry", false, "refuse issuers and verifiers the registry does not vouch for")
 	fl.BoolVar(&wc.allowLoopback, "allow-loopback-http", true, "allow plain http to 127.0.0.1/localhost (the demo); everything else must be https")
+	fl.StringVar(&wc.trustCA, "trust-ca", "", "PEM file of the city CA (DATA/ca.pem): x509_hash verifiers (HAIP) must chain to it")
 }
 
 // passphrase reads TONG_WALLET_PASSPHRASE or prompts on the terminal.
@@ -171,6 +173,9 @@ func pathString(p []any) string {
 func (wc *walletConn) open(ctx context.Context, a *app) (*wallet.Wallet, error) {
 	opts, err := wc.options(ctx, a)
 	if err != nil {
+		return nil, err
+	}
+	if opts.TrustedCAs, err = wc.trustedCAs(); err != nil {
 		return nil, err
 	}
 	pass, err := a.passphrase("Wallet passphrase: ", false)

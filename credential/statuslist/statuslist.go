@@ -234,6 +234,11 @@ type Token struct {
 	List     *List
 	// AggregationURI, optional, lists every status list of the issuer.
 	AggregationURI string
+	// X5C, optional, is the signer's certificate chain for the x5c header.
+	// Spec: HAIP 1.0: "The public key used to validate the signature on
+	// the Status List Token ... MUST be included in the x5c JOSE header of
+	// the Token."
+	X5C []string
 }
 
 // SignToken signs t as a Status List Token JWT (typ statuslist+jwt).
@@ -268,6 +273,9 @@ func SignToken(signer crypto.Signer, kid string, t Token) (string, error) {
 	h := map[string]any{"alg": alg, "typ": TypStatusListJWT}
 	if kid != "" {
 		h["kid"] = kid
+	}
+	if len(t.X5C) > 0 {
+		h["x5c"] = t.X5C
 	}
 	return jose.Sign(signer, h, payload)
 }

@@ -378,3 +378,21 @@ func BenchmarkDecodeLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestSignTokenX5C: a token signed with a certificate chain carries it in
+// its x5c header (HAIP 1.0), beside kid.
+func TestSignTokenX5C(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	lst, _ := New(8, 1)
+	tok, err := SignToken(k, "k1", Token{Subject: "https://x/status/1", IssuedAt: time.Now(), List: lst, X5C: []string{"QUJD"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := jose.Parse(tok, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jws.Header.X5C) != 1 || jws.Header.X5C[0] != "QUJD" || jws.Header.Kid != "k1" {
+		t.Errorf("header x5c %v kid %q", jws.Header.X5C, jws.Header.Kid)
+	}
+}

@@ -95,7 +95,7 @@ func (a *API) response(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, &verifier.Error{Code: verifier.CodeMalformedResponse, Description: "direct_post responses are application/x-www-form-urlencoded"})
 		return
 	}
-	for _, k := range []string{"vp_token", "state"} {
+	for _, k := range []string{"vp_token", "state", "response"} {
 		if len(r.PostForm[k]) > 1 {
 			fail(w, r, &verifier.Error{Code: verifier.CodeMalformedResponse, Description: k + " is repeated"})
 			return
