@@ -279,7 +279,11 @@ func TestSuccessorRules(t *testing.T) {
 		{name: "wrong seq", typ: didregistry.OpUpdate, mod: func(op *didregistry.Operation) { op.Seq = 3; op.Document = newDoc }, want: didregistry.CodeConflict},
 		{name: "wrong prev", typ: didregistry.OpUpdate, mod: func(op *didregistry.Operation) { op.Prev = didregistry.EntryHash([]byte("x")); op.Document = newDoc }, want: didregistry.CodeConflict},
 		{name: "versionTime not after the head's", typ: didregistry.OpUpdate, at: t0, mod: func(op *didregistry.Operation) { op.Document = newDoc }, want: didregistry.CodeTime},
-		{name: "for another DID", typ: didregistry.OpUpdate, mod: func(op *didregistry.Operation) { op.DID = "did:tong:zOther"; op.Document = nil; op.UpdateKeys = otherMK }, want: didregistry.CodeInvalidOperation},
+		{name: "for another DID", typ: didregistry.OpUpdate, mod: func(op *didregistry.Operation) {
+			op.DID = "did:tong:zOther"
+			op.Document = nil
+			op.UpdateKeys = otherMK
+		}, want: didregistry.CodeInvalidOperation},
 		{name: "a deactivation with a document", typ: didregistry.OpDeactivate, mod: func(op *didregistry.Operation) { op.Document = newDoc }, want: didregistry.CodeInvalidOperation},
 		// A create is always checked as a genesis: its SCID cannot match.
 		{name: "a second create", typ: didregistry.OpCreate, mod: func(op *didregistry.Operation) { op.Document = nil }, want: didregistry.CodeInvalidSCID},
