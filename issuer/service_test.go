@@ -58,7 +58,7 @@ func newIssuer(t *testing.T, mod func(*issuer.Config)) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: "NORMAL"})
+	db, err := openDB(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func proofs(jwts ...string) json.RawMessage {
 func TestNewConfig(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "tong.db"), store.Options{})
+	db, err := openDB(ctx, filepath.Join(t.TempDir(), "tong.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

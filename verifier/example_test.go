@@ -34,7 +34,9 @@ func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "verifier-example")
 	defer os.RemoveAll(dir)
-	db, err := store.Open(ctx, filepath.Join(dir, "tong.db"), store.Options{})
+	// openDB (opendb_test.go) opens SQLite: store.Open, or sqlitedb.Open
+	// where the driver lives in its own package.
+	db, err := openDB(ctx, filepath.Join(dir, "tong.db"), store.Options{})
 	if err != nil {
 		panic(err)
 	}
