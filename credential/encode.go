@@ -11,10 +11,24 @@ import (
 // maps for encoding/json: it is most of an issuance's cost after the
 // signature. The output is byte for byte what json.Marshal writes (sorted
 // keys, HTML-safe escapes), which TestAppendJSONMatchesEncodingJSON checks.
+//
+// Why match json.Marshal rather than, say, RFC 9901's printed examples
+// (which put a space after "," and ":")? Any JSON is valid in an SD-JWT,
+// since the digests are over the bytes as sent; json.Marshal's form is
+// the shortest, is what the rest of Tong (and most Go code reading our
+// credentials back) writes, and has a reference implementation to test
+// against. The issuer falls back to json.Marshal for any type without a
+// fast path here, and the two must agree, or a claim's bytes would
+// depend on its Go type. TestIssueRFC9901Main pins the result.
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string, escaped as json.Marshal does.
+// appendString appends s as a JSON string, escaped as json.Marshal does:
+// ", \ and control characters escaped (\b \f \n \r \t short forms,
+// others \u00XX), <, > and & as \u003c \u003e \u0026 (HTML-safe),
+// U+2028 and U+2029 as \u2028 \u2029 (JavaScript-safe), invalid UTF-8 as
+// \ufffd, and every other character as its UTF-8 bytes. Runs of bytes
+// that need no escape are copied in one append (s[start:i]).
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0

@@ -28,6 +28,29 @@ import (
 // write them (sorted keys, the same escapes), straight into byte slices
 // kept for the next issuance: after the signature, building maps and
 // garbage was most of the cost.
+//
+// How an issuance runs (the issuer type below holds its state):
+//
+//  1. acquireIssuer takes an issuer from a sync.Pool, so its buffers
+//     (payload, disclosures, per-depth scratch) are reused, not
+//     reallocated: a busy issuer signs thousands of copies a minute, and
+//     the garbage of one map per claim cost more than the JSON itself.
+//  2. The header is written with plain set, so that nothing in it
+//     becomes disclosable and the reserved names are not refused.
+//  3. sign writes the payload with object, which writes each
+//     disclosable claim's disclosure into is.out as it meets it and puts
+//     the digests where the claims were; then the JWS is signed over the
+//     header and payload bytes as they are (jose.AppendSign encodes them,
+//     it does not re-marshal).
+//  4. The result is JWS "~" disclosures, each ending in "~" (RFC 9901
+//     §4: an SD-JWT without key binding ends in "~").
+//
+// The format is pinned byte for byte by TestIssueRFC9901Main
+// (rfc9901_issue_test.go): the RFC's examples put a space after "," and
+// ":" and keep members in insertion order, so for the same salts our
+// disclosures, and so our digests, differ from the RFC's printed ones;
+// RFC 9901 §4.2.1 allows any JSON encoding, because the digest is taken
+// over the disclosure exactly as sent.
 func IssueSDJWT(signer crypto.Signer, header map[string]any, claims map[string]any, disclosable []Path, opts IssueOptions) (string, error) {
 	if err := checkIssuable(claims, disclosable, nil); err != nil {
 		return "", err
@@ -65,7 +88,9 @@ func checkIssuable(claims map[string]any, disclosable []Path, registered []membe
 	return nil
 }
 
-// acquireIssuer takes pooled issuance state. Salts left over from the
+// acquireIssuer takes pooled issuance state and resets what one issuance
+// must not inherit from the last (its output and registered claims; the
+// per-depth buffers are reset where they are used). Salts left over from the
 // last issuance are kept only when both draw from crypto/rand: a caller's
 // own Rand (a test's fixed stream) must give every salt.
 func acquireIssuer(opts IssueOptions) *issuer {
@@ -110,7 +135,11 @@ type member struct {
 	raw []byte
 }
 
-// issuer holds one issuance's state and the buffers it writes into.
+// issuer holds one issuance's state and the buffers it writes into. Its
+// byte slices are kept between issuances (through the pool) and only
+// ever truncated to [:0] and appended to, so a steady load allocates
+// almost nothing; release drops the references that would otherwise keep
+// a caller's strings alive.
 type issuer struct {
 	rand       io.Reader
 	systemRand bool // rand is crypto/rand, so leftover salts may be kept
@@ -262,11 +291,20 @@ func (is *issuer) salt() ([]byte, error) {
 // disclose makes the disclosure [salt, name, value] (or [salt, value] for
 // an array element when name is nil), where raw is the value's JSON, and
 // returns its digest.
+//
+// The JSON array is written without spaces, `["<salt>","<name>",<value>]`:
+// RFC 9901 §4.2.1's "No white space" variant, not the spaced form of its
+// other examples. It is built in is.scratch (reused), then base64url-
+// encoded straight onto the end of is.out; the digest is the SHA-256 of
+// exactly those encoded bytes (RFC 9901 §4.2.3), followed by the "~"
+// that separates disclosures.
 func (is *issuer) disclose(name *string, raw []byte) (digest, error) {
 	salt, err := is.salt()
 	if err != nil {
 		return digest{}, err
 	}
+	// The salt is 16 random bytes, written as 22 base64url characters:
+	// they need no JSON escaping, so no appendString.
 	d := append(is.scratch[:0], '[', '"')
 	d = base64.RawURLEncoding.AppendEncode(d, salt)
 	d = append(d, '"', ',')
@@ -282,7 +320,9 @@ func (is *issuer) disclose(name *string, raw []byte) (digest, error) {
 	return sum, nil
 }
 
-// decoy is the digest of random bytes (RFC 9901 §4.2.5).
+// decoy is the digest of random bytes (RFC 9901 §4.2.5): the base64url
+// form of a fresh salt, hashed like a disclosure, so it cannot be told
+// from a real digest. Nothing is written to is.out.
 func (is *issuer) decoy() (digest, error) {
 	salt, err := is.salt()
 	if err != nil {
@@ -367,7 +407,12 @@ func (is *issuer) object(dst []byte, obj map[string]any, path []at, top bool) ([
 		}
 	}
 	slices.Sort(keys)
-	// First the disclosures, whose digests make "_sd".
+	// Two passes over the sorted keys. Pass 1 writes a disclosure for each
+	// disclosable member (into is.out) and collects its digest, because
+	// "_sd" sorts before most names and must hold every digest when it is
+	// written. A disclosed member's value is written into the next
+	// level's value buffer, not into dst: it goes into the disclosure,
+	// not the payload.
 	digests := lv.digests[:0]
 	for _, k := range keys {
 		if !slices.Contains(lv.names, k) {
@@ -405,6 +450,10 @@ func (is *issuer) object(dst []byte, obj map[string]any, path []at, top bool) ([
 	}
 	lv.keys, lv.digests = keys, digests
 
+	// Pass 2 writes the object: {"_sd":["d1","d2",...],"_sd_alg":"sha-256",
+	// "name":value,...} with the keys in sorted order ("_sd" and
+	// "_sd_alg" were inserted in their sorted places above), skipping the
+	// members that were disclosed.
 	dst = append(dst, '{')
 	first := true
 	for _, k := range keys {
@@ -431,12 +480,15 @@ func (is *issuer) object(dst []byte, obj map[string]any, path []at, top bool) ([
 	return append(dst, '}'), nil
 }
 
-// insertSorted inserts k into the sorted keys, keeping them sorted.
+// insertSorted inserts k into the sorted keys, keeping them sorted, as
+// json.Marshal would have placed it.
 func insertSorted(keys []string, k string) []string {
 	i, _ := slices.BinarySearch(keys, k)
 	return slices.Insert(keys, i, k)
 }
 
+// appendKey writes a member's `"name":`, preceded by a comma unless it is
+// the object's first member.
 func appendKey(dst []byte, first *bool, k string) []byte {
 	if !*first {
 		dst = append(dst, ',')
@@ -445,6 +497,11 @@ func appendKey(dst []byte, first *bool, k string) []byte {
 	return append(appendString(dst, k), ':')
 }
 
+// array appends arr. A disclosable element is replaced in place by
+// {"...":"<digest>"} (RFC 9901 §4.2.4.2), its value written into the
+// next level's buffer and into a disclosure; the others are written as
+// they are (with disclosable claims inside them replaced by digests).
+// No decoys are added to arrays.
 func (is *issuer) array(dst []byte, arr []any, path []at) ([]byte, error) {
 	if len(path) > MaxDepth {
 		return nil, errf(CodeTooDeep, "claims nested deeper than %d", MaxDepth)

@@ -22,9 +22,9 @@
 //
 // # Specs
 //
-//   - [OpenID4VCI] 1.0: offers, token endpoint, nonce endpoint
-//     , credential endpoint and proofs, deferred,
-//     notification, issuer metadata.
+//   - [OpenID4VCI] 1.0: offers, token endpoint, nonce endpoint,
+//     credential endpoint and proofs, deferred, notification, issuer
+//     metadata.
 //   - [SD-JWT VC] draft 18 and [RFC 9901] for the credential format.
 //   - [Token Status List] draft 20 for revocation and suspension.
 //

@@ -190,8 +190,17 @@ func checkName(c Code) string {
 	return string(c)
 }
 
-// verifyToken checks the vp_token against the purpose, in the order of
-// DESIGN.md §3.
+// verifyToken checks the vp_token against the purpose. The order is not
+// the one DESIGN.md §3 lists (there accreditation comes right after the
+// signature, and status before the KB-JWT): the checks of the
+// presentation itself run first, all in credential.Verify (syntax, typ,
+// issuer key through trust's JWT VC Issuer Metadata, signature, claims,
+// nbf/exp, disclosures, then the KB-JWT with nonce, aud and sd_hash), and
+// only a presentation that passed them, so genuine and bound to this
+// session, costs the registry and status lookups: the vct asked for, the
+// issuer's accreditation at issuance time, the status list, then the
+// requested claims and transaction_data. The first failure is the
+// Result's Code.
 func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, raw string, res *Result) error {
 	fail := func(code Code, format string, args ...any) error {
 		res.Verdict, res.Code, res.Description = StatusRejected, code, fmt.Sprintf(format, args...)
