@@ -346,8 +346,8 @@ func TestWalletAppJourney(t *testing.T) {
 	p.step("#outcome .verdict.ok", "paid")
 	var where string
 	p.eval(`location.pathname`, &where)
-	if !strings.HasPrefix(where, "/payments/orders/") {
-		t.Errorf("after paying the wallet returned to %q, want the payment page", where)
+	if !strings.HasPrefix(where, "/payments/attempts/") {
+		t.Errorf("after paying the wallet returned to %q, want the payment's page", where)
 	}
 	p.click("#outcome a")
 	p.step(".claims", "receipt")
@@ -400,7 +400,7 @@ func TestWalletAppJourney(t *testing.T) {
 	if credID == nil {
 		t.Fatal("no credential to revoke on the agency page")
 	}
-	if st, _ := s.post(t, "/agency/credentials/"+credID[1]+"/revoke", nil); st != 200 {
+	if st, _ := s.post(t, "/agency/credentials/"+credID[1]+"/revoke", url.Values{"confirm": {"yes"}}); st != 200 {
 		t.Fatalf("revoke: %d", st)
 	}
 	time.Sleep(1100 * time.Millisecond) // the status list's ttl
