@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -98,6 +99,81 @@ type Config struct {
 	// AccessLog, when set, receives one line per request at info level;
 	// otherwise the lines go to Logger at debug level.
 	AccessLog *slog.Logger
+	// RateLimit limits, per client, the routes in UnauthenticatedWrites;
+	// the zero value means httpx's defaults (PerMinute < 0 turns it off).
+	RateLimit httpx.RateLimitConfig
+	// StreamsPerSession and MaxStreams cap the EventStreams open at once
+	// for one session and in all; zero means httpx.DefaultStreamsPerKey
+	// and httpx.DefaultMaxStreams.
+	StreamsPerSession, MaxStreams int
+}
+
+// UnauthenticatedWrites lists every route that a request carrying no
+// credential (no staff or counter token, no access token, no sign-in
+// cookie) may call to change state or to spend something: start a
+// verifier session, write a row, try a PIN or a token, sign. Each is
+// limited per client by an [httpx.RateLimiter], in one bucket per
+// client. A route of that kind that is added to the router needs a line
+// here: TestEveryRouteIsClassified fails until it has one.
+var UnauthenticatedWrites = []string{
+	"POST /agency/signin",
+	"POST /agency/signout",
+	"POST /counter/signin",
+	"POST /counter/signout",
+	"POST /meetings/book/{slot}",
+	"POST /meetings/cancel",
+	"POST /meetings/checkin",
+	"POST /payments/pay/{id}",
+	"POST /registry/operations",
+	"POST /verifier/requests/{id}",
+	"POST /verifier/response/{id}",
+	"POST /issuers/{agency}/token",
+	"POST /issuers/{agency}/nonce",
+}
+
+// EventStreams lists the server-sent event routes. Each is capped per
+// session (its path) and in total by an [httpx.StreamLimit].
+var EventStreams = []string{
+	"GET /meetings/bookings/{id}/events",
+	"GET /meetings/checkin/{number}/events",
+	"GET /payments/attempts/{id}/events",
+	"GET /counter/sessions/{id}/events",
+	"GET /verifier/sessions/{id}/events",
+}
+
+// routeSet matches requests against a list of "METHOD /pattern" lines.
+type routeSet struct{ mux *chi.Mux }
+
+func newRouteSet(lines []string) routeSet {
+	mux := chi.NewRouter()
+	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, l := range lines {
+		method, pattern, _ := strings.Cut(l, " ")
+		mux.Method(method, pattern, nop)
+	}
+	return routeSet{mux}
+}
+
+func (s routeSet) has(r *http.Request) bool {
+	return s.mux.Match(chi.NewRouteContext(), r.Method, r.URL.Path)
+}
+
+// limits applies the rate limit and the stream caps to the routes listed.
+func limits(rl *httpx.RateLimiter, streams *httpx.StreamLimit) func(http.Handler) http.Handler {
+	writes, events := newRouteSet(UnauthenticatedWrites), newRouteSet(EventStreams)
+	return func(next http.Handler) http.Handler {
+		limited, streamed := rl.Handler(next), streams.Handler(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case writes.has(r):
+				limited.ServeHTTP(w, r)
+			case events.has(r):
+				streamed.ServeHTTP(w, r)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
 }
 
 // Validate checks the configuration.
@@ -107,6 +183,12 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteTimeout < 0 || c.StreamWriteTimeout < 0 {
 		return errors.New("web: write timeouts must not be negative")
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		return err
+	}
+	if c.StreamsPerSession < 0 || c.MaxStreams < 0 {
+		return errors.New("web: stream caps must not be negative")
 	}
 	for _, m := range append(append([]Mount{}, c.APIs...), c.Pages...) {
 		if m.Pattern == "" || m.Pattern[0] != '/' || m.Handler == nil {
@@ -122,7 +204,15 @@ type Server struct {
 	log     *slog.Logger
 	tmpl    *template.Template
 	handler http.Handler
+
+	rateLimit *httpx.RateLimiter
+	streams   *httpx.StreamLimit
 }
+
+// RateLimiter is the limiter of UnauthenticatedWrites, and Streams the
+// cap on EventStreams (for tests and metrics).
+func (s *Server) RateLimiter() *httpx.RateLimiter { return s.rateLimit }
+func (s *Server) Streams() *httpx.StreamLimit     { return s.streams }
 
 // New builds the router.
 func New(cfg Config) (*Server, error) {
@@ -150,11 +240,19 @@ func New(cfg Config) (*Server, error) {
 		metrics.SetAccessLog(cfg.AccessLog)
 	}
 
+	rl, err := httpx.NewRateLimiter(cfg.RateLimit)
+	if err != nil {
+		return nil, err
+	}
+	s.rateLimit = rl
+	s.streams = httpx.NewStreamLimit(cfg.StreamsPerSession, cfg.MaxStreams)
+
 	r := chi.NewRouter()
 	// Order: the guard sees every header, the recoverer's 500 included;
-	// the write deadline is set before any handler writes.
+	// the write deadline is set before any handler writes; limits come
+	// last, so that refusals are counted and logged like any answer.
 	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.GuardHeaders, httpx.Recover,
-		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout), httpx.LimitBody(MaxBody))
+		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout), httpx.LimitBody(MaxBody), limits(rl, s.streams))
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
 
