@@ -262,7 +262,10 @@ func New(cfg Config) (*Server, error) {
 	// copies every series).
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{MaxRequestsInFlight: MaxMetricsScrapes}))
 	static, _ := fs.Sub(staticFS, "static")
-	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	// GET and HEAD only: the file server answers any method with the file.
+	files := http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))
+	r.Method(http.MethodGet, "/static/*", files)
+	r.Method(http.MethodHead, "/static/*", files)
 	for _, m := range cfg.APIs {
 		r.Handle(m.Pattern, m.Handler)
 	}
@@ -270,7 +273,7 @@ func New(cfg Config) (*Server, error) {
 	// Browser pages: forms are protected against cross-site requests.
 	csrf := http.NewCrossOriginProtection()
 	r.Group(func(r chi.Router) {
-		r.Use(func(next http.Handler) http.Handler { return csrf.Handler(next) })
+		r.Use(func(next http.Handler) http.Handler { return csrf.Handler(next) }, pageHeaders)
 		r.Get("/", s.landing)
 		r.Get("/agency", redirectTo("/agency/"))
 		r.Get("/counter", redirectTo("/counter/"))
@@ -298,6 +301,22 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.handler = r
 	return s, nil
+}
+
+// pageHeaders sets every page's security headers before its handler
+// runs: a handler that writes an error status first and renders after
+// (render sets them too) would otherwise send its page without them.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setPageHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
 }
 
 func redirectTo(path string) http.HandlerFunc {
@@ -355,8 +374,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	setPageHeaders(w.Header())
 	_, _ = w.Write(buf.Bytes())
 }
