@@ -154,8 +154,15 @@ func newRouteSet(lines []string) routeSet {
 	return routeSet{mux}
 }
 
+// has matches the path the router routes on (chi takes the raw path when
+// there is one), so that an escaped slash cannot route to a listed
+// route while the check sees another path.
 func (s routeSet) has(r *http.Request) bool {
-	return s.mux.Match(chi.NewRouteContext(), r.Method, r.URL.Path)
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	return s.mux.Match(chi.NewRouteContext(), r.Method, path)
 }
 
 // limits applies the rate limit and the stream caps to the routes listed.

@@ -73,6 +73,10 @@ func TestRateLimitPerClient(t *testing.T) {
 			t.Errorf("%s past the burst = %d %q (Retry-After %q), want 429 rate_limited with Retry-After", route, st, code, resp.Header.Get("Retry-After"))
 		}
 	}
+	// An escaped slash routes to the same route; the limit sees it so.
+	if st, code, _ := postAs(t, base, "/payments/pay/a%2Fb", a, ""); st != http.StatusTooManyRequests {
+		t.Errorf("POST /payments/pay/a%%2Fb past the burst = %d %q, want 429", st, code)
+	}
 	st, _, resp := postAs(t, base, "/meetings/book/x", a, "text/html,application/xhtml+xml")
 	page, _ := io.ReadAll(resp.Body)
 	if st != http.StatusTooManyRequests || !strings.Contains(string(page), "Please wait") || !strings.Contains(string(page), "请等待") {
