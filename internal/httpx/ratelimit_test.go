@@ -238,3 +238,42 @@ func TestStreamLimit(t *testing.T) {
 		t.Errorf("%d streams still counted after their handlers returned", n)
 	}
 }
+
+// BenchmarkRateLimiter is the cost a limited route adds: the client key
+// (with and without X-Forwarded-For through a trusted proxy) and the
+// bucket, for a known client and for a new one evicting an old one.
+func BenchmarkRateLimiter(b *testing.B) {
+	trusted, _ := ParsePrefixes([]string{"10.0.0.0/8"})
+	l, _ := NewRateLimiter(RateLimitConfig{PerMinute: 1e9, Burst: 1 << 30, MaxBytes: 1 << 20, TrustedProxies: trusted})
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.RemoteAddr = "203.0.113.9:1234"
+	b.Run("key", func(b *testing.B) {
+		for b.Loop() {
+			_ = l.ClientKey(r)
+		}
+	})
+	fwd := httptest.NewRequest(http.MethodPost, "/", nil)
+	fwd.RemoteAddr = "10.0.0.1:1234"
+	fwd.Header.Set("X-Forwarded-For", "198.51.100.1, 10.0.0.2")
+	b.Run("key_forwarded", func(b *testing.B) {
+		for b.Loop() {
+			_ = l.ClientKey(fwd)
+		}
+	})
+	b.Run("allow_known_client", func(b *testing.B) {
+		for b.Loop() {
+			l.Allow("203.0.113.9")
+		}
+	})
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}).String()
+	}
+	b.Run("allow_new_client_evicting", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			l.Allow(keys[i&(len(keys)-1)])
+			i++
+		}
+	})
+}
