@@ -22,7 +22,7 @@ const CodeRateLimited = "rate_limited"
 // Rate limit defaults: a client (one IPv4 address, or one IPv6 /64) may
 // send DefaultRateBurst requests at once and DefaultRatePerMinute a minute
 // after that; the limiter remembers at most DefaultRateLimitBytes of
-// clients (about 50,000), the least recently seen going first.
+// clients (about 40,000), the least recently seen going first.
 const (
 	DefaultRatePerMinute  = 60
 	DefaultRateBurst      = 30
