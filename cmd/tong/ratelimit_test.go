@@ -181,3 +181,20 @@ func TestEventStreamsCapped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRateLimitFlags: bad limits are usage errors, before anything starts.
+func TestRateLimitFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--trusted-proxies", "10.0.0.0/8,not-an-address"},
+		{"--rate-limit", "-1"},
+		{"--rate-limit-burst", "0"},
+		{"--max-streams-per-session", "0"},
+		{"--max-streams", "0"},
+	} {
+		code, _, stderr := runTong(t, nil, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...)...)
+		if code != 2 || !strings.Contains(stderr, args[0]) {
+			t.Errorf("tong serve %v: exit %d, stderr %q; want 2 naming %s", args, code, stderr, args[0])
+		}
+	}
+}
