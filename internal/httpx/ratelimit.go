@@ -166,15 +166,28 @@ func (l *RateLimiter) ClientKey(r *http.Request) string {
 	}
 	ip = ip.Unmap().WithZone("")
 	if l.isTrusted(ip) {
-		hops := forwardedHops(r.Header.Values("X-Forwarded-For"))
-		for i := len(hops) - 1; i >= 0 && i >= len(hops)-maxForwardedHops; i-- {
-			h, err := netip.ParseAddr(hops[i])
-			if err != nil {
-				break
-			}
-			ip = h.Unmap().WithZone("")
-			if !l.isTrusted(ip) {
-				break
+		lines := r.Header.Values("X-Forwarded-For")
+	walk:
+		for i, n := len(lines)-1, 0; i >= 0; i-- {
+			line := lines[i]
+			for line != "" {
+				if n++; n > maxForwardedHops {
+					break walk
+				}
+				hop := line
+				if j := strings.LastIndexByte(line, ','); j >= 0 {
+					hop, line = line[j+1:], line[:j]
+				} else {
+					line = ""
+				}
+				h, err := netip.ParseAddr(strings.TrimSpace(hop))
+				if err != nil {
+					break walk
+				}
+				ip = h.Unmap().WithZone("")
+				if !l.isTrusted(ip) {
+					break walk
+				}
 			}
 		}
 	}
@@ -183,17 +196,6 @@ func (l *RateLimiter) ClientKey(r *http.Request) string {
 		return p.String()
 	}
 	return ip.String()
-}
-
-// forwardedHops splits X-Forwarded-For header lines into their entries.
-func forwardedHops(lines []string) []string {
-	var hops []string
-	for _, line := range lines {
-		for h := range strings.SplitSeq(line, ",") {
-			hops = append(hops, strings.TrimSpace(h))
-		}
-	}
-	return hops
 }
 
 // Allow spends one of key's tokens. When none is left it returns false

@@ -99,6 +99,8 @@ func TestClientKey(t *testing.T) {
 		{"two header lines", "10.1.2.3:4000", []string{"1.1.1.1", "198.51.100.1, 10.9.9.9"}, withProxy, "198.51.100.1"},
 		{"garbage stops the walk", "10.1.2.3:4000", []string{"198.51.100.1, junk, 10.9.9.9"}, withProxy, "10.9.9.9"},
 		{"trusted proxy, no header", "10.1.2.3:4000", nil, withProxy, "10.1.2.3"},
+		{"a long header is walked from the right only", "10.1.2.3:4000", []string{strings.Repeat("1.1.1.1, ", 5000) + "198.51.100.1"}, withProxy, "198.51.100.1"},
+		{"at most 16 trusted hops", "10.1.2.3:4000", []string{"198.51.100.1, " + strings.Repeat("10.0.0.9, ", 20) + "10.0.0.1"}, withProxy, "10.0.0.9"},
 		{"IPv6 keyed by /64", "[2001:db8:1:2:aaaa::1]:4000", nil, direct, "2001:db8:1:2::/64"},
 		{"IPv6 via proxy", "10.1.2.3:4000", []string{"2001:db8:1:2:bbbb::7"}, withProxy, "2001:db8:1:2::/64"},
 		{"IPv4-mapped IPv6", "[::ffff:203.0.113.9]:4000", nil, direct, "203.0.113.9"},
