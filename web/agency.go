@@ -218,6 +218,7 @@ func claimsFromForm(t *issuer.CredentialType, values url.Values) map[string]any 
 func (s *Server) agencyIssue(w http.ResponseWriter, r *http.Request) {
 	st := s.staff(r)
 	if st == nil {
+		w.WriteHeader(http.StatusUnauthorized) // refused: the write needs a sign-in
 		s.agencySigninPage(w, r, "Please sign in. 请登录。")
 		return
 	}
@@ -401,6 +402,7 @@ func (s *Server) revokeConfirmPage(w http.ResponseWriter, r *http.Request, statu
 func (s *Server) agencyCredentialAction(w http.ResponseWriter, r *http.Request) {
 	st := s.staff(r)
 	if st == nil {
+		w.WriteHeader(http.StatusUnauthorized) // refused: the write needs a sign-in
 		s.agencySigninPage(w, r, "Please sign in. 请登录。")
 		return
 	}

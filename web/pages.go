@@ -147,6 +147,7 @@ func (s *Server) counterSignout(w http.ResponseWriter, r *http.Request) {
 func (s *Server) counterCreate(w http.ResponseWriter, r *http.Request) {
 	c := s.counter(r)
 	if c == nil {
+		w.WriteHeader(http.StatusUnauthorized) // refused: the write needs a sign-in
 		s.counterSigninPage(w, r, "Please sign in. 请登录。")
 		return
 	}

@@ -21,7 +21,10 @@ func mountWallet(r chi.Router, app *walletapp.App) error {
 		}
 	}
 	r.Get("/wallet", redirectTo("/wallet/"))
-	r.Handle("/wallet/*", http.StripPrefix("/wallet", app.Handler()))
+	// GET and HEAD only (the app refuses the rest itself, too).
+	h := http.StripPrefix("/wallet", app.Handler())
+	r.Method(http.MethodGet, "/wallet/*", h)
+	r.Method(http.MethodHead, "/wallet/*", h)
 	return nil
 }
 

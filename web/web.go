@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -106,6 +107,95 @@ type Config struct {
 	// Wallet is the wallet web app served at /wallet/; nil means the
 	// embedded one, for a registry on this origin.
 	Wallet *walletapp.App
+
+	// RateLimit limits, per client, the routes in UnauthenticatedWrites;
+	// the zero value means httpx's defaults (PerMinute < 0 turns it off).
+	RateLimit httpx.RateLimitConfig
+	// StreamsPerSession and MaxStreams cap the EventStreams open at once
+	// for one session and in all; zero means httpx.DefaultStreamsPerKey
+	// and httpx.DefaultMaxStreams.
+	StreamsPerSession, MaxStreams int
+}
+
+// UnauthenticatedWrites lists every route that a request carrying no
+// credential (no staff or counter token, no access token, no sign-in
+// cookie) may call to change state or to spend something: start a
+// verifier session, write a row, try a PIN or a token, sign. Each is
+// limited per client by an [httpx.RateLimiter], in one bucket per
+// client. A route of that kind that is added to the router needs a line
+// here: TestEveryRouteIsClassified fails until it has one.
+var UnauthenticatedWrites = []string{
+	"POST /agency/signin",
+	"POST /agency/signout",
+	"POST /counter/signin",
+	"POST /counter/signout",
+	"POST /meetings/book/{slot}",
+	"POST /meetings/cancel",
+	"POST /meetings/checkin",
+	"POST /payments/pay/{id}",
+	"POST /registry/operations",
+	"POST /verifier/requests/{id}",
+	"POST /verifier/response/{id}",
+	"POST /issuers/{agency}/token",
+	"POST /issuers/{agency}/nonce",
+	"POST /inquiries/topics/{id}",
+	"POST /inquiries/t/{token}/reply",
+	"POST /inquiries-api/topics/{id}/questions",
+	"POST /inquiries-api/thread/messages",
+}
+
+// EventStreams lists the server-sent event routes. Each is capped per
+// session (its path) and in total by an [httpx.StreamLimit].
+var EventStreams = []string{
+	"GET /meetings/bookings/{id}/events",
+	"GET /meetings/checkin/{number}/events",
+	"GET /payments/attempts/{id}/events",
+	"GET /counter/sessions/{id}/events",
+	"GET /verifier/sessions/{id}/events",
+	"GET /inquiries/t/{token}/events",
+	"GET /agency/inquiries/{ref}/events",
+}
+
+// routeSet matches requests against a list of "METHOD /pattern" lines.
+type routeSet struct{ mux *chi.Mux }
+
+func newRouteSet(lines []string) routeSet {
+	mux := chi.NewRouter()
+	nop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for _, l := range lines {
+		method, pattern, _ := strings.Cut(l, " ")
+		mux.Method(method, pattern, nop)
+	}
+	return routeSet{mux}
+}
+
+// has matches the path the router routes on (chi takes the raw path when
+// there is one), so that an escaped slash cannot route to a listed
+// route while the check sees another path.
+func (s routeSet) has(r *http.Request) bool {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	return s.mux.Match(chi.NewRouteContext(), r.Method, path)
+}
+
+// limits applies the rate limit and the stream caps to the routes listed.
+func limits(rl *httpx.RateLimiter, streams *httpx.StreamLimit) func(http.Handler) http.Handler {
+	writes, events := newRouteSet(UnauthenticatedWrites), newRouteSet(EventStreams)
+	return func(next http.Handler) http.Handler {
+		limited, streamed := rl.Handler(next), streams.Handler(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case writes.has(r):
+				limited.ServeHTTP(w, r)
+			case events.has(r):
+				streamed.ServeHTTP(w, r)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
 }
 
 // Validate checks the configuration.
@@ -115,6 +205,12 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteTimeout < 0 || c.StreamWriteTimeout < 0 {
 		return errors.New("web: write timeouts must not be negative")
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		return err
+	}
+	if c.StreamsPerSession < 0 || c.MaxStreams < 0 {
+		return errors.New("web: stream caps must not be negative")
 	}
 	for _, m := range append(append([]Mount{}, c.APIs...), c.Pages...) {
 		if m.Pattern == "" || m.Pattern[0] != '/' || m.Handler == nil {
@@ -131,7 +227,15 @@ type Server struct {
 	tmpl    *template.Template
 	handler http.Handler
 	offers  offerCache // offers made here, until they expire (agency.go)
+
+	rateLimit *httpx.RateLimiter
+	streams   *httpx.StreamLimit
 }
+
+// RateLimiter is the limiter of UnauthenticatedWrites, and Streams the
+// cap on EventStreams (for tests and metrics).
+func (s *Server) RateLimiter() *httpx.RateLimiter { return s.rateLimit }
+func (s *Server) Streams() *httpx.StreamLimit     { return s.streams }
 
 // New builds the router.
 func New(cfg Config) (*Server, error) {
@@ -159,11 +263,19 @@ func New(cfg Config) (*Server, error) {
 		metrics.SetAccessLog(cfg.AccessLog)
 	}
 
+	rl, err := httpx.NewRateLimiter(cfg.RateLimit)
+	if err != nil {
+		return nil, err
+	}
+	s.rateLimit = rl
+	s.streams = httpx.NewStreamLimit(cfg.StreamsPerSession, cfg.MaxStreams)
+
 	r := chi.NewRouter()
 	// Order: the guard sees every header, the recoverer's 500 included;
-	// the write deadline is set before any handler writes.
+	// the write deadline is set before any handler writes; limits come
+	// last, so that refusals are counted and logged like any answer.
 	r.Use(httpx.WithRequestID(cfg.Logger), metrics.Handler, httpx.GuardHeaders, httpx.Recover,
-		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout), httpx.LimitBody(MaxBody))
+		httpx.WriteDeadline(cfg.WriteTimeout, cfg.StreamWriteTimeout), httpx.LimitBody(MaxBody), limits(rl, s.streams))
 	r.NotFound(httpx.NotFound)
 	r.MethodNotAllowed(httpx.MethodNotAllowed)
 
@@ -173,7 +285,10 @@ func New(cfg Config) (*Server, error) {
 	// copies every series).
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{MaxRequestsInFlight: MaxMetricsScrapes}))
 	static, _ := fs.Sub(staticFS, "static")
-	r.Handle("/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	// GET and HEAD only: the file server answers any method with the file.
+	files := http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))
+	r.Method(http.MethodGet, "/static/*", files)
+	r.Method(http.MethodHead, "/static/*", files)
 	for _, m := range cfg.APIs {
 		r.Handle(m.Pattern, m.Handler)
 	}
@@ -184,7 +299,7 @@ func New(cfg Config) (*Server, error) {
 	// Browser pages: forms are protected against cross-site requests.
 	csrf := http.NewCrossOriginProtection()
 	r.Group(func(r chi.Router) {
-		r.Use(func(next http.Handler) http.Handler { return csrf.Handler(next) })
+		r.Use(func(next http.Handler) http.Handler { return csrf.Handler(next) }, pageHeaders)
 		r.Get("/", s.landing)
 		r.Get("/agency", redirectTo("/agency/"))
 		r.Get("/counter", redirectTo("/counter/"))
@@ -215,6 +330,22 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.handler = r
 	return s, nil
+}
+
+// pageHeaders sets every page's security headers before its handler
+// runs: a handler that writes an error status first and renders after
+// (render sets them too) would otherwise send its page without them.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setPageHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
 }
 
 func redirectTo(path string) http.HandlerFunc {
@@ -273,8 +404,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	setPageHeaders(w.Header())
 	_, _ = w.Write(buf.Bytes())
 }

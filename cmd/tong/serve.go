@@ -41,6 +41,14 @@ type serveFlags struct {
 	accessLog     string
 	database      string
 	tls           tlsFlags
+
+	// Per-client limits of unauthenticated state changes, and caps on
+	// event streams (see web.UnauthenticatedWrites, web.EventStreams).
+	rateLimit      float64
+	rateBurst      int
+	trustedProxies []string
+	streamsPerSess int
+	maxStreams     int
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -83,6 +91,11 @@ lets requests in flight finish, then closes the database.`,
 	fl.IntVar(&f.maxConnsAddr, "max-connections-per-ip", 0, "connections one client IP may hold (0: no cap; keep 0 behind a reverse proxy)")
 	fl.DurationVar(&f.writeTimeout, "write-timeout", httpx.DefaultWriteTimeout, "time a response may take to be written (a client that does not read is dropped)")
 	fl.DurationVar(&f.streamTimeout, "stream-write-timeout", httpx.DefaultStreamWriteTimeout, "time each server-sent event may take to be written")
+	fl.Float64Var(&f.rateLimit, "rate-limit", httpx.DefaultRatePerMinute, "requests a minute one client (an IPv4 address or IPv6 /64) may send to the routes that need no credential and change state: booking, paying, signing in, registry writes, wallet endpoints (0: no limit)")
+	fl.IntVar(&f.rateBurst, "rate-limit-burst", httpx.DefaultRateBurst, "requests one client may send at once before --rate-limit applies")
+	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (default: none; the connection's address is the client)")
+	fl.IntVar(&f.streamsPerSess, "max-streams-per-session", httpx.DefaultStreamsPerKey, "live result streams (server-sent events) one session may have open at once")
+	fl.IntVar(&f.maxStreams, "max-streams", httpx.DefaultMaxStreams, "live result streams open at once in all")
 	fl.StringVar(&f.accessLog, "access-log", "", "append one line per request to this file (default: requests are logged at debug level only)")
 	f.tls.register(fl)
 	return cmd
@@ -138,6 +151,13 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	}
 	if f.writeTimeout <= 0 || f.streamTimeout <= 0 {
 		return usagef("--write-timeout and --stream-write-timeout must be positive")
+	}
+	if f.rateLimit < 0 || f.rateBurst < 1 || f.streamsPerSess < 1 || f.maxStreams < 1 {
+		return usagef("--rate-limit must be at least 0, and --rate-limit-burst, --max-streams-per-session and --max-streams at least 1")
+	}
+	trusted, err := httpx.ParsePrefixes(f.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
 	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -222,7 +242,12 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	}
 	webCfg := web.Config{DB: db, Logger: logger, PublicURL: publicURL, Demo: f.demo, APIs: apis, Issuer: iss, Verifier: ver,
 		Explorer:     &web.Explorer{Log: reg.log, LogKey: reg.file.LogKey, Served: reg.cosigned},
-		WriteTimeout: f.writeTimeout, StreamWriteTimeout: f.streamTimeout}
+		WriteTimeout: f.writeTimeout, StreamWriteTimeout: f.streamTimeout,
+		RateLimit:         httpx.RateLimitConfig{PerMinute: f.rateLimit, Burst: f.rateBurst, TrustedProxies: trusted},
+		StreamsPerSession: f.streamsPerSess, MaxStreams: f.maxStreams}
+	if f.rateLimit == 0 {
+		webCfg.RateLimit.PerMinute = -1 // off
+	}
 	if f.accessLog != "" {
 		al, err := os.OpenFile(f.accessLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
