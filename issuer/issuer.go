@@ -67,6 +67,11 @@ type Config struct {
 	AllowLoopbackHTTP bool
 	Now               func() time.Time
 	Logger            *slog.Logger
+	// Authenticator, when set, turns on the authorization code flow
+	// (PAR, authorization endpoint, authorization_code grant): it
+	// identifies the citizen by a presentation of their identity
+	// credential.
+	Authenticator Authenticator
 
 	BatchSize      int           // batch_credential_issuance.batch_size
 	OfferTTL       time.Duration // default pre-authorized code lifetime
@@ -173,6 +178,8 @@ type Agency struct {
 	// leaf first; its credentials carry it in their x5c header. See
 	// SetCertificate.
 	X5C []string `json:"x5c,omitempty"`
+	// Profile is "" or ProfileHAIP (see SetProfile and RequiresDPoP).
+	Profile string `json:"profile,omitempty"`
 
 	signer *keys.Signer
 }
@@ -247,6 +254,9 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 		return nil, fmt.Errorf("issuer: agency %s key: %w", slug, err)
 	}
 	if a.X5C, err = s.agencyX5C(ctx, slug); err != nil {
+		return nil, err
+	}
+	if a.Profile, err = s.agencyProfile(ctx, slug); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

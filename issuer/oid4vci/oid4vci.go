@@ -67,6 +67,9 @@ func (a *API) Routes() http.Handler {
 		pub := &httpx.PublicRoutes{R: r}
 		pub.Handle(http.MethodGet, "/offers/{offer}", a.offer)
 		pub.Handle(http.MethodPost, "/token", a.token)
+		pub.Handle(http.MethodPost, "/par", a.par)
+		r.Get("/authorize", a.authorize)
+		r.Get("/authorize/{authz}", a.authzStatus)
 		pub.Handle(http.MethodPost, "/nonce", a.nonce)
 		pub.Handle(http.MethodPost, "/credential", a.credential)
 		pub.Handle(http.MethodPost, "/deferred_credential", a.deferred)
@@ -225,13 +228,19 @@ func (a *API) issuerMetadata(w http.ResponseWriter, r *http.Request) {
 // ASMetadata is the OAuth 2.0 Authorization Server Metadata (RFC 8414)
 // of an agency, which is its own authorization server.
 type ASMetadata struct {
-	Issuer                            string   `json:"issuer"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	PreAuthorizedGrantAnonymousAccess bool     `json:"pre-authorized_grant_anonymous_access_supported"`
-	DPoPSigningAlgValuesSupported     []string `json:"dpop_signing_alg_values_supported"`
+	Issuer                             string   `json:"issuer"`
+	AuthorizationEndpoint              string   `json:"authorization_endpoint,omitempty"`
+	PushedAuthorizationRequestEndpoint string   `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests bool     `json:"require_pushed_authorization_requests,omitempty"`
+	CodeChallengeMethodsSupported      []string `json:"code_challenge_methods_supported,omitempty"`
+	AuthorizationDetailsTypesSupported []string `json:"authorization_details_types_supported,omitempty"`
+	AuthorizationResponseISSSupported  bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	TokenEndpoint                      string   `json:"token_endpoint"`
+	ResponseTypesSupported             []string `json:"response_types_supported"`
+	GrantTypesSupported                []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
+	PreAuthorizedGrantAnonymousAccess  bool     `json:"pre-authorized_grant_anonymous_access_supported"`
+	DPoPSigningAlgValuesSupported      []string `json:"dpop_signing_alg_values_supported"`
 }
 
 func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
@@ -239,8 +248,7 @@ func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	httpx.WriteJSON(w, r, http.StatusOK, ASMetadata{
+	m := ASMetadata{
 		Issuer:                            ag.IssuerURL,
 		TokenEndpoint:                     ag.IssuerURL + "/token",
 		ResponseTypesSupported:            []string{}, // no authorization endpoint: pre-authorized code only
@@ -248,7 +256,23 @@ func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 		TokenEndpointAuthMethodsSupported: []string{"none"},
 		PreAuthorizedGrantAnonymousAccess: true,
 		DPoPSigningAlgValuesSupported:     issuer.ProofSigningAlgs,
-	})
+	}
+	if a.svc.AuthorizationFlow() {
+		// Spec: RFC 8414 §2, RFC 9126 §5 (pushed_authorization_request_endpoint,
+		// require_pushed_authorization_requests), RFC 7636 / RFC 8414
+		// (code_challenge_methods_supported), RFC 9396 §10
+		// (authorization_details_types_supported), RFC 9207 §3.
+		m.AuthorizationEndpoint = ag.IssuerURL + "/authorize"
+		m.PushedAuthorizationRequestEndpoint = ag.IssuerURL + "/par"
+		m.RequirePushedAuthorizationRequests = true
+		m.CodeChallengeMethodsSupported = []string{issuer.PKCEMethodS256}
+		m.AuthorizationDetailsTypesSupported = []string{issuer.AuthorizationDetailsType}
+		m.AuthorizationResponseISSSupported = true
+		m.ResponseTypesSupported = []string{"code"}
+		m.GrantTypesSupported = []string{issuer.GrantAuthorizationCode, issuer.GrantPreAuthorizedCode, issuer.GrantRefreshToken}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, r, http.StatusOK, m)
 }
 
 func (a *API) jwtVCIssuer(w http.ResponseWriter, r *http.Request) {
@@ -322,8 +346,12 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 		TxCode:            r.PostForm.Get("tx_code"),
 		TxCodeSent:        r.PostForm.Has("tx_code"),
 		RefreshToken:      r.PostForm.Get("refresh_token"),
+		Code:              r.PostForm.Get("code"),
+		CodeVerifier:      r.PostForm.Get("code_verifier"),
+		RedirectURI:       r.PostForm.Get("redirect_uri"),
+		ClientID:          r.PostForm.Get("client_id"),
 	}
-	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code", "refresh_token"} {
+	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code", "refresh_token", "code", "code_verifier", "redirect_uri", "client_id"} {
 		if len(r.PostForm[k]) > 1 {
 			fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is repeated"})
 			return
