@@ -387,8 +387,9 @@ func (s *Service) FinishAuthorization(ctx context.Context, slug, id string) (*Au
 		return nil, err
 	}
 	var offerID string
-	err = s.readRow(ctx, `SELECT id FROM issuer_offers WHERE agency = $1 AND type_id = $2 AND subject_mac = $3 AND state = $4 AND expires_at > $5 ORDER BY created_at DESC LIMIT 1`,
-		slug, typeID, s.subjectMAC(slug, subject), offerOffered, now.Unix()).Scan(&offerID)
+	err = s.readRow(ctx, `SELECT o.id FROM issuer_offer_subjects s JOIN issuer_offers o ON o.id = s.offer_id
+		WHERE s.subject_mac = $1 AND o.agency = $2 AND o.type_id = $3 AND o.state = $4 AND o.expires_at > $5 ORDER BY o.created_at DESC LIMIT 1`,
+		s.subjectMAC(slug, subject), slug, typeID, offerOffered, now.Unix()).Scan(&offerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return deny("the agency has no credential of this type waiting for this citizen")
 	}

@@ -126,11 +126,16 @@ func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req Offer
 	o := &Offer{ID: id, CredentialID: "cred_" + ids.Random(16), TxCode: pin, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second),
 		PreAuthorizedCode: code, OfferURI: OfferURI(a.IssuerURL + "/offers/" + id)}
 	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at, subject_mac)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			id, slug, t.ID, o.CredentialID, codeHash[:], s.txMAC(id, pin), string(claims), offerOffered, actor, now.Unix(), o.ExpiresAt.Unix(), subject)
+		_, err := s.exec(ctx, tx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			id, slug, t.ID, o.CredentialID, codeHash[:], s.txMAC(id, pin), string(claims), offerOffered, actor, now.Unix(), o.ExpiresAt.Unix())
 		if err != nil {
 			return err
+		}
+		if subject != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO issuer_offer_subjects (offer_id, subject_mac) VALUES ($1, $2)`, id, subject); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, slug, actor, "offer.create", id, t.ID)
 	})

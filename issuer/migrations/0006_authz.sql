@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS issuer_agency_profile (
 -- An offer staged for the authorization code flow names its citizen by an
 -- HMAC of the identifier their identity credential carries
 -- (personal_administrative_number); the citizen proves it at the
--- authorization endpoint.
-ALTER TABLE issuer_offers ADD COLUMN subject_mac BLOB;
-CREATE INDEX IF NOT EXISTS issuer_offers_subject ON issuer_offers (agency, type_id, subject_mac);
+-- authorization endpoint. A table of its own, so that issuer_offers keeps
+-- its shape.
+CREATE TABLE IF NOT EXISTS issuer_offer_subjects (
+	offer_id    TEXT PRIMARY KEY REFERENCES issuer_offers (id),
+	subject_mac BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issuer_offer_subjects_mac ON issuer_offer_subjects (subject_mac);
