@@ -28,7 +28,9 @@ const (
 	// AuthorizationDetailsType is OpenID4VCI 1.0 §5.1.1's type.
 	AuthorizationDetailsType = "openid_credential"
 	// ProfileHAIP marks an agency of high assurance (OpenID4VC HAIP 1.0):
-	// DPoP is required at PAR, token and credential endpoints.
+	// its authorization code flow requires DPoP at the PAR and token
+	// endpoints, so that its access tokens are all DPoP-bound at the
+	// credential endpoint. Its pre-authorized code flow is unchanged.
 	ProfileHAIP = "haip"
 	// SubjectClaim is the identity credential's claim that names the
 	// citizen at the authorization endpoint.
@@ -117,7 +119,7 @@ func (s *Service) agencyProfile(ctx context.Context, slug string) (string, error
 }
 
 // RequiresDPoP tells whether the agency requires DPoP for every request
-// of the flow (PAR, token, credential).
+// of the authorization code flow (PAR, token, and so credential).
 func (a *Agency) RequiresDPoP() bool { return a.Profile == ProfileHAIP }
 
 // AuthorizationFlow tells whether the service runs the authorization code
@@ -443,11 +445,20 @@ func (s *Service) redeemCode(ctx context.Context, slug string, req TokenRequest)
 	if req.CodeVerifier == "" {
 		return nil, errorf(CodeInvalidRequest, "code_verifier is required (PKCE)")
 	}
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if a.RequiresDPoP() && req.DPoPKey == "" {
+		// Checked before anything is spent: the wallet may try again
+		// with a proof.
+		return nil, errorf(CodeInvalidDPoPProof, "this agency requires a DPoP proof at the token endpoint")
+	}
 	ch := sha256.Sum256([]byte(req.Code))
 	now := s.cfg.Now()
 	var resp *TokenResponse
 	var grantErr error
-	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 		var id, agency, clientID, redirect, challenge, jkt, phase string
 		var offerID sql.NullString
 		var expires int64

@@ -67,12 +67,6 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 	if err != nil {
 		return nil, 0, err
 	}
-	if a.RequiresDPoP() && dpopKey == "" {
-		// A high-assurance agency's tokens are all DPoP-bound (its token
-		// endpoint refuses requests without a proof); this refuses a
-		// Bearer token from before the agency was set to haip.
-		return nil, 0, errorf(CodeInvalidToken, "this agency requires DPoP-bound access tokens")
-	}
 	if len(req.Proof) > 0 {
 		return nil, 0, errorf(CodeInvalidCredentialRequest, "use proofs (OpenID4VCI 1.0), not proof")
 	}

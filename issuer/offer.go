@@ -282,13 +282,10 @@ const familyRevoked = -1
 // A code works once; a wrong tx_code counts, and MaxTxTries wrong ones
 // lock the offer for good.
 func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*TokenResponse, error) {
-	a, err := s.Agency(ctx, slug)
-	if err != nil {
+	if _, err := s.Agency(ctx, slug); err != nil {
 		return nil, err
 	}
-	if a.RequiresDPoP() && req.DPoPKey == "" {
-		return nil, errorf(CodeInvalidDPoPProof, "this agency requires a DPoP proof at the token endpoint")
-	}
+	var err error
 	switch {
 	case req.GrantType == GrantRefreshToken:
 		return s.refresh(ctx, slug, req)
