@@ -72,6 +72,10 @@ type Config struct {
 	// identifies the citizen by a presentation of their identity
 	// credential.
 	Authenticator Authenticator
+	// ClientAttesters are the wallet attesters whose Client Attestations
+	// (OAuth-Client-Attestation) are accepted; a request that sends one
+	// from any other attester is refused.
+	ClientAttesters []ClientAttester
 
 	BatchSize      int           // batch_credential_issuance.batch_size
 	OfferTTL       time.Duration // default pre-authorized code lifetime

@@ -62,6 +62,10 @@ func (a *API) par(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := a.clientAttestation(r, ag, r.PostForm.Get("client_id")); err != nil {
+		fail(w, r, err)
+		return
+	}
 	// Spec: RFC 9449 §10.1: a DPoP proof may be sent with the PAR
 	// request; its key then binds the authorization code.
 	d, err := a.dpop(r, ag.IssuerURL+"/par", "")
@@ -201,3 +205,18 @@ var authzErrTmpl = template.Must(template.New("authzerr").Parse(`<!doctype html>
 <body><main><h1>Authorization failed</h1><p id="error" data-code="{{.Code}}">{{.Description}}</p>
 <p>Go back to your wallet and start again.</p></main></body></html>
 `))
+
+// clientAttestation checks OAuth-Client-Attestation and its PoP when a
+// request sends either (they are optional: Tong's wallets are public
+// clients).
+func (a *API) clientAttestation(r *http.Request, ag *issuer.Agency, clientID string) error {
+	att, pop := r.Header.Values(issuer.HeaderClientAttestation), r.Header.Values(issuer.HeaderClientAttestationPoP)
+	if len(att) == 0 && len(pop) == 0 {
+		return nil
+	}
+	if len(att) != 1 || len(pop) != 1 {
+		return &issuer.Error{Code: issuer.CodeInvalidClient, Description: "send exactly one OAuth-Client-Attestation and one OAuth-Client-Attestation-PoP header"}
+	}
+	_, err := a.svc.VerifyClientAttestation(r.Context(), att[0], pop[0], clientID, ag.IssuerURL)
+	return err
+}

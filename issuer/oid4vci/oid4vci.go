@@ -241,6 +241,9 @@ type ASMetadata struct {
 	TokenEndpointAuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
 	PreAuthorizedGrantAnonymousAccess  bool     `json:"pre-authorized_grant_anonymous_access_supported"`
 	DPoPSigningAlgValuesSupported      []string `json:"dpop_signing_alg_values_supported"`
+	// Attestation-Based Client Authentication (the draft's AS metadata).
+	ClientAttestationSigningAlgs    []string `json:"client_attestation_signing_alg_values_supported,omitempty"`
+	ClientAttestationPoPSigningAlgs []string `json:"client_attestation_pop_signing_alg_values_supported,omitempty"`
 }
 
 func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
@@ -270,6 +273,11 @@ func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 		m.AuthorizationResponseISSSupported = true
 		m.ResponseTypesSupported = []string{"code"}
 		m.GrantTypesSupported = []string{issuer.GrantAuthorizationCode, issuer.GrantPreAuthorizedCode, issuer.GrantRefreshToken}
+	}
+	if a.svc.ClientAttestation() {
+		m.TokenEndpointAuthMethodsSupported = []string{"none", issuer.AuthMethodAttestJWT}
+		m.ClientAttestationSigningAlgs = issuer.ProofSigningAlgs
+		m.ClientAttestationPoPSigningAlgs = issuer.ProofSigningAlgs
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	httpx.WriteJSON(w, r, http.StatusOK, m)
@@ -333,6 +341,10 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/x-www-form-urlencoded") {
 		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "the token request must be application/x-www-form-urlencoded"})
+		return
+	}
+	if err := a.clientAttestation(r, ag, r.PostForm.Get("client_id")); err != nil {
+		fail(w, r, err)
 		return
 	}
 	d, err := a.dpop(r, ag.IssuerURL+"/token", "")
