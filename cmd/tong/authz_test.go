@@ -16,6 +16,7 @@ import (
 
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
+	"github.com/tongid/tong/internal/pgtest"
 	"github.com/tongid/tong/issuer"
 )
 
@@ -28,10 +29,26 @@ import (
 // present` and checked by Tong's verifier; the code redeemed with the
 // code_verifier and a DPoP proof by the same key; the credential fetched
 // with DPoP. Everything runs through the real server.
+//
+// It runs on SQLite and on PostgreSQL (the flow's single-use steps are
+// conditional UPDATEs that both engines must honour).
 func TestDemoAuthorizationCode(t *testing.T) {
 	t.Parallel()
-	data := t.TempDir()
-	base, stop := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": t.TempDir()}
+			if engine == "postgres" {
+				env["TONG_DATABASE_URL"] = pgtest.URLForTest(t)
+			}
+			demoAuthorizationCode(t, env)
+		})
+	}
+}
+
+func demoAuthorizationCode(t *testing.T, env map[string]string) {
+	data := env["TONG_DATA"]
+	base, stop := serveForTest(t, env, "--demo")
 	defer stop()
 	raw, _ := os.ReadFile(filepath.Join(data, "demo.json"))
 	var demo demoFile
