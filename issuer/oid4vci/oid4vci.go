@@ -1,6 +1,7 @@
 // Package oid4vci is the issuer's HTTP face: the OpenID4VCI 1.0 endpoints
-// a wallet calls (metadata, offer by reference, token, nonce, credential,
-// deferred credential, notification), the agency's JWT VC Issuer Metadata
+// a wallet calls (metadata, offer by reference, pushed authorization
+// request, authorization page, token, nonce, credential, deferred
+// credential, notification), the agency's JWT VC Issuer Metadata
 // and status lists, and the staff API agencies use to offer, revoke,
 // suspend and audit.
 //
