@@ -25,6 +25,7 @@ import (
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
+	"github.com/tongid/tong/web"
 )
 
 func offer(t *testing.T, c *tongtest.City, agency, typ string) *issuer.Offer {
@@ -460,5 +461,62 @@ func TestX5CCredentials(t *testing.T) {
 	got := res.Credentials["id"]
 	if !res.Verified || !got.X5c || !got.X5cVerified {
 		t.Fatalf("npm verifier: verified %v x5c %v x5c_verified %v: %s", res.Verified, got.X5c, got.X5cVerified, res.Error)
+	}
+}
+
+// TestForeignWalletAuthorizationCode: the npm wallet runs the
+// authorization code flow against a Tong agency of high assurance with
+// @openid4vc/openid4vci's own client: metadata discovery, PAR with PKCE
+// (S256) and a DPoP proof, the authorization endpoint (where Tong's
+// issuer asks, through Tong's verifier, for the citizen identity
+// credential the wallet received from the PSB), the redirect with code,
+// state and iss (checked by the library), the authorization_code grant
+// with code_verifier, redirect_uri and DPoP, and the credential request
+// with the DPoP-bound token. The credential is the one the housing
+// commission staged for this citizen.
+func TestForeignWalletAuthorizationCode(t *testing.T) {
+	node(t)
+	authn := &web.IssuerAuthenticator{}
+	c := tongtest.New(t, tongtest.Options{IssuerConfig: func(cfg *issuer.Config) { cfg.Authenticator = authn }})
+	ctx := context.Background()
+	var err error
+	if authn.Counter, err = c.Verifier.Authenticate(ctx, c.CounterTokens[web.PurposeIssuerSignIn]); err != nil {
+		t.Fatal(err)
+	}
+	authn.Verifier = c.Verifier
+	if err := c.Issuer.SetProfile(ctx, "housing", issuer.ProfileHAIP); err != nil {
+		t.Fatal(err)
+	}
+	types, _ := issuer.DemoTypes()
+	pan := types["citizen-identity"].ExampleClaims[issuer.SubjectClaim].(string)
+	staged, err := c.Issuer.CreateOffer(ctx, "housing", "interop", issuer.OfferRequest{Type: "beijing-residence", Claims: types["beijing-residence"].ExampleClaims, Subject: pan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	housing, _ := c.Issuer.Agency(ctx, "housing")
+	o := offer(t, c, "psb", "citizen-identity")
+	steps := runWallet(t, map[string]any{"registry": c.URL, "steps": []map[string]any{
+		{"receive": map[string]any{"offer": o.OfferURI, "tx_code": o.TxCode}},
+		{"authorize": map[string]any{"issuer": housing.IssuerURL, "credential_configuration_id": "beijing-residence",
+			"client_id": "npm-wallet", "redirect_uri": "https://npm-wallet.example/cb", "dpop": true}},
+	}})
+	if !steps[0].ok() {
+		t.Fatalf("foreign wallet could not receive the identity: %v", steps[0])
+	}
+	got := steps[1]
+	if !got.ok() {
+		t.Fatalf("foreign wallet's authorization code flow: %v", got)
+	}
+	if got["pkce"] != true || got["token_type"] != "DPoP" || got["presentation_status"] != float64(200) ||
+		got["vct"] != "urn:tong:vct:beijing-residence:1" || got["iss"] != housing.IssuerURL || got["cnf_is_key"] != true {
+		t.Errorf("authorization code flow result %v", got)
+	}
+	// Only the subject left the wallet at sign-in.
+	if d, _ := got["presented"].(map[string]any)["pid"].(map[string]any); len(d) != 1 || d[issuer.SubjectClaim] != pan {
+		t.Errorf("presented at sign-in %v, want only %s", got["presented"], issuer.SubjectClaim)
+	}
+	info, err := c.Issuer.CredentialInfo(ctx, "housing", staged.CredentialID)
+	if err != nil || info == nil {
+		t.Fatalf("staged credential not issued: %v", err)
 	}
 }

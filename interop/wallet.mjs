@@ -4,10 +4,13 @@
 // It reads a JSON script on stdin:
 //   {"registry": "http://...", "ca": "/path/ca.pem"?,
 //    "steps": [{"receive": {"offer": "openid-credential-offer://...", "tx_code": "123456"}},
-//              {"present": {"request_uri": "openid4vp://..."}}]}
+//              {"present": {"request_uri": "openid4vp://..."}},
+//              {"authorize": {"issuer": "http://...", "credential_configuration_id": "...",
+//                             "client_id": "...", "redirect_uri": "...", "dpop": true}}]}
 // and prints one JSON line per step: {"ok": true, ...} or
 // {"ok": false, "error": "..."}. Credentials live in memory only.
 import { Openid4vciClient } from '@openid4vc/openid4vci';
+import { Oauth2Client, clientAuthenticationNone } from '@openid4vc/oauth2';
 import { Openid4vpClient } from '@openid4vc/openid4vp';
 import { DcqlQuery } from 'dcql';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
@@ -146,9 +149,101 @@ async function present({ request_uri }) {
   };
 }
 
+// authorize runs the authorization code flow (wallet-initiated, from the
+// issuer's metadata): the library's PAR with PKCE (and DPoP), then the
+// authorization endpoint, where the issuer asks for an OpenID4VP
+// presentation of a credential this wallet already holds; this wallet
+// answers it with present(), follows the page to the redirect, and lets
+// the library check iss, redeem the code with the code_verifier (and a
+// DPoP proof) and fetch the credential.
+async function authorize({ issuer, credential_configuration_id, client_id, redirect_uri, dpop }) {
+  // A public client: client authentication "none" sends client_id in the
+  // token request, as RFC 6749 §4.1.3 requires of unauthenticated clients.
+  const acb = { ...cb, clientAuthentication: clientAuthenticationNone({ clientId: client_id }) };
+  const client = new Openid4vciClient({ callbacks: acb });
+  const issuerMetadata = await client.resolveIssuerMetadata(issuer);
+  const credentialOffer = { credential_issuer: issuer, credential_configuration_ids: [credential_configuration_id], grants: { authorization_code: {} } };
+  let dpopOpts;
+  if (dpop) {
+    const dk = await lib.newKey();
+    keys[dk.publicJwk.x] = dk;
+    dpopOpts = { signer: { method: 'jwk', publicJwk: dk.publicJwk, alg: 'ES256' } };
+  }
+  const state = lib.b64u(crypto.randomBytes(12));
+  // Openid4vciClient.initiateAuthorization (0.4.6) does not pass a state
+  // on, so the wallet calls the OAuth 2.0 client under it (the same PAR,
+  // PKCE and DPoP code) with the issuer's authorization server metadata.
+  const init = await new Oauth2Client({ callbacks: acb }).initiateAuthorization({
+    authorizationServerMetadata: issuerMetadata.authorizationServers[0],
+    clientId: client_id,
+    redirectUri: redirect_uri,
+    state,
+    resource: issuer,
+    additionalRequestPayload: {
+      authorization_details: [{ type: 'openid_credential', credential_configuration_id }],
+    },
+    dpop: dpopOpts,
+  });
+  if (!init.authorizationRequestUrl) throw new Error(`unexpected authorization flow ${init.authorizationFlow}`);
+  const page = await fetch(init.authorizationRequestUrl, { headers: { Accept: 'application/json' } });
+  const pj = await page.json();
+  if (page.status !== 200 || !pj.presentation_uri) throw new Error(`authorization endpoint: ${page.status} ${JSON.stringify(pj)}`);
+  const presented = await present({ request_uri: pj.presentation_uri });
+  let done;
+  for (let i = 0; i < 50; i++) {
+    const r = await fetch(pj.status_uri, { headers: { Accept: 'application/json' } });
+    done = await r.json();
+    if (done.status === 'done') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  if (!done || !done.redirect_to) throw new Error(`no redirect: ${JSON.stringify(done)}`);
+  const authzResponse = client.parseAndVerifyAuthorizationResponseRedirectUrl({
+    url: done.redirect_to,
+    authorizationServerMetadata: issuerMetadata.authorizationServers[0],
+  });
+  if (authzResponse.error) throw new Error(`authorization error ${authzResponse.error}: ${authzResponse.error_description}`);
+  if (authzResponse.state !== state) throw new Error(`state differs: ${authzResponse.state} vs ${state} in ${done.redirect_to} from ${init.authorizationRequestUrl}`);
+  const { accessTokenResponse, dpop: dpopAfter } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+    issuerMetadata,
+    credentialOffer,
+    authorizationCode: authzResponse.code,
+    pkceCodeVerifier: init.pkce?.codeVerifier,
+    redirectUri: redirect_uri,
+    dpop: dpopOpts,
+  });
+  const { c_nonce } = await client.requestNonce({ issuerMetadata });
+  const key = await lib.newKey();
+  keys[key.publicJwk.x] = key;
+  const { jwt } = await client.createCredentialRequestJwtProof({
+    issuerMetadata,
+    credentialConfigurationId: credential_configuration_id,
+    signer: { method: 'jwk', publicJwk: key.publicJwk, alg: 'ES256' },
+    nonce: c_nonce,
+  });
+  const res = await client.retrieveCredentials({
+    issuerMetadata,
+    accessToken: accessTokenResponse.access_token,
+    credentialConfigurationId: credential_configuration_id,
+    proofs: { jwt: [jwt] },
+    dpop: dpopAfter || dpopOpts,
+  });
+  const creds = res.credentialResponse.credentials;
+  if (!creds || creds.length !== 1) throw new Error(`expected one credential, got ${JSON.stringify(res.credentialResponse)}`);
+  const payload = lib.decodeJwtPart(creds[0].credential.split('~')[0], 1);
+  return {
+    pkce: !!init.pkce,
+    token_type: accessTokenResponse.token_type,
+    presented: presented.disclosed,
+    presentation_status: presented.status,
+    vct: payload.vct,
+    iss: payload.iss,
+    cnf_is_key: payload.cnf?.jwk?.x === key.publicJwk.x,
+  };
+}
+
 for (const step of input.steps || []) {
   try {
-    const out = step.receive ? await receive(step.receive) : await present(step.present);
+    const out = step.receive ? await receive(step.receive) : step.authorize ? await authorize(step.authorize) : await present(step.present);
     process.stdout.write(JSON.stringify({ ok: true, ...out }) + '\n');
   } catch (e) {
     const detail = e.errorResponse || e.internalMessage || undefined;

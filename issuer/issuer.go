@@ -67,6 +67,15 @@ type Config struct {
 	AllowLoopbackHTTP bool
 	Now               func() time.Time
 	Logger            *slog.Logger
+	// Authenticator, when set, turns on the authorization code flow
+	// (PAR, authorization endpoint, authorization_code grant): it
+	// identifies the citizen by a presentation of their identity
+	// credential.
+	Authenticator Authenticator
+	// ClientAttesters are the wallet attesters whose Client Attestations
+	// (OAuth-Client-Attestation) are accepted; a request that sends one
+	// from any other attester is refused.
+	ClientAttesters []ClientAttester
 
 	BatchSize      int           // batch_credential_issuance.batch_size
 	OfferTTL       time.Duration // default pre-authorized code lifetime
@@ -173,6 +182,8 @@ type Agency struct {
 	// leaf first; its credentials carry it in their x5c header. See
 	// SetCertificate.
 	X5C []string `json:"x5c,omitempty"`
+	// Profile is "" or ProfileHAIP (see SetProfile and RequiresDPoP).
+	Profile string `json:"profile,omitempty"`
 
 	signer *keys.Signer
 }
@@ -247,6 +258,9 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 		return nil, fmt.Errorf("issuer: agency %s key: %w", slug, err)
 	}
 	if a.X5C, err = s.agencyX5C(ctx, slug); err != nil {
+		return nil, err
+	}
+	if a.Profile, err = s.agencyProfile(ctx, slug); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -42,6 +42,12 @@ type OfferRequest struct {
 	// ExpiresIn is the pre-authorized code's lifetime in seconds; zero
 	// means the service default.
 	ExpiresIn int `json:"expires_in,omitempty"`
+	// Subject, when set, stages the offer for the authorization code
+	// flow as well: the citizen whose identity credential carries this
+	// personal_administrative_number gets it by authenticating at the
+	// agency's authorization endpoint (see FinishAuthorization). It is
+	// stored only as an HMAC.
+	Subject string `json:"subject,omitempty"`
 }
 
 // Offer is a created offer. PreAuthorizedCode and TxCode are secrets: the
@@ -99,6 +105,13 @@ func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req Offer
 			return nil, errorf(CodeInvalidRequest, "expires_in must be between 60 and %d seconds", int(MaxOfferTTL/time.Second))
 		}
 	}
+	if len(req.Subject) > 64 {
+		return nil, errorf(CodeInvalidRequest, "subject is longer than 64 characters")
+	}
+	var subject []byte
+	if req.Subject != "" {
+		subject = s.subjectMAC(slug, req.Subject)
+	}
 	claims, err := json.Marshal(req.Claims)
 	if err != nil {
 		return nil, errorf(CodeInvalidClaims, "claims do not encode as JSON")
@@ -118,6 +131,11 @@ func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req Offer
 			id, slug, t.ID, o.CredentialID, codeHash[:], s.txMAC(id, pin), string(claims), offerOffered, actor, now.Unix(), o.ExpiresAt.Unix())
 		if err != nil {
 			return err
+		}
+		if subject != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO issuer_offer_subjects (offer_id, subject_mac) VALUES ($1, $2)`, id, subject); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, slug, actor, "offer.create", id, t.ID)
 	})
@@ -209,6 +227,9 @@ type TokenRequest struct {
 	RefreshToken string
 	// DPoPKey is the JWK thumbprint of a verified DPoP proof, or "".
 	DPoPKey string
+	// The authorization_code grant's parameters (RFC 6749 §4.1.3,
+	// RFC 7636 §4.5).
+	Code, CodeVerifier, RedirectURI, ClientID string
 }
 
 // TokenResponse is the token endpoint's answer (RFC 6749 §5.1,
@@ -261,11 +282,17 @@ const familyRevoked = -1
 // A code works once; a wrong tx_code counts, and MaxTxTries wrong ones
 // lock the offer for good.
 func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*TokenResponse, error) {
-	if req.GrantType == GrantRefreshToken {
-		return s.refresh(ctx, slug, req)
+	if _, err := s.Agency(ctx, slug); err != nil {
+		return nil, err
 	}
-	if req.GrantType != GrantPreAuthorizedCode {
-		return nil, errorf(CodeUnsupportedGrantType, "only the pre-authorized code grant is supported")
+	var err error
+	switch {
+	case req.GrantType == GrantRefreshToken:
+		return s.refresh(ctx, slug, req)
+	case req.GrantType == GrantAuthorizationCode && s.AuthorizationFlow():
+		return s.redeemCode(ctx, slug, req)
+	case req.GrantType != GrantPreAuthorizedCode:
+		return nil, errorf(CodeUnsupportedGrantType, "grant_type %q is not supported", req.GrantType)
 	}
 	if req.PreAuthorizedCode == "" {
 		return nil, errorf(CodeInvalidRequest, "pre-authorized_code is missing")
@@ -280,7 +307,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 	now := s.cfg.Now()
 	var resp *TokenResponse
 	var grantErr error
-	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
 		var agency, typeID, credID, state string
 		var mac []byte
 		var tries, expires int64
@@ -329,16 +356,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 			grantErr = errorf(CodeInvalidGrant, "pre-authorized code was already used")
 			return nil
 		}
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: req.DPoPKey, Key: key})
-		rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key, JKT: req.DPoPKey})
-		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
-			RefreshToken:         seal(s.tokenKey, "refresh_token", rt),
-			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
-		if req.DPoPKey != "" {
-			resp.TokenType = "DPoP"
-		}
+		resp = s.grant(slug, offerID, typeID, credID, req.DPoPKey, now)
 		return s.audit(ctx, tx, slug, "wallet", "offer.redeem", offerID, "")
 	})
 	if err != nil {
@@ -348,6 +366,21 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 		return nil, grantErr
 	}
 	return resp, nil
+}
+
+// grant makes the access and refresh tokens of a redeemed offer.
+func (s *Service) grant(slug, offerID, typeID, credID, dpopKey string, now time.Time) *TokenResponse {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	at, _ := json.Marshal(accessToken{Offer: offerID, Agency: slug, Exp: now.Add(s.cfg.AccessTokenTTL).Unix(), JKT: dpopKey, Key: key})
+	rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key, JKT: dpopKey})
+	resp := &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
+		RefreshToken:         seal(s.tokenKey, "refresh_token", rt),
+		AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
+	if dpopKey != "" {
+		resp.TokenType = "DPoP"
+	}
+	return resp
 }
 
 // refresh answers the refresh_token grant (RFC 6749 §6): a new access

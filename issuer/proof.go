@@ -229,6 +229,11 @@ func (s *Service) PurgeExpired(ctx context.Context) error {
 	if _, err := s.exec(ctx, s.db.Writer(), `DELETE FROM issuer_used_nonces WHERE expires_at < $1`, now); err != nil {
 		return err
 	}
+	// Authorizations past their expiry can no longer be used; a day on,
+	// they go (their codes are kept only as hashes).
+	if _, err := s.exec(ctx, s.db.Writer(), `DELETE FROM issuer_authz WHERE expires_at < $1`, now-24*3600); err != nil {
+		return err
+	}
 	if _, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state IN ($1, $2) AND expires_at < $3`,
 		offerOffered, offerLocked, now); err != nil {
 		return err

@@ -248,10 +248,32 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	if json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
 		return nil, werr(CodeIssuerRefused, "token endpoint gave no Bearer access token")
 	}
-	auth := map[string]string{"Authorization": "Bearer " + tok.AccessToken}
+	bearer := map[string]string{"Authorization": "Bearer " + tok.AccessToken}
+	return w.issue(ctx, &issuance{iss: iss, configID: configID, issuerDID: issuerDID, md: md, cfg: cfg,
+		tokenEndpoint: as.TokenEndpoint, refreshToken: tok.RefreshToken,
+		auth: func(string, string) map[string]string { return bearer }})
+}
+
+// issuance is what the credential half of a flow needs once the wallet
+// holds an access token.
+type issuance struct {
+	iss, configID, issuerDID string
+	md                       *issuerMetadata
+	cfg                      credentialConfiguration
+	tokenEndpoint            string
+	refreshToken             string // "" keeps no refresh (Refill)
+	// auth gives the headers that authorize a request to a protected
+	// endpoint (Bearer, or DPoP with a fresh proof).
+	auth func(method, url string) map[string]string
+}
+
+// issue asks for the credential's copies, checks every copy, and stores
+// it.
+func (w *Wallet) issue(ctx context.Context, is *issuance) (*Credential, error) {
+	iss, configID, issuerDID, md, cfg := is.iss, is.configID, is.issuerDID, is.md, is.cfg
 
 	// Nonce, then one proof per copy, each with its own key.
-	r, err = w.do(ctx, http.MethodPost, md.NonceEndpoint, "", nil, nil)
+	r, err := w.do(ctx, http.MethodPost, md.NonceEndpoint, "", nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +301,7 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 		}
 	}
 	body, _ := json.Marshal(map[string]any{"credential_configuration_id": configID, "proofs": map[string]any{"jwt": proofs}})
-	r, err = w.do(ctx, http.MethodPost, md.CredentialEndpoint, "application/json", body, auth)
+	r, err = w.do(ctx, http.MethodPost, md.CredentialEndpoint, "application/json", body, is.auth(http.MethodPost, md.CredentialEndpoint))
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +319,7 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 		if cr.TransactionID == "" || md.DeferredCredentialEndpoint == "" {
 			return nil, werr(CodeIssuerRefused, "deferred issuance without transaction_id or deferred endpoint")
 		}
-		if err := w.waitDeferred(ctx, md.DeferredCredentialEndpoint, auth, cr.TransactionID, cr.Interval, &cr); err != nil {
+		if err := w.waitDeferred(ctx, md.DeferredCredentialEndpoint, is.auth, cr.TransactionID, cr.Interval, &cr); err != nil {
 			return nil, err
 		}
 	} else if r.status != 200 {
@@ -318,8 +340,8 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	rec.Name = pickDisplay(rec.Display, "").Name
 	rec.ClaimDisplay = cleanClaimDisplays(cfg.CredentialMetadata.Claims)
 	rec.Status, rec.StatusCheckedAt = StatusValid, w.opts.Now().UTC()
-	if tok.RefreshToken != "" {
-		rec.Refresh = &refreshInfo{Token: tok.RefreshToken, TokenEndpoint: as.TokenEndpoint, NonceEndpoint: md.NonceEndpoint,
+	if is.refreshToken != "" {
+		rec.Refresh = &refreshInfo{Token: is.refreshToken, TokenEndpoint: is.tokenEndpoint, NonceEndpoint: md.NonceEndpoint,
 			CredentialEndpoint: md.CredentialEndpoint, BatchSize: n}
 	}
 	verr := func() error {
@@ -342,7 +364,7 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 			event = "credential_failure"
 		}
 		nb, _ := json.Marshal(map[string]string{"notification_id": cr.NotificationID, "event": event})
-		if r, err := w.do(ctx, http.MethodPost, md.NotificationEndpoint, "application/json", nb, auth); err != nil || r.status != http.StatusNoContent {
+		if r, err := w.do(ctx, http.MethodPost, md.NotificationEndpoint, "application/json", nb, is.auth(http.MethodPost, md.NotificationEndpoint)); err != nil || r.status != http.StatusNoContent {
 			w.opts.Logger.WarnContext(ctx, "notification not accepted", "issuer", iss)
 		}
 	}
@@ -472,7 +494,7 @@ func (w *Wallet) keepRefreshToken(ctx context.Context, id, token string) error {
 
 // waitDeferred polls the deferred endpoint until the credential comes or
 // ctx ends.
-func (w *Wallet) waitDeferred(ctx context.Context, endpoint string, auth map[string]string, txID string, interval int, out any) error {
+func (w *Wallet) waitDeferred(ctx context.Context, endpoint string, auth func(method, url string) map[string]string, txID string, interval int, out any) error {
 	if interval < 1 {
 		interval = 5
 	}
@@ -483,7 +505,7 @@ func (w *Wallet) waitDeferred(ctx context.Context, endpoint string, auth map[str
 			return werr(CodeIssuerRefused, "the issuer has not approved the credential yet (transaction %s); try again later", txID)
 		case <-time.After(time.Duration(interval) * time.Second):
 		}
-		r, err := w.do(ctx, http.MethodPost, endpoint, "application/json", body, auth)
+		r, err := w.do(ctx, http.MethodPost, endpoint, "application/json", body, auth(http.MethodPost, endpoint))
 		if err != nil {
 			return err
 		}

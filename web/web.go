@@ -138,6 +138,8 @@ var UnauthenticatedWrites = []string{
 	"POST /verifier/response/{id}",
 	"POST /issuers/{agency}/token",
 	"POST /issuers/{agency}/nonce",
+	"POST /issuers/{agency}/par",
+	"GET /issuers/{agency}/authorize",
 	"POST /inquiries/topics/{id}",
 	"POST /inquiries/t/{token}/reply",
 	"POST /inquiries-api/topics/{id}/questions",

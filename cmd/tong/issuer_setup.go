@@ -17,12 +17,12 @@ import (
 
 // openIssuer starts the issuing service. Its secret (access tokens,
 // nonces, PIN MACs) lives in DATA/issuer.secret; every replica must share it.
-func openIssuer(ctx context.Context, db *store.DB, kd *keys.Dir, data string, demo bool, logger *slog.Logger) (*issuer.Service, error) {
+func openIssuer(ctx context.Context, db *store.DB, kd *keys.Dir, data string, demo bool, authn issuer.Authenticator, logger *slog.Logger) (*issuer.Service, error) {
 	secret, err := keys.LoadOrCreateMasterKey(filepath.Join(data, "issuer.secret"))
 	if err != nil {
 		return nil, err
 	}
-	cfg := issuer.Config{DB: db, Keys: kd, Secret: secret, AllowLoopbackHTTP: demo, Logger: logger}
+	cfg := issuer.Config{DB: db, Keys: kd, Secret: secret, AllowLoopbackHTTP: demo, Logger: logger, Authenticator: authn}
 	if demo {
 		// Counters cache status lists for their ttl; in the demo a
 		// revocation should show within half a minute.
@@ -53,6 +53,10 @@ var demoAgencyTypes = map[string][]string{
 	"psb":     {"citizen-identity", "government-official"},
 	"housing": {"beijing-residence"},
 }
+
+// demoProfiles are the demo agencies of high assurance: the housing
+// commission requires DPoP for its whole flow (issue 18).
+var demoProfiles = map[string]string{"housing": issuer.ProfileHAIP}
 
 // demoType is a credential type as demo.json lists it.
 type demoType struct {
@@ -87,7 +91,10 @@ func seedIssuerDemo(ctx context.Context, svc *issuer.Service, orgs []demoIdentit
 		if err != nil && issuer.CodeOf(err) != issuer.CodeConflict {
 			return nil, err
 		}
-		d := demoOrg{Name: o.Name, DID: o.DID, IssuerURL: o.IssuerURL, Types: []demoType{}}
+		if err := svc.SetProfile(ctx, o.Slug, demoProfiles[o.Slug]); err != nil {
+			return nil, err
+		}
+		d := demoOrg{Name: o.Name, DID: o.DID, IssuerURL: o.IssuerURL, Types: []demoType{}, Profile: demoProfiles[o.Slug]}
 		for _, id := range demoAgencyTypes[o.Slug] {
 			t := types[id]
 			if err := svc.PutType(ctx, o.Slug, "demo", t); err != nil {

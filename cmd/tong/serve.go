@@ -18,6 +18,7 @@ import (
 	"github.com/tongid/tong/didregistry/httpapi"
 	"github.com/tongid/tong/didregistry/witness"
 	"github.com/tongid/tong/internal/httpx"
+	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
 	inqapi "github.com/tongid/tong/services/inquiries/httpapi"
 	vapi "github.com/tongid/tong/verifier/httpapi"
@@ -126,6 +127,9 @@ type demoOrg struct {
 	// IssuerURL is the agency's Credential Issuer Identifier.
 	IssuerURL string     `json:"issuer_url,omitempty"`
 	Types     []demoType `json:"types,omitempty"`
+	// Profile is "haip" for the agency that requires DPoP for PAR, token
+	// and credential requests.
+	Profile string `json:"profile,omitempty"`
 }
 
 type demoCounter struct {
@@ -212,7 +216,15 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if err := reg.startAPI(); err != nil {
 		return err
 	}
-	iss, err := openIssuer(ctx, db, kd, f.data, f.demo, logger)
+	// The authorization code flow runs in the demo, where the hall's
+	// sign-in counter exists; its counter is set once seeded below.
+	var authn *web.IssuerAuthenticator
+	var issAuthn issuer.Authenticator
+	if f.demo {
+		authn = &web.IssuerAuthenticator{}
+		issAuthn = authn
+	}
+	iss, err := openIssuer(ctx, db, kd, f.data, f.demo, issAuthn, logger)
 	if err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
@@ -271,6 +283,14 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		}
 		if demo.CACertificate, demo.Counters, err = seedHAIPDemo(ctx, kd, ver, reg.file.Demo, f.data, demo.Counters); err != nil {
 			return fmt.Errorf("demo high assurance: %w", err)
+		}
+		for _, c := range demo.Counters {
+			if c.Name == demoSignInCounter {
+				if authn.Counter, err = ver.Authenticate(ctx, c.Token); err != nil {
+					return fmt.Errorf("demo sign-in counter: %w", err)
+				}
+				authn.Verifier = ver
+			}
 		}
 		cs, err := openServices(ctx, db, kd, ver, demo.Counters, f.data)
 		if err != nil {

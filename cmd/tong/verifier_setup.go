@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tongid/tong/web"
 	"log/slog"
 	"net/http"
 	"os"
@@ -37,7 +38,13 @@ var demoCounters = []struct {
 	{"Dongcheng service hall – payments", []string{"identity-basic", "pay-fee"}},
 	{"Dongcheng service hall – meetings", []string{"identity-basic", "meeting-booking", "meeting-checkin"}},
 	{"Dongcheng service hall – inquiries", inquiries.Purposes()},
+	// The agencies' authorization endpoints ask through this counter.
+	{demoSignInCounter, []string{web.PurposeIssuerSignIn}},
 }
+
+// demoSignInCounter is the counter the demo agencies' authorization
+// endpoints start their presentation requests with.
+const demoSignInCounter = "Dongcheng service hall – agency sign-in"
 
 // seedVerifierDemo registers the demo verifying organisation and its two
 // counters, keeping tokens from an earlier DATA/demo.json while they work.

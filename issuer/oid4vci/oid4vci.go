@@ -1,6 +1,7 @@
 // Package oid4vci is the issuer's HTTP face: the OpenID4VCI 1.0 endpoints
-// a wallet calls (metadata, offer by reference, token, nonce, credential,
-// deferred credential, notification), the agency's JWT VC Issuer Metadata
+// a wallet calls (metadata, offer by reference, pushed authorization
+// request, authorization page, token, nonce, credential, deferred
+// credential, notification), the agency's JWT VC Issuer Metadata
 // and status lists, and the staff API agencies use to offer, revoke,
 // suspend and audit.
 //
@@ -67,6 +68,9 @@ func (a *API) Routes() http.Handler {
 		pub := &httpx.PublicRoutes{R: r}
 		pub.Handle(http.MethodGet, "/offers/{offer}", a.offer)
 		pub.Handle(http.MethodPost, "/token", a.token)
+		pub.Handle(http.MethodPost, "/par", a.par)
+		r.Get("/authorize", a.authorize)
+		r.Get("/authorize/{authz}", a.authzStatus)
 		pub.Handle(http.MethodPost, "/nonce", a.nonce)
 		pub.Handle(http.MethodPost, "/credential", a.credential)
 		pub.Handle(http.MethodPost, "/deferred_credential", a.deferred)
@@ -225,13 +229,22 @@ func (a *API) issuerMetadata(w http.ResponseWriter, r *http.Request) {
 // ASMetadata is the OAuth 2.0 Authorization Server Metadata (RFC 8414)
 // of an agency, which is its own authorization server.
 type ASMetadata struct {
-	Issuer                            string   `json:"issuer"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	PreAuthorizedGrantAnonymousAccess bool     `json:"pre-authorized_grant_anonymous_access_supported"`
-	DPoPSigningAlgValuesSupported     []string `json:"dpop_signing_alg_values_supported"`
+	Issuer                             string   `json:"issuer"`
+	AuthorizationEndpoint              string   `json:"authorization_endpoint,omitempty"`
+	PushedAuthorizationRequestEndpoint string   `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests bool     `json:"require_pushed_authorization_requests,omitempty"`
+	CodeChallengeMethodsSupported      []string `json:"code_challenge_methods_supported,omitempty"`
+	AuthorizationDetailsTypesSupported []string `json:"authorization_details_types_supported,omitempty"`
+	AuthorizationResponseISSSupported  bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	TokenEndpoint                      string   `json:"token_endpoint"`
+	ResponseTypesSupported             []string `json:"response_types_supported"`
+	GrantTypesSupported                []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
+	PreAuthorizedGrantAnonymousAccess  bool     `json:"pre-authorized_grant_anonymous_access_supported"`
+	DPoPSigningAlgValuesSupported      []string `json:"dpop_signing_alg_values_supported"`
+	// Attestation-Based Client Authentication (the draft's AS metadata).
+	ClientAttestationSigningAlgs    []string `json:"client_attestation_signing_alg_values_supported,omitempty"`
+	ClientAttestationPoPSigningAlgs []string `json:"client_attestation_pop_signing_alg_values_supported,omitempty"`
 }
 
 func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
@@ -239,8 +252,7 @@ func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	httpx.WriteJSON(w, r, http.StatusOK, ASMetadata{
+	m := ASMetadata{
 		Issuer:                            ag.IssuerURL,
 		TokenEndpoint:                     ag.IssuerURL + "/token",
 		ResponseTypesSupported:            []string{}, // no authorization endpoint: pre-authorized code only
@@ -248,7 +260,28 @@ func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 		TokenEndpointAuthMethodsSupported: []string{"none"},
 		PreAuthorizedGrantAnonymousAccess: true,
 		DPoPSigningAlgValuesSupported:     issuer.ProofSigningAlgs,
-	})
+	}
+	if a.svc.AuthorizationFlow() {
+		// Spec: RFC 8414 §2, RFC 9126 §5 (pushed_authorization_request_endpoint,
+		// require_pushed_authorization_requests), RFC 7636 / RFC 8414
+		// (code_challenge_methods_supported), RFC 9396 §10
+		// (authorization_details_types_supported), RFC 9207 §3.
+		m.AuthorizationEndpoint = ag.IssuerURL + "/authorize"
+		m.PushedAuthorizationRequestEndpoint = ag.IssuerURL + "/par"
+		m.RequirePushedAuthorizationRequests = true
+		m.CodeChallengeMethodsSupported = []string{issuer.PKCEMethodS256}
+		m.AuthorizationDetailsTypesSupported = []string{issuer.AuthorizationDetailsType}
+		m.AuthorizationResponseISSSupported = true
+		m.ResponseTypesSupported = []string{"code"}
+		m.GrantTypesSupported = []string{issuer.GrantAuthorizationCode, issuer.GrantPreAuthorizedCode, issuer.GrantRefreshToken}
+	}
+	if a.svc.ClientAttestation() {
+		m.TokenEndpointAuthMethodsSupported = []string{"none", issuer.AuthMethodAttestJWT}
+		m.ClientAttestationSigningAlgs = issuer.ProofSigningAlgs
+		m.ClientAttestationPoPSigningAlgs = issuer.ProofSigningAlgs
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpx.WriteJSON(w, r, http.StatusOK, m)
 }
 
 func (a *API) jwtVCIssuer(w http.ResponseWriter, r *http.Request) {
@@ -311,6 +344,10 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "the token request must be application/x-www-form-urlencoded"})
 		return
 	}
+	if err := a.clientAttestation(r, ag, r.PostForm.Get("client_id")); err != nil {
+		fail(w, r, err)
+		return
+	}
 	d, err := a.dpop(r, ag.IssuerURL+"/token", "")
 	if err != nil {
 		fail(w, r, err)
@@ -322,8 +359,12 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 		TxCode:            r.PostForm.Get("tx_code"),
 		TxCodeSent:        r.PostForm.Has("tx_code"),
 		RefreshToken:      r.PostForm.Get("refresh_token"),
+		Code:              r.PostForm.Get("code"),
+		CodeVerifier:      r.PostForm.Get("code_verifier"),
+		RedirectURI:       r.PostForm.Get("redirect_uri"),
+		ClientID:          r.PostForm.Get("client_id"),
 	}
-	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code", "refresh_token"} {
+	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code", "refresh_token", "code", "code_verifier", "redirect_uri", "client_id"} {
 		if len(r.PostForm[k]) > 1 {
 			fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is repeated"})
 			return

@@ -1,0 +1,222 @@
+package oid4vci
+
+import (
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tongid/tong/internal/httpx"
+	"github.com/tongid/tong/internal/qr"
+	"github.com/tongid/tong/issuer"
+)
+
+// The authorization code flow's endpoints (OpenID4VCI 1.0 §5, RFC 9126,
+// RFC 7636). The pushed authorization request endpoint takes the request;
+// the authorization endpoint takes client_id and request_uri and shows a
+// page asking the citizen to present their identity credential; the page
+// reloads itself until the presentation is verified and then sends the
+// user agent to the client's redirect_uri with code, state and iss.
+
+// AuthorizationStatus is the JSON form of the authorization page, for
+// clients that send Accept: application/json (a wallet that handles the
+// presentation itself, or a test).
+type AuthorizationStatus struct {
+	Status string `json:"status"` // "pending" or "done"
+	// PresentationURI is the OpenID4VP request the citizen's wallet
+	// answers (pending only).
+	PresentationURI string `json:"presentation_uri,omitempty"`
+	// StatusURI is where to ask again.
+	StatusURI string `json:"status_uri,omitempty"`
+	// RedirectTo is the client's redirect_uri with code and state, or
+	// with error (done only).
+	RedirectTo string `json:"redirect_to,omitempty"`
+}
+
+func (a *API) par(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	if err := httpx.ParseForm(w, r, MaxTokenBody); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if mt := r.Header.Get("Content-Type"); !strings.HasPrefix(mt, "application/x-www-form-urlencoded") {
+		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "the pushed authorization request must be application/x-www-form-urlencoded"})
+		return
+	}
+	// Spec: RFC 9126 §2.1: "The request_uri authorization request
+	// parameter is one exception, and it MUST NOT be provided."
+	if r.PostForm.Has("request_uri") {
+		fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "request_uri must not be sent to the pushed authorization request endpoint"})
+		return
+	}
+	names := []string{"response_type", "client_id", "redirect_uri", "state", "scope", "code_challenge", "code_challenge_method", "authorization_details", "dpop_jkt"}
+	for _, k := range names {
+		if len(r.PostForm[k]) > 1 {
+			fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is repeated"})
+			return
+		}
+	}
+	if err := a.clientAttestation(r, ag, r.PostForm.Get("client_id")); err != nil {
+		fail(w, r, err)
+		return
+	}
+	// Spec: RFC 9449 §10.1: a DPoP proof may be sent with the PAR
+	// request; its key then binds the authorization code.
+	d, err := a.dpop(r, ag.IssuerURL+"/par", "")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	f := r.PostForm.Get
+	req := issuer.PARRequest{ResponseType: f("response_type"), ClientID: f("client_id"), RedirectURI: f("redirect_uri"), State: f("state"),
+		Scope: f("scope"), CodeChallenge: f("code_challenge"), CodeChallengeMethod: f("code_challenge_method"),
+		AuthorizationDetails: f("authorization_details"), DPoPJKT: f("dpop_jkt")}
+	if d != nil {
+		req.DPoPKey = d.JKT
+	}
+	resp, err := a.svc.PushAuthorizationRequest(r.Context(), ag.Slug, req)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	// Spec: RFC 9126 §2.2: "the authorization server MUST respond with
+	// HTTP status code 201".
+	httpx.WriteJSON(w, r, http.StatusCreated, resp)
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func (a *API) authorize(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	for _, k := range []string{"client_id", "request_uri"} {
+		if len(q[k]) != 1 {
+			a.authzError(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is required once"})
+			return
+		}
+	}
+	az, err := a.svc.Authorize(r.Context(), ag.Slug, q.Get("client_id"), q.Get("request_uri"))
+	if err != nil {
+		// Spec: RFC 6749 §4.1.2.1: with an invalid request the redirect
+		// URI is not trusted: the error is shown, not redirected.
+		a.authzError(w, r, err)
+		return
+	}
+	a.authzPage(w, r, ag, az.ID, az.RequestURI)
+}
+
+// authzStatus is the page's reload target: the page again while the
+// citizen has not presented, the redirect once they have.
+func (a *API) authzStatus(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
+		return
+	}
+	id := chi.URLParam(r, "authz")
+	res, err := a.svc.FinishAuthorization(r.Context(), ag.Slug, id)
+	if err != nil {
+		a.authzError(w, r, err)
+		return
+	}
+	if res.Pending {
+		a.authzPage(w, r, ag, id, res.PresentationURI)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, r, http.StatusOK, AuthorizationStatus{Status: "done", RedirectTo: res.RedirectTo})
+		return
+	}
+	http.Redirect(w, r, res.RedirectTo, http.StatusSeeOther)
+}
+
+func (a *API) authzPage(w http.ResponseWriter, r *http.Request, ag *issuer.Agency, id, presentation string) {
+	status := ag.IssuerURL + "/authorize/" + id
+	w.Header().Set("Cache-Control", "no-store")
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, r, http.StatusOK, AuthorizationStatus{Status: "pending", PresentationURI: presentation, StatusURI: status})
+		return
+	}
+	png, err := qr.PNG(presentation, 320)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = authzTmpl.Execute(w, map[string]any{
+		"Agency": ag.Name, "Presentation": template.URL(presentation), "Status": status,
+		"QR": template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
+	})
+}
+
+func (a *API) authzError(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsJSON(r) {
+		fail(w, r, err)
+		return
+	}
+	code, desc := string(issuer.CodeOf(err)), "the request could not be processed"
+	var ie *issuer.Error
+	if errors.As(err, &ie) {
+		desc = ie.Description
+	} else {
+		fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	st := http.StatusBadRequest
+	if ie.Code == issuer.CodeNotFound {
+		st = http.StatusNotFound
+	}
+	w.WriteHeader(st)
+	_ = authzErrTmpl.Execute(w, map[string]string{"Code": code, "Description": desc})
+}
+
+// The page reloads itself (meta refresh: the server's CSP allows no
+// inline script) every two seconds.
+var authzTmpl = template.Must(template.New("authz").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="2;url={{.Status}}">
+<title>Sign in to {{.Agency}} with your identity credential</title></head>
+<body><main>
+<h1>{{.Agency}}</h1>
+<p>To receive this credential, prove who you are with the citizen identity credential in your wallet.
+<br lang="zh">请用钱包中的居民身份凭证证明您的身份。</p>
+<p><img id="qr" src="{{.QR}}" width="320" height="320" alt="QR code of the presentation request"></p>
+<p><a id="open-wallet" href="{{.Presentation}}">Open in wallet / 在钱包中打开</a></p>
+<p id="waiting">Waiting for your wallet… This page moves on by itself.</p>
+</main></body></html>
+`))
+
+var authzErrTmpl = template.Must(template.New("authzerr").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Authorization failed</title></head>
+<body><main><h1>Authorization failed</h1><p id="error" data-code="{{.Code}}">{{.Description}}</p>
+<p>Go back to your wallet and start again.</p></main></body></html>
+`))
+
+// clientAttestation checks OAuth-Client-Attestation and its PoP when a
+// request sends either (they are optional: Tong's wallets are public
+// clients).
+func (a *API) clientAttestation(r *http.Request, ag *issuer.Agency, clientID string) error {
+	att, pop := r.Header.Values(issuer.HeaderClientAttestation), r.Header.Values(issuer.HeaderClientAttestationPoP)
+	if len(att) == 0 && len(pop) == 0 {
+		return nil
+	}
+	if len(att) != 1 || len(pop) != 1 {
+		return &issuer.Error{Code: issuer.CodeInvalidClient, Description: "send exactly one OAuth-Client-Attestation and one OAuth-Client-Attestation-PoP header"}
+	}
+	_, err := a.svc.VerifyClientAttestation(r.Context(), att[0], pop[0], clientID, ag.IssuerURL)
+	return err
+}

@@ -1,0 +1,68 @@
+package web
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/verifier"
+)
+
+// PurposeIssuerSignIn is the verifier purpose an agency's authorization
+// endpoint asks for: the citizen identity credential's
+// personal_administrative_number, nothing else.
+const PurposeIssuerSignIn = "issuer-sign-in"
+
+// IssuerAuthenticator is the issuer's [issuer.Authenticator] on Tong's
+// own verifier: each authorization starts a verifier session of a counter
+// accredited for PurposeIssuerSignIn, and the subject is the
+// personal_administrative_number of the verified citizen identity
+// credential. Counter may be set after construction (cmd/tong opens the
+// issuer before the verifier), but before the first request.
+type IssuerAuthenticator struct {
+	Verifier *verifier.Service
+	Counter  *verifier.Counter
+}
+
+var _ issuer.Authenticator = (*IssuerAuthenticator)(nil)
+
+// Start creates the verifier session.
+func (a *IssuerAuthenticator) Start(ctx context.Context, agency string) (string, string, error) {
+	if a.Verifier == nil || a.Counter == nil {
+		return "", "", fmt.Errorf("web: issuer authenticator has no verifier counter")
+	}
+	sess, err := a.Verifier.CreateSession(ctx, a.Counter, verifier.NewRequest{Purpose: PurposeIssuerSignIn})
+	if err != nil {
+		return "", "", err
+	}
+	return sess.ID, sess.RequestURI, nil
+}
+
+// Subject reads the session's result.
+func (a *IssuerAuthenticator) Subject(ctx context.Context, session string) (string, error) {
+	if a.Verifier == nil || a.Counter == nil {
+		return "", fmt.Errorf("web: issuer authenticator has no verifier counter")
+	}
+	sess, err := a.Verifier.Session(ctx, a.Counter, session)
+	if err != nil {
+		if verifier.CodeOf(err) != "" {
+			return "", fmt.Errorf("%w: %w", issuer.ErrAuthenticationFailed, err)
+		}
+		return "", err
+	}
+	switch sess.Status {
+	case verifier.StatusPending:
+		return "", issuer.ErrAuthenticationPending
+	case verifier.StatusAccepted:
+	default:
+		return "", fmt.Errorf("%w: session %s", issuer.ErrAuthenticationFailed, sess.Status)
+	}
+	if sess.Result != nil {
+		for _, c := range sess.Result.Credentials {
+			if v, ok := c.Claims[issuer.SubjectClaim].(string); ok && v != "" {
+				return v, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: no %s in the presentation", issuer.ErrAuthenticationFailed, issuer.SubjectClaim)
+}
