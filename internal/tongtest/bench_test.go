@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -113,6 +114,7 @@ func BenchmarkIssueReplicas(b *testing.B) {
 			for range cap(wallets) {
 				wallets <- benchWallet(b, cs[0], hc, copies)
 			}
+			var failed atomic.Int64
 			b.SetParallelism(benchParallelism)
 			b.ResetTimer()
 			start := time.Now()
@@ -121,12 +123,15 @@ func BenchmarkIssueReplicas(b *testing.B) {
 				for pb.Next() {
 					o := <-offers
 					if _, err := w.Receive(context.Background(), o.OfferURI, o.TxCode); err != nil {
-						b.Errorf("receive: %v", err)
-						return
+						// Counted, not fatal: a PostgreSQL issuer can give up
+						// on serialization failures (see docs/benchmarks.md).
+						b.Logf("receive: %v", err)
+						failed.Add(1)
 					}
 				}
 			})
-			b.ReportMetric(float64(b.N*copies)/time.Since(start).Seconds(), "credentials/s")
+			b.ReportMetric(float64((int64(b.N)-failed.Load())*copies)/time.Since(start).Seconds(), "credentials/s")
+			b.ReportMetric(float64(failed.Load()), "failed_flows")
 		})
 	}
 }
@@ -152,27 +157,21 @@ func BenchmarkPresentReplicas(b *testing.B) {
 				counters[i] = ctr
 			}
 			// Enough one-time copies in each wallet for its share of b.N,
-			// so that no presentation waits for a refill.
-			n := 2 * benchParallelism * 4 // more wallets than goroutines, in case
-			per := b.N/(benchParallelism*2) + 1
+			// so that no presentation waits for a refill; received one
+			// at a time (see BenchmarkIssueReplicas's failed_flows).
+			n := runtime.GOMAXPROCS(0) * benchParallelism
+			per := b.N/n + 1
 			wallets := make(chan *wallet.Wallet, n)
-			var wg sync.WaitGroup
 			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					w := benchWallet(b, cs[0], hc, copies)
-					for range (per+copies-1)/copies + 1 {
-						o := identityOffer(b, cs[0])
-						if _, err := w.Receive(context.Background(), o.OfferURI, o.TxCode); err != nil {
-							b.Errorf("receive: %v", err)
-							return
-						}
+				w := benchWallet(b, cs[0], hc, copies)
+				for range (per+copies-1)/copies + 1 {
+					o := identityOffer(b, cs[0])
+					if _, err := w.Receive(context.Background(), o.OfferURI, o.TxCode); err != nil {
+						b.Fatalf("receive: %v", err)
 					}
-					wallets <- w
-				}()
+				}
+				wallets <- w
 			}
-			wg.Wait()
 			type done struct {
 				replica int
 				id      string
@@ -223,4 +222,3 @@ func BenchmarkPresentReplicas(b *testing.B) {
 		})
 	}
 }
-
