@@ -52,9 +52,10 @@ func (h *hub) publish(id string) {
 	}
 }
 
-// notifySession is the store.Notifier channel on which a replica that
-// completed a session announces its id to the others.
-const notifySession = "verifier_session"
+// NotifySession is the store.Notifier channel on which a replica that
+// completed a session announces its id to the others (the payload is the
+// session id); services waiting on their own sessions listen to it too.
+const NotifySession = "verifier_session"
 
 // Wait blocks until the session is no longer pending, ctx ends, or the
 // session expires, and returns it. A response completed on another
@@ -63,7 +64,7 @@ const notifySession = "verifier_session"
 func (s *Service) Wait(ctx context.Context, c *Counter, id string) (*Session, error) {
 	ch, cancel := s.hub.subscribe(id)
 	defer cancel()
-	remote, stop := s.db.Notifier().Subscribe(notifySession)
+	remote, stop := s.db.Notifier().Subscribe(NotifySession)
 	defer stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

@@ -158,7 +158,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
 	s.hub.publish(id)
-	if err := s.db.Notifier().Notify(ctx, notifySession, id); err != nil {
+	if err := s.db.Notifier().Notify(ctx, NotifySession, id); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "session notify", "err", err)
 	}
 	if o, err := s.counterOrg(ctx, row.counter); err == nil && o.Webhook != "" {

@@ -60,9 +60,11 @@ func (s *Server) renderFragment(name string, data any) template.HTML {
 	return template.HTML(buf.String()) // produced by html/template: escaped
 }
 
-// stream waits (polling settle) until done reports true, then sends the
-// rendered outcome as one "outcome" event.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, settle func(ctx context.Context) (template.HTML, bool)) {
+// stream sends the rendered outcome as one "outcome" event once wait
+// returns it. wait blocks until the outcome is settled: the services'
+// Wait calls, which another replica's notification wakes (LISTEN/NOTIFY
+// on PostgreSQL). Comments keep the connection alive meanwhile.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, wait func(ctx context.Context) (template.HTML, bool)) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -74,23 +76,30 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, settle func(ctx 
 	fl.Flush()
 	ctx, cancel := context.WithTimeout(r.Context(), verifier.DefaultSessionTTL+5*time.Second)
 	defer cancel()
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
-	beat := 0
+	type outcome struct {
+		html template.HTML
+		done bool
+	}
+	out := make(chan outcome, 1)
+	go func() {
+		html, done := wait(ctx)
+		out <- outcome{html, done}
+	}()
+	beat := time.NewTicker(15 * time.Second)
+	defer beat.Stop()
 	for {
-		if html, done := settle(ctx); done {
-			fmt.Fprintf(w, "event: outcome\ndata: %s\n\n", strings.ReplaceAll(string(html), "\n", " "))
-			fl.Flush()
-			return
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-			if beat++; beat%50 == 0 {
-				fmt.Fprint(w, ": keep-alive\n\n")
+		case o := <-out:
+			if o.done {
+				fmt.Fprintf(w, "event: outcome\ndata: %s\n\n", strings.ReplaceAll(string(o.html), "\n", " "))
 				fl.Flush()
 			}
+			return
+		case <-beat.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
 		}
 	}
 }
@@ -189,7 +198,7 @@ func (s *Server) bookingCounter() string { return s.cfg.MeetingsBookingCounter }
 func (s *Server) meetingsBookingEvents(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	s.stream(w, r, func(ctx context.Context) (template.HTML, bool) {
-		b, err := s.cfg.Meetings.Settle(ctx, id)
+		b, err := s.cfg.Meetings.Wait(ctx, id)
 		if err != nil || b.Status == meetings.StatusVerifying {
 			return "", err != nil
 		}
@@ -251,7 +260,7 @@ func (s *Server) meetingsCheckin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) meetingsCheckinEvents(w http.ResponseWriter, r *http.Request) {
 	number := chi.URLParam(r, "number")
 	s.stream(w, r, func(ctx context.Context) (template.HTML, bool) {
-		res, err := s.cfg.Meetings.SettleCheckIn(ctx, number)
+		res, err := s.cfg.Meetings.WaitCheckIn(ctx, number)
 		if err != nil || res.Pending {
 			return "", err != nil
 		}
@@ -370,7 +379,7 @@ func (s *Server) paymentsAttempt(w http.ResponseWriter, r *http.Request) {
 func (s *Server) paymentsEvents(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	s.stream(w, r, func(ctx context.Context) (template.HTML, bool) {
-		a, reason, err := s.cfg.Payments.Settle(ctx, id)
+		a, reason, err := s.cfg.Payments.Wait(ctx, id)
 		if err != nil || (a.Order.Receipt == nil && reason == "") {
 			return "", err != nil
 		}

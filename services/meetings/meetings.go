@@ -78,7 +78,10 @@ type Config struct {
 	// MaxBookingsPerCitizen is how many upcoming slots one verified
 	// citizen may hold (0: DefaultMaxBookingsPerCitizen).
 	MaxBookingsPerCitizen int
-	Now                   func() time.Time
+	// Poll is how often Wait re-reads a booking when no notification
+	// arrives (0: DefaultPoll).
+	Poll time.Duration
+	Now  func() time.Time
 }
 
 // Service is the meetings service.
@@ -114,8 +117,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.MaxBookingsPerCitizen == 0 {
 		cfg.MaxBookingsPerCitizen = DefaultMaxBookingsPerCitizen
 	}
-	if cfg.MaxBookingsPerCitizen < 0 {
-		return nil, errors.New("meetings: MaxBookingsPerCitizen must not be negative")
+	if cfg.Poll == 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.MaxBookingsPerCitizen < 0 || cfg.Poll < 0 {
+		return nil, errors.New("meetings: MaxBookingsPerCitizen and Poll must not be negative")
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := cfg.DB.Migrate(ctx, "meetings", sub); err != nil {
@@ -365,6 +371,7 @@ func (s *Service) confirm(ctx context.Context, b *Booking, ref string) (*Booking
 	case err != nil:
 		return nil, err
 	}
+	s.changed(ctx, b.ID)
 	return s.Booking(ctx, b.ID)
 }
 
@@ -378,6 +385,7 @@ func (s *Service) finish(ctx context.Context, b *Booking, status, ref, reason st
 	if err != nil {
 		return nil, err
 	}
+	s.changed(ctx, b.ID)
 	return s.Booking(ctx, b.ID)
 }
 
@@ -422,6 +430,7 @@ func (s *Service) Cancel(ctx context.Context, id, key string) error {
 	if n, _ := res.RowsAffected(); n != 1 {
 		return ErrNotBooked
 	}
+	s.changed(ctx, b.ID)
 	return nil
 }
 
@@ -501,6 +510,7 @@ func (s *Service) SettleCheckIn(ctx context.Context, number string) (*CheckInRes
 	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET status = $1 WHERE id = $2 AND status = $3`, StatusCheckedIn, b.ID, StatusBooked); err != nil {
 		return nil, err
 	}
+	s.changed(ctx, b.ID)
 	out.OK = true
 	out.Booking, err = s.Booking(ctx, b.ID)
 	return out, err

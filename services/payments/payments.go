@@ -71,7 +71,10 @@ type Config struct {
 	KeyID  string
 	Issuer string
 	Secret []byte // 32 bytes: keys the pairwise payer references
-	Now    func() time.Time
+	// Poll is how often Wait re-reads an attempt when no notification
+	// arrives (0: DefaultPoll).
+	Poll time.Duration
+	Now  func() time.Time
 }
 
 // Service is the payments service.
@@ -102,6 +105,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Poll < 0 {
+		return nil, errors.New("payments: Poll must not be negative")
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := cfg.DB.Migrate(ctx, "payments", sub); err != nil {
@@ -348,6 +357,10 @@ func (s *Service) Settle(ctx context.Context, attemptID string) (*Attempt, strin
 	})
 	if err != nil && !errors.Is(err, ErrPaid) {
 		return nil, "", err
+	}
+	if err == nil {
+		// Best effort (see store.Notifier): a lost message costs a waiter one Poll.
+		_ = s.cfg.DB.Notifier().Notify(context.WithoutCancel(ctx), NotifyOrder, o.ID)
 	}
 	if a, err = s.Attempt(ctx, a.ID); err != nil {
 		return nil, "", err
