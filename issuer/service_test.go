@@ -364,6 +364,13 @@ func TestTokenRequests(t *testing.T) {
 	t.Parallel()
 	f := newIssuer(t, nil)
 	o, code := f.offer(t, "citizen-identity")
+	// A second agency, whose token endpoint must not take the first's code.
+	if _, err := f.keys.Create("org-housing", keys.ES256); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.AddAgency(t.Context(), issuer.Agency{Slug: "housing", Name: "Housing", IssuerURL: "https://housing.example/issuers/housing", DID: "did:tong:zH", KeyName: "org-housing", KeyID: "did:tong:zH#k"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		slug string
@@ -376,6 +383,7 @@ func TestTokenRequests(t *testing.T) {
 		{"forged code", slug, issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: code[:len(code)-2] + "AA", TxCode: o.TxCode, TxCodeSent: true}, issuer.CodeInvalidGrant},
 		{"garbage code", slug, issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: "not a code", TxCode: o.TxCode, TxCodeSent: true}, issuer.CodeInvalidGrant},
 		{"another agency's endpoint", "housing", issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: code, TxCode: o.TxCode, TxCodeSent: true}, issuer.CodeInvalidGrant},
+		{"an agency that does not exist", "nobody", issuer.TokenRequest{GrantType: issuer.GrantPreAuthorizedCode, PreAuthorizedCode: code, TxCode: o.TxCode, TxCodeSent: true}, issuer.CodeNotFound},
 		{"refresh with garbage", slug, issuer.TokenRequest{GrantType: issuer.GrantRefreshToken, RefreshToken: "x"}, issuer.CodeInvalidGrant},
 	} {
 		if _, err := f.svc.Token(t.Context(), tc.slug, tc.req); issuer.CodeOf(err) != tc.want {

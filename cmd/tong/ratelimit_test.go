@@ -19,7 +19,13 @@ import (
 // status, the error code of a JSON error body, and the response.
 func postAs(t *testing.T, base, path, xff, accept string) (int, string, *http.Response) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(""))
+	return requestAs(t, http.MethodPost, base, path, xff, accept)
+}
+
+// requestAs is postAs with another method.
+func requestAs(t *testing.T, method, base, path, xff, accept string) (int, string, *http.Response) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +38,7 @@ func postAs(t *testing.T, base, path, xff, accept string) (int, string, *http.Re
 	}
 	resp, err := noRedirect.Do(req)
 	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -67,8 +73,8 @@ func TestRateLimitPerClient(t *testing.T) {
 		}
 	}
 	for _, route := range web.UnauthenticatedWrites {
-		_, pattern, _ := strings.Cut(route, " ")
-		st, code, resp := postAs(t, base, concrete(pattern), a, "")
+		method, pattern, _ := strings.Cut(route, " ")
+		st, code, resp := requestAs(t, method, base, concrete(pattern), a, "")
 		if st != http.StatusTooManyRequests || code != httpx.CodeRateLimited || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%s past the burst = %d %q (Retry-After %q), want 429 rate_limited with Retry-After", route, st, code, resp.Header.Get("Retry-After"))
 		}
