@@ -79,7 +79,10 @@ func (d *demoShots) desktop() {
 	d.run(emulation.SetDeviceMetricsOverride(1280, 860, 1, false), emulation.SetTouchEmulationEnabled(false))
 }
 
-func (d *demoShots) wait(sel string) { d.t.Helper(); d.run(chromedp.WaitVisible(sel, chromedp.ByQuery)) }
+func (d *demoShots) wait(sel string) {
+	d.t.Helper()
+	d.run(chromedp.WaitVisible(sel, chromedp.ByQuery))
+}
 
 func (d *demoShots) attr(sel, name string) string {
 	d.t.Helper()
