@@ -400,7 +400,7 @@ func TestWalletAppJourney(t *testing.T) {
 	if credID == nil {
 		t.Fatal("no credential to revoke on the agency page")
 	}
-	if st, _ := s.post(t, "/agency/credentials/"+credID[1]+"/revoke", nil); st != 200 {
+	if st, _ := s.post(t, "/agency/credentials/"+credID[1]+"/revoke", url.Values{"confirm": {"yes"}}); st != 200 {
 		t.Fatalf("revoke: %d", st)
 	}
 	time.Sleep(1100 * time.Millisecond) // the status list's ttl
