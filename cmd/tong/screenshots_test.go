@@ -335,6 +335,18 @@ func TestDemoScreenshots(t *testing.T) {
 	}
 	d.shot("inquiry answered")
 
+	// Agency staff revoke, after a confirmation; the audit log shows it.
+	d.desktop()
+	d.run(network.ClearBrowserCookies(), chromedp.Navigate(base+"/agency/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", psb.Token, chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery),
+		chromedp.WaitVisible(`a[href="/agency/issue/citizen-identity"]`, chromedp.ByQuery))
+	d.run(chromedp.Navigate(base+"/agency/credentials"), chromedp.WaitVisible(`a[href$="/revoke"]`, chromedp.ByQuery),
+		chromedp.Click(`a[href$="/revoke"]`, chromedp.ByQuery), chromedp.WaitVisible(`#confirm-revoke`, chromedp.ByQuery))
+	d.shot("agency revoke confirmation")
+	d.run(chromedp.Submit(`#confirm-revoke`, chromedp.ByQuery), chromedp.WaitVisible(`#find`, chromedp.ByQuery))
+	revokedAt := time.Now()
+	d.run(chromedp.Navigate(base+"/agency/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery))
+	d.shot("agency audit log")
 	// The auditor: the registry explorer checks proofs in the browser.
 	d.desktop()
 	d.run(chromedp.Navigate(base+"/explorer/"), chromedp.WaitVisible(`main`, chromedp.ByQuery))
@@ -350,19 +362,24 @@ func TestDemoScreenshots(t *testing.T) {
 	d.run(chromedp.Reload(), chromedp.WaitVisible(`body[data-verified="done"]`, chromedp.ByQuery))
 	d.shot("registry explorer phone")
 
-	// Agency staff revoke, after a confirmation; the audit log shows it.
-	d.desktop()
-	d.run(network.ClearBrowserCookies(), chromedp.Navigate(base+"/agency/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
-		chromedp.SendKeys("#token", psb.Token, chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery),
-		chromedp.WaitVisible(`a[href="/agency/issue/citizen-identity"]`, chromedp.ByQuery))
-	d.run(chromedp.Navigate(base+"/agency/credentials"), chromedp.WaitVisible(`a[href$="/revoke"]`, chromedp.ByQuery),
-		chromedp.Click(`a[href$="/revoke"]`, chromedp.ByQuery), chromedp.WaitVisible(`#confirm-revoke`, chromedp.ByQuery))
-	d.shot("agency revoke confirmation")
-	d.run(chromedp.Submit(`#confirm-revoke`, chromedp.ByQuery), chromedp.WaitVisible(`#find`, chromedp.ByQuery))
-	d.run(chromedp.Navigate(base+"/agency/audit"), chromedp.WaitVisible(`table`, chromedp.ByQuery))
-	d.shot("agency audit log")
-	// The wallet sees the revocation at once (the counters at their status
-	// cache's next refresh: TestBrowserCounterResult in web shows that page).
+	// Counters see the revocation once the status list they cached
+	// expires (its ttl: 30 seconds in the demo); then the clerk is told
+	// why, and what to do.
+	time.Sleep(time.Until(revokedAt.Add(31 * time.Second)))
+	d.run(chromedp.Navigate(base+"/counter/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", counter("identity-basic").Token, chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery),
+		chromedp.WaitVisible(`form[action="/counter/sessions"] button`, chromedp.ByQuery),
+		chromedp.Click(`form[action="/counter/sessions"] button`, chromedp.ByQuery), chromedp.WaitVisible(`img.qr`, chromedp.ByQuery))
+	// The wallet presents (it has not refreshed yet); the counter refuses.
+	if _, _, errOut := runTong(t, wenv, "wallet", "present", d.attr(`#ask a[href^="openid4vp://"]`, "href"), "--yes"); !strings.Contains(errOut, "credential_revoked") {
+		t.Errorf("the wallet was not told the credential is revoked: %s", errOut)
+	}
+	d.wait(`#outcome .verdict.bad`)
+	if got := d.text(`#outcome .problem`); !strings.Contains(got, "revoked") || !strings.Contains(got, "撤销") {
+		t.Errorf("the counter explains the failure as %q", got)
+	}
+	d.shot("counter result revoked")
+	// The wallet's list says so too.
 	if code, out, _ := runTong(t, wenv, "wallet", "list"); code != 0 || !strings.Contains(out, "REVOKED") {
 		t.Errorf("tong wallet list after revocation: %q", out)
 	}
