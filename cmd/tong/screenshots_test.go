@@ -366,6 +366,7 @@ func TestDemoScreenshots(t *testing.T) {
 	// expires (its ttl: 30 seconds in the demo); then the clerk is told
 	// why, and what to do.
 	time.Sleep(time.Until(revokedAt.Add(31 * time.Second)))
+	d.desktop()
 	d.run(chromedp.Navigate(base+"/counter/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
 		chromedp.SendKeys("#token", counter("identity-basic").Token, chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery),
 		chromedp.WaitVisible(`form[action="/counter/sessions"] button`, chromedp.ByQuery),
