@@ -54,7 +54,7 @@ func newDemoShots(t *testing.T) *demoShots {
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
 	t.Cleanup(func() { _ = chromedp.Cancel(ctx) })
-	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancel3 := context.WithTimeout(ctx, 6*time.Minute)
 	t.Cleanup(cancel3)
 	if err := chromedp.Run(ctx); err != nil { // starts the browser under the walk's context
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func newDemoShots(t *testing.T) *demoShots {
 
 func (d *demoShots) run(actions ...chromedp.Action) {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(d.ctx, 40*time.Second) // a step, not the walk
+	ctx, cancel := context.WithTimeout(d.ctx, 90*time.Second) // a step, not the walk
 	defer cancel()
 	if err := chromedp.Run(ctx, actions...); err != nil {
 		d.t.Fatal(err)
@@ -279,7 +279,7 @@ func TestDemoScreenshots(t *testing.T) {
 	d.run(chromedp.Navigate(base+"/inquiries/"), chromedp.WaitVisible(`a[href^="/inquiries/topics/"]`, chromedp.ByQuery))
 	d.shot("inquiries")
 	d.run(chromedp.Click(`a[href^="/inquiries/topics/"]`, chromedp.ByQuery), chromedp.WaitVisible(`#text`, chromedp.ByQuery),
-		chromedp.SendKeys(`#text`, "我的居住证明下个月到期，怎么续办？ My residence certificate expires next month: how do I renew it?", chromedp.ByQuery))
+		chromedp.SetValue(`#text`, "我的居住证明下个月到期，怎么续办？ My residence certificate expires next month: how do I renew it?", chromedp.ByQuery))
 	d.shot("inquiry ask")
 	d.run(chromedp.Submit(`#text`, chromedp.ByQuery), chromedp.WaitVisible(`#thread`, chromedp.ByQuery))
 	var proofQR bool
@@ -318,8 +318,9 @@ func TestDemoScreenshots(t *testing.T) {
 	d.shot("staff inquiry queue")
 	item := d.attr(`a[href^="/agency/inquiries/INQ-"]`, "href")
 	d.run(chromedp.Navigate(base+item), chromedp.WaitVisible(`#answer`, chromedp.ByQuery),
-		chromedp.SendKeys(`#answer-text`, "请带身份证和租房合同到东城区政务服务中心4号窗口续办。Bring your ID card and rental contract to the Dongcheng hall, desk 4.", chromedp.ByQuery),
-		chromedp.Submit(`#answer`, chromedp.ByQuery), chromedp.WaitVisible(`.thread`, chromedp.ByQuery))
+		chromedp.SetValue(`#answer-text`, "请带身份证和租房合同到东城区政务服务中心4号窗口续办。Bring your ID card and rental contract to the Dongcheng hall, desk 4.", chromedp.ByQuery),
+		chromedp.Submit(`#answer`, chromedp.ByQuery),
+		chromedp.Poll(`(document.querySelector('.thread') || {textContent: ""}).textContent.includes("desk 4")`, nil))
 	d.shot("staff inquiry item")
 	d.run(chromedp.Navigate(base+"/agency/inquiries/topics"), chromedp.WaitVisible(`#publish`, chromedp.ByQuery))
 	d.shot("staff inquiry topics")
