@@ -44,10 +44,14 @@ lint: vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-# screenshots refreshes docs/images from the browser walkthrough.
+# screenshots refreshes docs/images from the demo (tong serve --demo's
+# agencies, counters, officials and topics) in Chromium, at phone
+# (390x844) and desktop sizes: every role's pages (TestDemoScreenshots),
+# and the phone wallet's screens (TestWalletAppJourney).
 screenshots:
 	mkdir -p docs/images
-	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run 'TestBrowserWalkthrough|TestWalletAppJourney' ./web/
+	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run 'TestDemoScreenshots' ./cmd/tong/
+	TONG_SCREENSHOTS=$(CURDIR)/docs/images $(GO) test -count=1 -run 'TestWalletAppJourney' ./web/
 
 # soak runs the verifier under load for a minute and reports RSS.
 soak:

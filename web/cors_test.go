@@ -26,6 +26,10 @@ func TestCORS(t *testing.T) {
 		{"GET", "/verifier/requests/no-such-request"},
 		{"POST", "/verifier/requests/no-such-request"},
 		{"POST", "/verifier/response/no-such-response"},
+		{"GET", "/1.0/identifiers/" + s.c.PSB.DID},
+		{"GET", "/registry/info"},
+		{"GET", "/dids/" + s.c.PSB.DID + "/accreditations"},
+		{"GET", "/log/checkpoint"},
 	}
 	private := []struct{ method, path string }{
 		{"POST", "/issuers/psb/api/offers"},
@@ -37,6 +41,7 @@ func TestCORS(t *testing.T) {
 		{"POST", "/counter/sessions"},
 		{"GET", "/meetings/"},
 		{"GET", "/healthz"},
+		{"POST", "/registry/operations"},
 	}
 	do := func(method, path string, hdr map[string]string) *http.Response {
 		t.Helper()

@@ -177,11 +177,33 @@ func TestBrowserInquiryStaff(t *testing.T) {
 	b.run(chromedp.Navigate(u+"/agency/inquiries?status=closed"), chromedp.WaitVisible(`a[href="/agency/inquiries/`+ref+`"]`, chromedp.ByQuery))
 }
 
-// TestBrowserHomeLinks follows every link of the home page in Chromium:
-// each answers 200, and every role's page is linked.
+// overflowJS lists what makes a page wider than the screen: the
+// document's scrollWidth past innerWidth, and any element reaching past
+// the right edge outside a box that scrolls or clips.
+const overflowJS = `(() => {
+  const W = window.innerWidth, bad = [];
+  if (document.documentElement.scrollWidth > W) bad.push("document scrollWidth " + document.documentElement.scrollWidth + " > " + W);
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\s+/).join(".") : "");
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > W + 1) {
+      let p = el.parentElement, clipped = false;
+      for (; p && p !== document.body; p = p.parentElement) { if (getComputedStyle(p).overflowX !== "visible") { clipped = true; break; } }
+      if (!clipped) bad.push(name(el) + " reaches " + Math.round(r.right) + " px");
+    }
+  }
+  return bad.slice(0, 10);
+})()`
+
+// TestBrowserHomeLinks follows every link of the home page in Chromium on
+// a 390 px phone: each answers 200 and fits the screen (no sideways
+// scrolling), and every role's page is linked. Signed in, the pages the
+// agency console and the counter link fit as well.
 func TestBrowserHomeLinks(t *testing.T) {
 	s := newSite(t)
 	b := newBrowser(t, s.c.URL)
+	b.phone()
 	var hrefs []string
 	b.run(chromedp.Navigate(s.c.URL+"/"), chromedp.WaitVisible(`ul.roles`, chromedp.ByQuery),
 		chromedp.Evaluate(`Array.from(document.querySelectorAll('main a[href], header a[href]')).map(a => a.getAttribute('href'))`, &hrefs))
@@ -195,7 +217,8 @@ func TestBrowserHomeLinks(t *testing.T) {
 			t.Errorf("the home page does not link %s (links: %v)", want, hrefs)
 		}
 	}
-	for _, h := range hrefs {
+	visit := func(h string) {
+		t.Helper()
 		resp, err := chromedp.RunResponse(b.ctx, chromedp.Navigate(s.c.URL+h))
 		if err != nil {
 			t.Fatalf("follow %s: %v", h, err)
@@ -203,6 +226,37 @@ func TestBrowserHomeLinks(t *testing.T) {
 		if resp.Status != 200 {
 			t.Errorf("%s answers %d", h, resp.Status)
 		}
+		if !strings.HasPrefix(resp.MimeType, "text/html") {
+			return // health, metrics: not pages
+		}
+		var bad []string
+		b.run(chromedp.Evaluate(overflowJS, &bad))
+		if len(bad) > 0 {
+			t.Errorf("%s is wider than a 390 px phone: %q", h, bad)
+		}
+	}
+	for _, h := range hrefs {
+		visit(h)
+	}
+	// Signed in: the console's and the counter's own pages.
+	links := func(sel string) []string {
+		var out []string
+		b.run(chromedp.Evaluate(`Array.from(document.querySelectorAll(`+"`"+sel+"`"+`)).map(a => a.getAttribute('href')).filter(h => h.startsWith('/'))`, &out))
+		return out
+	}
+	b.run(chromedp.Navigate(s.c.URL+"/agency/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", s.c.IssuerToken, chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery),
+		chromedp.WaitVisible(`a[href="/agency/credentials"]`, chromedp.ByQuery))
+	inner := links(`main a[href]`)
+	b.run(chromedp.Navigate(s.c.URL+"/counter/"), chromedp.WaitVisible("#token", chromedp.ByQuery),
+		chromedp.SendKeys("#token", s.c.CounterTokens["pay-fee"], chromedp.ByQuery), chromedp.Submit("#token", chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name="amount"]`, chromedp.ByQuery))
+	inner = append(inner, links(`main a[href]`)...)
+	if len(inner) < 4 {
+		t.Fatalf("the console and counter link only %v", inner)
+	}
+	for _, h := range inner {
+		visit(h)
 	}
 }
 
@@ -223,7 +277,7 @@ func TestBrowserCounterResult(t *testing.T) {
 		t.Helper()
 		b.run(chromedp.Navigate(u+"/counter/"), chromedp.WaitVisible(`form[action="/counter/sessions"] button`, chromedp.ByQuery),
 			chromedp.Click(`form[action="/counter/sessions"] button`, chromedp.ByQuery), chromedp.WaitVisible(`img.qr`, chromedp.ByQuery))
-		link := b.attr(`#ask p.muted a`, "href")
+		link := b.attr(`#ask a[href^="openid4vp://"]`, "href")
 		_ = tongtest.Answer(t, w, link)
 		b.waitText(`#outcome`, "erified")
 	}

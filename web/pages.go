@@ -177,9 +177,11 @@ type sessionData struct {
 	page
 	Session     *verifier.Session
 	PurposeName string
-	Outcome     outcomeView
-	QR          template.URL
-	Link        template.URL
+	// PurposeDisplay is the purpose's name in every language it has.
+	PurposeDisplay []verifier.Display
+	Outcome        outcomeView
+	QR             template.URL
+	Link           template.URL
 }
 
 func (s *Server) counterSession(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +198,7 @@ func (s *Server) counterSession(w http.ResponseWriter, r *http.Request) {
 	}
 	d := sessionData{page: page{Title: sess.Purpose}, Session: sess, PurposeName: sess.Purpose, Outcome: s.outcome(r.Context(), sess)}
 	if p, err := s.cfg.Verifier.Purpose(sess.Purpose); err == nil && len(p.Display) > 0 {
-		d.PurposeName = p.Display[0].Name
+		d.PurposeName, d.PurposeDisplay = p.Display[0].Name, p.Display
 	}
 	if sess.Status == verifier.StatusPending {
 		d.QR, d.Link = qrDataURL(sess.RequestURI), deepLink(sess.RequestURI)

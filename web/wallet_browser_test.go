@@ -71,8 +71,8 @@ func goroot(t testing.TB) string {
 }
 
 // phoneGuideShots are the screenshots docs/user-guide.md shows.
-var phoneGuideShots = map[string]bool{"phone credentials": true, "phone consent": true, "phone payment consent": true,
-	"phone unaccredited verifier refused": true}
+var phoneGuideShots = map[string]bool{"phone create": true, "phone offer": true, "phone credentials": true, "phone credential details": true,
+	"phone consent": true, "phone payment consent": true, "phone unaccredited verifier refused": true, "phone revoked credential": true, "phone history": true}
 
 // phone is a headless Chromium that looks like a phone: 390×844, touch,
 // a mobile user agent, and a camera that shows whatever QR code the test
@@ -334,6 +334,8 @@ func TestWalletAppJourney(t *testing.T) {
 	p.step(`form[action^="/payments/pay/"] button`, "payments")
 	p.click(`form[action^="/payments/pay/"] button`)
 	p.step("a.wallet-open", "payment page")
+	var payPage string
+	p.eval(`location.pathname`, &payPage)
 	p.click("a.wallet-open")
 	p.step("#unlock", "unlock for payment")
 	p.typeIn("#unlock-secret", pin)
@@ -346,8 +348,8 @@ func TestWalletAppJourney(t *testing.T) {
 	p.step("#outcome .verdict.ok", "paid")
 	var where string
 	p.eval(`location.pathname`, &where)
-	if !strings.HasPrefix(where, "/payments/attempts/") {
-		t.Errorf("after paying the wallet returned to %q, want the payment's page", where)
+	if where != payPage || !strings.HasPrefix(where, "/payments/") {
+		t.Errorf("after paying the wallet returned to %q, want the payment page %q", where, payPage)
 	}
 	p.click("#outcome a")
 	p.step(".claims", "receipt")

@@ -429,21 +429,31 @@ func writeJSONFile(path string, v any) error {
 }
 
 // printWalkthrough prints the five-minute demo: issue, receive, book,
-// check in, pay.
+// check in and pay, with the phone wallet at /wallet/ first and the
+// command-line wallet as the alternative.
 func printWalkthrough(w io.Writer, u, demoJSON string) {
 	fmt.Fprintf(w, `
 Five-minute walkthrough (tokens are in %[2]s):
+  0. Wallet:   open %[1]s/wallet/ and create a wallet with a PIN.
+               From your own phone on the same network: restart with
+               --tls-self-signed and scan the QR code it prints (camera
+               scanning needs HTTPS); the wallet page builds with make wallet-wasm.
   1. Issue:    open %[1]s/agency/, sign in with agencies[0].token, issue a
-               "Citizen identity"; keep the page open (QR code + PIN).
-  2. Receive:  export TONG_WALLET=./me.db TONG_WALLET_PASSPHRASE=secret TONG_REGISTRY=%[1]s
-               tong wallet init
-               tong wallet receive 'openid-credential-offer://...' --tx-code PIN
-               (the link under the QR code; also issue yourself a residence
-               from agencies[1] the same way)
-  3. Book:     open %[1]s/meetings/, click Book, then
-               tong wallet present 'openid4vp://...'   (the link under the QR code)
+               "Citizen identity"; the page shows a QR code and a PIN.
+  2. Receive:  in the wallet, Scan the QR code (or Open in wallet on the same
+               device) and type the PIN; also issue yourself a residence from
+               agencies[1] the same way.
+  3. Book:     open %[1]s/meetings/, click Book, scan the QR code with the
+               wallet and agree to share.
   4. Check in: open %[1]s/meetings/checkin, enter the booking number, present again.
-  5. Pay:      open %[1]s/payments/, click Pay, present: your wallet shows the
-               amount and signs it; the page shows the receipt.
+  5. Pay:      open %[1]s/payments/, click Pay, present: the wallet shows the
+               amount and payee before you agree; the page shows the receipt.
+
+Or, with the command-line wallet instead of the phone:
+  export TONG_WALLET=./me.db TONG_WALLET_PASSPHRASE=secret TONG_REGISTRY=%[1]s
+  tong wallet init
+  tong wallet receive 'openid-credential-offer://...' --tx-code PIN   (the link under the QR code)
+  tong wallet present 'openid4vp://...'                               (the link under the QR code)
+  tong wallet list
 `, u, demoJSON)
 }

@@ -469,6 +469,25 @@ func TestServeSummary(t *testing.T) {
 	}
 }
 
+// TestServeWalkthrough: the demo's walkthrough leads with the phone
+// wallet (and how to reach it from a real phone), and keeps the
+// command-line wallet as the alternative, after it.
+func TestServeWalkthrough(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	printWalkthrough(&out, "http://127.0.0.1:8080", "/d/demo.json")
+	got := out.String()
+	for _, want := range []string{"http://127.0.0.1:8080/wallet/", "--tls-self-signed", "make wallet-wasm", "Scan the QR code",
+		"/d/demo.json", "command-line wallet", "tong wallet receive", "tong wallet present", "amount and payee"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("walkthrough lacks %q:\n%s", want, got)
+		}
+	}
+	if phone, cli := strings.Index(got, "/wallet/"), strings.Index(got, "tong wallet init"); phone < 0 || cli < phone {
+		t.Errorf("the phone wallet (at %d) should come before the command line (at %d):\n%s", phone, cli, got)
+	}
+}
+
 // TestNamesRefused: names and labels with control characters,
 // bidirectional overrides, NUL or invalid UTF-8 are refused with the
 // stable code invalid_text at every entry point (staff API, tong admin),

@@ -300,6 +300,12 @@ func newWalletListCmd(a *app) *cobra.Command {
 		Example: "  tong wallet list --json",
 		Args:    cobra.NoArgs,
 		RunE: wc.run(a, func(ctx context.Context, w *wallet.Wallet, args []string) error {
+			// Each credential's status as its issuer's status list says
+			// now; offline, the last known one (RefreshStatus skips what
+			// it cannot reach).
+			if _, err := w.RefreshStatus(ctx); err != nil {
+				fmt.Fprintf(a.stderr, "warning: could not check every credential's status: %v\n", err)
+			}
 			cs, err := w.Credentials(ctx)
 			if err != nil {
 				return err
@@ -314,15 +320,34 @@ func newWalletListCmd(a *app) *cobra.Command {
 				for _, c := range cs {
 					exp := "no expiry"
 					if !c.Expiry.IsZero() {
-						exp = "valid until " + c.Expiry.Local().Format(time.DateOnly)
+						exp = "expires " + c.Expiry.Local().Format(time.DateOnly)
+						if c.Status == wallet.StatusExpired {
+							exp = "expired " + c.Expiry.Local().Format(time.DateOnly)
+						}
 					}
-					fmt.Fprintf(out, "%s  %-24s %d copies left, %s, from %s\n", c.ID, nameOr(c), c.CopiesLeft, exp, issuerLabel(c))
+					fmt.Fprintf(out, "%s  %-24s %s, %d copies left, %s, from %s\n", c.ID, nameOr(c), statusWords(c.Status), c.CopiesLeft, exp, issuerLabel(c))
 				}
 			})
 		}),
 	}
 	wc.flags(cmd)
 	return cmd
+}
+
+// statusWords says a credential's status (wallet.Status*) as a person
+// reads it in tong wallet list.
+func statusWords(status string) string {
+	switch status {
+	case wallet.StatusValid:
+		return "valid"
+	case wallet.StatusSuspended:
+		return "SUSPENDED by the issuer"
+	case wallet.StatusRevoked:
+		return "REVOKED by the issuer"
+	case wallet.StatusExpired:
+		return "EXPIRED"
+	}
+	return "status unknown"
 }
 
 func newWalletShowCmd(a *app) *cobra.Command {
@@ -386,7 +411,7 @@ purpose, exactly which claims would be shared and any payment, and asks y/n
 				return err
 			}
 			return a.printResult(rec, func(out io.Writer) {
-				fmt.Fprintf(out, "Shared with %s.\n", rec.Verifier)
+				fmt.Fprintf(out, "Shared with %s.\n", sharedWith(rec))
 				if rec.RedirectURI != "" {
 					fmt.Fprintf(out, "Continue at %s\n", rec.RedirectURI)
 				}
@@ -396,6 +421,18 @@ purpose, exactly which claims would be shared and any payment, and asks y/n
 	wc.flags(cmd)
 	cmd.Flags().BoolVar(&yes, "yes", false, "approve without asking")
 	return cmd
+}
+
+// sharedWith names the verifier of a presentation as the registry knows
+// it; one the registry did not vouch for is said to be unverified.
+func sharedWith(rec *wallet.Receipt) string {
+	switch {
+	case rec.Verified && rec.Name != "":
+		return rec.Name
+	case rec.Verified:
+		return rec.VerifierDID
+	}
+	return "an unverified requester (" + rec.Verifier + ")"
 }
 
 func printConsent(out io.Writer, r *wallet.ConsentRequest) {

@@ -89,6 +89,9 @@ func TestWalletCLIDemo(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "UNVERIFIED") || !strings.Contains(errOut, "age_equal_or_over.18 = true") {
 		t.Fatalf("present: %d %q %q", code, out, errOut)
 	}
+	if !strings.Contains(out, "Shared with an unverified requester (redirect_uri:") {
+		t.Errorf("present to an unverified requester says %q", out)
+	}
 	mu.Lock()
 	vp := posted.Get("vp_token")
 	mu.Unlock()
@@ -147,13 +150,36 @@ func TestVerifierCLIDemo(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &req) != nil || !strings.HasPrefix(req["request_uri"], "openid4vp://?client_id=decentralized_identifier") {
 		t.Fatalf("request: %d %q %q", code, out, errOut)
 	}
-	code, _, errOut = runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes", "--require-registry")
+	code, out, errOut = runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes", "--require-registry")
 	if code != 0 || !strings.Contains(errOut, "45.00") || !strings.Contains(errOut, "registry: did:tong:") {
 		t.Fatalf("present: %d %q", code, errOut)
+	}
+	// The citizen is told who got the data by name, not by client_id.
+	if !strings.Contains(out, "Shared with Dongcheng") || strings.Contains(out, "decentralized_identifier:") {
+		t.Errorf("present says %q, want the verifier's name", out)
 	}
 	code, out, errOut = runTong(t, cenv, "verifier", "result", req["session_id"], "--wait")
 	if code != 0 || !strings.Contains(out, "ACCEPTED") || !strings.Contains(out, "ord-9") || !strings.Contains(out, "110101199005170034") {
 		t.Fatalf("result: %d %q %q", code, out, errOut)
+	}
+	// The list says the credential is valid, in words and in --json;
+	// once the agency revokes it, it says revoked.
+	if code, out, errOut := runTong(t, wenv, "wallet", "list"); code != 0 || !strings.Contains(out, "Citizen identity") || !strings.Contains(out, " valid,") {
+		t.Errorf("list before revocation: %d %q %q", code, out, errOut)
+	}
+	ienv := map[string]string{"TONG_SERVER": base, "TONG_TOKEN": psb.Token}
+	if code, out, errOut := runTong(t, ienv, "issuer", "revoke", offer["credential_id"]); code != 0 {
+		t.Fatalf("revoke %q: %d %q %q", offer["credential_id"], code, out, errOut)
+	}
+	if code, out, errOut := runTong(t, wenv, "wallet", "list"); code != 0 || !strings.Contains(out, "REVOKED by the issuer") {
+		t.Errorf("list after revocation: %d %q %q", code, out, errOut)
+	}
+	code, out, _ = runTong(t, wenv, "wallet", "list", "--json")
+	var listed []struct {
+		Status string `json:"status"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed) != 1 || listed[0].Status != "revoked" {
+		t.Errorf("list --json after revocation: %d %q", code, out)
 	}
 	// The meetings counter may not ask for payments.
 	if code, _, errOut := runTong(t, map[string]string{"TONG_SERVER": base, "TONG_TOKEN": demo.Counters[1].Token}, "verifier", "request", "--purpose", "pay-fee", "--transaction-data", order); code != 1 || !strings.Contains(errOut, "unknown_purpose") {

@@ -136,19 +136,24 @@ var Prefixes = []string{"/registry/*", "/1.0/identifiers/*", "/dids/*", "/log/*"
 // MaxOperationBody bounds POST /registry/operations.
 const MaxOperationBody = didregistry.MaxOperationSize + 4<<10
 
-// Routes lists every route.
+// Routes lists every route. The public reads (resolution, the registry's
+// info and issuer lookup, a DID's log and accreditations, the log's
+// checkpoint, key, proofs and tiles) are readable from any origin, so
+// that a wallet web app hosted elsewhere can check verifiers and issuers;
+// they take no cookies and change nothing. Writes stay same-origin.
 func (a *API) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.Post("/registry/operations", a.postOperation)
-	r.Get("/registry/info", a.info)
-	r.Get("/registry/issuers", a.issuer)
-	r.Get("/1.0/identifiers/{did}", a.resolve)
-	r.Get("/dids/{did}/log", a.didLog)
-	r.Get("/dids/{did}/accreditations", a.accreditations)
-	r.Get("/log/checkpoint", a.checkpoint)
-	r.Get("/log/key", a.key)
-	r.Get("/log/proof/consistency", a.consistency)
-	r.Get("/log/tile/*", a.tile)
+	pub := &httpx.PublicRoutes{R: r}
+	pub.Handle(http.MethodGet, "/registry/info", a.info)
+	pub.Handle(http.MethodGet, "/registry/issuers", a.issuer)
+	pub.Handle(http.MethodGet, "/1.0/identifiers/{did}", a.resolve)
+	pub.Handle(http.MethodGet, "/dids/{did}/log", a.didLog)
+	pub.Handle(http.MethodGet, "/dids/{did}/accreditations", a.accreditations)
+	pub.Handle(http.MethodGet, "/log/checkpoint", a.checkpoint)
+	pub.Handle(http.MethodGet, "/log/key", a.key)
+	pub.Handle(http.MethodGet, "/log/proof/consistency", a.consistency)
+	pub.Handle(http.MethodGet, "/log/tile/*", a.tile)
 	return r
 }
 

@@ -180,3 +180,48 @@ func FuzzParseTilePath(f *testing.F) {
 		}
 	})
 }
+
+// TestCORSPublicReadsOnly: a wallet hosted on another origin can read
+// every public endpoint (resolution, info, issuers, a DID's log and
+// accreditations, checkpoint, key, proofs, tiles), preflight included,
+// while the write endpoint stays same-origin: no CORS header, and its
+// preflight is refused.
+func TestCORSPublicReadsOnly(t *testing.T) {
+	t.Parallel()
+	a, ids := newAPI(t, 2)
+	h := a.Routes()
+	const origin = "https://wallet.example"
+	do := func(method, path string, hdr map[string]string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("Origin", origin)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, path := range []string{"/1.0/identifiers/" + ids[0], "/registry/info", "/registry/issuers?url=https://x.example",
+		"/dids/" + ids[0] + "/log", "/dids/" + ids[0] + "/accreditations", "/log/checkpoint", "/log/key",
+		"/log/proof/consistency?old=1&new=2", "/log/tile/0/000.p/2"} {
+		rec := do(http.MethodGet, path, nil)
+		if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s (%d): Access-Control-Allow-Origin = %q, want *", path, rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+		}
+		pre := do(http.MethodOptions, path, map[string]string{"Access-Control-Request-Method": "GET"})
+		if pre.Code != http.StatusNoContent || pre.Header().Get("Access-Control-Allow-Origin") != "*" ||
+			!strings.Contains(pre.Header().Get("Access-Control-Allow-Methods"), "GET") {
+			t.Errorf("preflight GET %s = %d %v, want 204 allowing GET from *", path, pre.Code, pre.Header())
+		}
+	}
+	w := do(http.MethodPost, "/registry/operations", map[string]string{"Content-Type": "application/json"})
+	pre := do(http.MethodOptions, "/registry/operations", map[string]string{"Access-Control-Request-Method": "POST"})
+	for _, rec := range []*httptest.ResponseRecorder{w, pre} {
+		if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("/registry/operations (%d): Access-Control-Allow-Origin = %q, want none", rec.Code, got)
+		}
+	}
+	if pre.Code < 400 {
+		t.Errorf("preflight of POST /registry/operations = %d, want refused", pre.Code)
+	}
+}

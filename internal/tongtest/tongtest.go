@@ -197,7 +197,7 @@ func New(t testing.TB, opts Options) *City {
 		t.Fatal(err)
 	}
 	for _, p := range purposes {
-		_, tok, err := c.Verifier.AddCounter(ctx, "dongcheng", "counter for "+p, []string{p})
+		_, tok, err := c.Verifier.AddCounter(ctx, "dongcheng", counterName(p), []string{p})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,3 +328,20 @@ func (c *City) Replica(t testing.TB) *City {
 
 // Client is an HTTP client for the city's server.
 func (c *City) Client() *http.Client { return c.Server.Client() }
+
+// counterName names a test counter as a hall would (the wallet shows it
+// on the consent screen and in its history; the user guide's pictures
+// come from these).
+func counterName(purpose string) string {
+	switch purpose {
+	case "identity-basic":
+		return "Front desk 前台"
+	case "pay-fee":
+		return "Cashier 收费窗口"
+	case "meeting-booking":
+		return "Meetings desk 会见预约"
+	case "meeting-checkin":
+		return "Reception 接待处"
+	}
+	return "Desk for " + purpose
+}
