@@ -320,7 +320,9 @@ func TestDemoScreenshots(t *testing.T) {
 	d.run(chromedp.Navigate(base+item), chromedp.WaitVisible(`#answer`, chromedp.ByQuery),
 		chromedp.SetValue(`#answer-text`, "请带身份证和租房合同到东城区政务服务中心4号窗口续办。Bring your ID card and rental contract to the Dongcheng hall, desk 4.", chromedp.ByQuery),
 		chromedp.Submit(`#answer`, chromedp.ByQuery),
-		chromedp.Poll(`(document.querySelector('.thread') || {textContent: ""}).textContent.includes("desk 4")`, nil))
+		// A DOM query, not a script: the submit navigates, and a script
+		// polled meanwhile can lose its execution context.
+		chromedp.WaitVisible(`//*[contains(concat(" ", @class, " "), " thread ")][contains(., "desk 4")]`, chromedp.BySearch))
 	d.shot("staff inquiry item")
 	d.run(chromedp.Navigate(base+"/agency/inquiries/topics"), chromedp.WaitVisible(`#publish`, chromedp.ByQuery))
 	d.shot("staff inquiry topics")

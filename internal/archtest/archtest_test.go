@@ -105,7 +105,7 @@ var layers = []struct {
 	name string
 	in   func(r string) bool
 }{
-	{"cmd", func(r string) bool { return under(r, "cmd") || under(r, "interop") }},
+	{"cmd", func(r string) bool { return under(r, "cmd") || under(r, "interop") || r == "docs" }},
 	{"web", func(r string) bool { return under(r, "web") }},
 	{"services", func(r string) bool { return under(r, "services") }},
 	{"domain", func(r string) bool {
