@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,51 +25,20 @@ func (c *inquiryConn) flags(cmd *cobra.Command) {
 
 // do sends one request; bearer is the citizen's secret or a staff token.
 func (c *inquiryConn) do(ctx context.Context, method, path, bearer string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.server, "/")+"/inquiries-api"+path, rd)
-	if err != nil {
-		return usagef("--server %q: %v", c.server, err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return withHint(fmt.Errorf("inquiries: %w", err), "is tong serve --demo running? Set --server or TONG_SERVER")
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode >= 300 {
-		var eb struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = json.Unmarshal(raw, &eb)
-		if eb.Error == "" {
-			eb.Error = resp.Status
-		}
-		err := fmt.Errorf("inquiries: %s: %s", eb.Error, eb.Description)
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized:
-			return withHint(err, "staff commands need an agency API token: --token or TONG_TOKEN (demo tokens are in DATA/demo.json, agencies[].token)")
-		case eb.Error == "not_found" && strings.HasPrefix(path, "/thread"):
-			return withHint(err, "check --secret (TONG_SECRET): it is the token 'tong inquiry ask' printed")
-		case eb.Error == "not_found" && resp.StatusCode == http.StatusNotFound && path == "/":
-			return withHint(err, "this server has no inquiries (start it with --demo)")
-		}
+	err := callAPI(ctx, "inquiries", method, strings.TrimSuffix(c.server, "/")+"/inquiries-api"+path, bearer, body, out)
+	var ae *apiError
+	if !errors.As(err, &ae) {
 		return err
 	}
-	if out == nil {
-		return nil
+	switch {
+	case ae.Status == http.StatusUnauthorized:
+		return withHint(err, "staff commands need an agency API token: --token or TONG_TOKEN (demo tokens are in DATA/demo.json, agencies[].token)")
+	case ae.Code == "not_found" && strings.HasPrefix(path, "/thread"):
+		return withHint(err, "check --secret (TONG_SECRET): it is the token 'tong inquiry ask' printed")
+	case ae.Code == "not_found" && ae.Status == http.StatusNotFound && path == "/":
+		return withHint(err, "this server has no inquiries (start it with --demo)")
 	}
-	return json.Unmarshal(raw, out)
+	return err
 }
 
 // textArg is the text from --text, or from --text-file (- for standard

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -58,50 +57,11 @@ func (sc *staffConn) connect(ctx context.Context) error {
 
 // do calls the staff API and decodes a JSON answer into out.
 func (sc *staffConn) do(ctx context.Context, method, u string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+	err := callAPI(ctx, "issuer", method, u, sc.token, body, out)
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		return withHint(err, "check --token (TONG_TOKEN); demo tokens are in DATA/demo.json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+sc.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return withHint(fmt.Errorf("issuer: %w", err), "is tong serve running? Set --server or TONG_SERVER")
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var eb struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = json.Unmarshal(raw, &eb)
-		if eb.Error == "" {
-			return fmt.Errorf("issuer: HTTP %d", resp.StatusCode)
-		}
-		err := fmt.Errorf("issuer: %s: %s", eb.Error, eb.Description)
-		if resp.StatusCode == http.StatusUnauthorized {
-			return withHint(err, "check --token (TONG_TOKEN); demo tokens are in DATA/demo.json")
-		}
-		return err
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
+	return err
 }
 
 func newIssuerCmd(a *app) *cobra.Command {

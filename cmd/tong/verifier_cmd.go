@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,38 +29,11 @@ func (cc *counterConn) do(ctx context.Context, method, path string, body, out an
 	if cc.token == "" {
 		return usagef("--token (or TONG_TOKEN) is required")
 	}
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	err := callAPI(ctx, "verifier", method, strings.TrimSuffix(cc.server, "/")+path, cc.token, body, out)
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		return withHint(err, "check --token (TONG_TOKEN); demo counter tokens are in DATA/demo.json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(cc.server, "/")+path, rd)
-	if err != nil {
-		return usagef("--server %q: %v", cc.server, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+cc.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return withHint(fmt.Errorf("verifier: %w", err), "is tong serve running? Set --server or TONG_SERVER")
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode >= 300 {
-		var eb struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = json.Unmarshal(raw, &eb)
-		err := fmt.Errorf("verifier: %s: %s", eb.Error, eb.Description)
-		if resp.StatusCode == http.StatusUnauthorized {
-			return withHint(err, "check --token (TONG_TOKEN); demo counter tokens are in DATA/demo.json")
-		}
-		return err
-	}
-	return json.Unmarshal(raw, out)
+	return err
 }
 
 func newVerifierCmd(a *app) *cobra.Command {
