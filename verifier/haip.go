@@ -182,7 +182,11 @@ func (rp *requestParams) encryptionMetadata(cm map[string]any) error {
 	m["kid"], m["use"], m["alg"] = rp.kid, "enc", ResponseEncAlg
 	cm["jwks"] = map[string]any{"keys": []any{m}}
 	cm["encrypted_response_enc_values_supported"] = ResponseEncValues
-	rp.responseKey = base64.RawURLEncoding.EncodeToString(k.D.FillBytes(make([]byte, 32)))
+	d, err := k.Bytes() // the scalar, fixed length (32 bytes for P-256)
+	if err != nil {
+		return err
+	}
+	rp.responseKey = base64.RawURLEncoding.EncodeToString(d)
 	return nil
 }
 

@@ -72,7 +72,11 @@ func BenchmarkDecryptResponse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	scalar := base64.RawURLEncoding.EncodeToString(priv.D.FillBytes(make([]byte, 32)))
+	d, err := priv.Bytes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	scalar := base64.RawURLEncoding.EncodeToString(d)
 	b.Run("decryptResponse", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := decryptResponse(string(compact), scalar, "k"); err != nil {
