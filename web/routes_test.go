@@ -14,11 +14,11 @@ import (
 
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/inquiries"
-	inqapi "github.com/tongid/tong/services/inquiries/httpapi"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/web"
+	inqapi "github.com/tongid/tong/web/inquiriesapi"
 )
 
 // authenticatedWrites are the state-changing routes that need a

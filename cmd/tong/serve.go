@@ -20,9 +20,9 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/issuer/oid4vci"
-	inqapi "github.com/tongid/tong/services/inquiries/httpapi"
 	vapi "github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/web"
+	inqapi "github.com/tongid/tong/web/inquiriesapi"
 )
 
 type serveFlags struct {

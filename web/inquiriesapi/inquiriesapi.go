@@ -1,9 +1,9 @@
-// Package httpapi is the JSON API of the inquiries service, beside its
+// Package inquiriesapi is the JSON API of the inquiries service, beside its
 // pages: citizens ask and read their thread with the secret token
 // (Authorization: Bearer tong_iq_...), staff work their agency's queue with
 // an agency API token (Authorization: Bearer tong_at_...). docs/api.md
 // lists the routes.
-package httpapi
+package inquiriesapi
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package httpapi_test
+package inquiriesapi_test
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/inquiries"
-	"github.com/tongid/tong/services/inquiries/httpapi"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
+	"github.com/tongid/tong/web/inquiriesapi"
 )
 
 type api struct {
@@ -32,8 +32,8 @@ func newAPI(t *testing.T) (*api, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range httpapi.Prefixes {
-		c.Mux.Handle(p, httpapi.New(svc, c.Issuer, c.URL).Routes())
+	for _, p := range inquiriesapi.Prefixes {
+		c.Mux.Handle(p, inquiriesapi.New(svc, c.Issuer, c.URL).Routes())
 	}
 	housing, _, err := c.Issuer.CreateAPIToken(ctx, "housing", "test", "inquiries desk")
 	if err != nil {
@@ -156,7 +156,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"a citizen token as staff", "GET", "/agency/inquiries", "tong_iq_abc", nil, 401, "unauthorized"},
 		{"unknown status", "GET", "/agency/inquiries?status=lost", housing, nil, 400, "invalid_request"},
 		{"text too long", "POST", "/topics/" + topic.ID + "/questions", "", map[string]any{"text": strings.Repeat("x", inquiries.MaxText+1)}, 400, "invalid_request"},
-		{"body too large", "POST", "/topics/" + topic.ID + "/questions", "", map[string]any{"text": strings.Repeat("x", httpapi.MaxBody)}, 413, "request_too_large"},
+		{"body too large", "POST", "/topics/" + topic.ID + "/questions", "", map[string]any{"text": strings.Repeat("x", inquiriesapi.MaxBody)}, 413, "request_too_large"},
 		{"not JSON", "POST", "/topics/" + topic.ID + "/questions", "", json.RawMessage(`{`), 400, "invalid_request"},
 		{"no such topic", "POST", "/topics/top_x/questions", "", map[string]any{"text": "q"}, 404, "not_found"},
 		{"unknown proof", "POST", "/agency/topics", housing, map[string]any{"name": "x", "reply_hours": 1, "proofs": []string{"name"}}, 400, "invalid_request"},
