@@ -111,9 +111,10 @@ func TestWitnessCosignsAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
+	dir := t.TempDir() // before the cleanup below, so it is removed after the server stops
 	go func() {
 		done <- Main(ctx, []string{"witness", "serve", "--name", "w1.test/witness", "--addr", "127.0.0.1:0",
-			"--data", t.TempDir(), "--log", rf.Origin + "=" + rf.LogKey}, strings.NewReader(""), out, io.Discard, func(string) string { return "" })
+			"--data", dir, "--log", rf.Origin + "=" + rf.LogKey}, strings.NewReader(""), out, io.Discard, func(string) string { return "" })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	var wURL, wKey string

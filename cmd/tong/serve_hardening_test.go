@@ -338,8 +338,14 @@ func serveLogged(t *testing.T, args ...string) (string, *syncBuffer) {
 	ctx, cancel := context.WithCancel(t.Context())
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
+	// The data directory is made here, before the cleanup that stops the
+	// server is registered: cleanups run last-first, so the directory is
+	// removed only after the server has closed its files. (Made inside the
+	// goroutine, its removal could run first and find the database still
+	// open: "directory not empty".)
+	data := t.TempDir()
 	go func() {
-		done <- Main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...), strings.NewReader(""), out, errOut, func(string) string { return "" })
+		done <- Main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, args...), strings.NewReader(""), out, errOut, func(string) string { return "" })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {

@@ -22,8 +22,9 @@ func serveTLS(t *testing.T, args ...string) (string, string) {
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
+	dir := t.TempDir() // before the cleanup below, so it is removed after the server stops
 	go func() {
-		done <- Main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...), strings.NewReader(""), out, io.Discard, func(string) string { return "" })
+		done <- Main(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir}, args...), strings.NewReader(""), out, io.Discard, func(string) string { return "" })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
