@@ -19,6 +19,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tongid/tong/internal/text"
 )
@@ -71,6 +73,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// retryAfterer is an error that means "busy, try again later", such as
+// store.ContendedError when a transaction lost every retry to other
+// writers. It becomes a 503 with Retry-After, never a 500.
+type retryAfterer interface {
+	error
+	RetryAfter() time.Duration
+}
+
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
 	Error            string `json:"error"`
@@ -86,6 +96,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var te *text.Error
 	if !errors.As(err, &he) && errors.As(err, &te) {
 		he = Wrap(http.StatusBadRequest, te.Code(), te.Error(), err)
+	}
+	var busy retryAfterer
+	if he == nil && errors.As(err, &busy) {
+		he = Wrap(http.StatusServiceUnavailable, CodeUnavailable, "the service is busy; try again in a moment", err)
+		he.Header = http.Header{"Retry-After": {strconv.Itoa(max(1, int(busy.RetryAfter().Seconds())))}}
 	}
 	if he == nil || he.Status < 400 || he.Status > 599 {
 		he = &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Err: err}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tongid/tong/internal/store"
 )
 
 func decodeError(t *testing.T, rec *httptest.ResponseRecorder) ErrorBody {
@@ -247,5 +249,21 @@ func TestGracefulShutdownWithRequestInFlight(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Errorf("listener still accepts after shutdown")
+	}
+}
+
+// TestContendedIs503: a transaction that lost every retry to other writers
+// (PostgreSQL under heavy contention) is "busy, try again", a 503 with
+// Retry-After, not a 500. Before, it was a bare 500 server_error.
+func TestContendedIs503(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("issue: %w", &store.ContendedError{Attempts: store.MaxTxAttempts, Err: errors.New("40001")})
+	rec := httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest(http.MethodPost, "/credential", nil), err)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("status %d, Retry-After %q; want 503 and 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if !strings.Contains(rec.Body.String(), `"error":"temporarily_unavailable"`) {
+		t.Fatalf("body %s", rec.Body)
 	}
 }

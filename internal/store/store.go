@@ -90,6 +90,25 @@ func retryBackoff(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceil))) + 100*time.Microsecond
 }
 
+// ContendedError is WriteTx giving up: every attempt collided with other
+// writers (PostgreSQL serialization failures). Nothing was written. It is
+// the database's way of saying "too busy, try again", so the HTTP layer
+// answers 503 with Retry-After (it looks for the RetryAfter method, not
+// this type) rather than a 500 that would read as a bug.
+type ContendedError struct {
+	Attempts int
+	Err      error
+}
+
+func (e *ContendedError) Error() string {
+	return fmt.Sprintf("store: gave up after %d serialization failures: %v", e.Attempts, e.Err)
+}
+
+func (e *ContendedError) Unwrap() error { return e.Err }
+
+// RetryAfter is how long a client should wait before trying again.
+func (e *ContendedError) RetryAfter() time.Duration { return time.Second }
+
 // ErrNewerSchema reports a database migrated by a newer Tong than this one.
 var ErrNewerSchema = errors.New("store: database schema is newer than this binary")
 
@@ -218,7 +237,7 @@ func (db *DB) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return errors.Join(err, ctx.Err())
 		}
 	}
-	return fmt.Errorf("store: gave up after %d serialization failures: %w", MaxTxAttempts, err)
+	return &ContendedError{Attempts: MaxTxAttempts, Err: err}
 }
 
 func (db *DB) writeTxOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
