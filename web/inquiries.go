@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/services/inquiries"
 )
 
@@ -110,15 +110,10 @@ func (s *Server) inquiriesTopicPage(w http.ResponseWriter, r *http.Request, stat
 	s.render(w, r, "ask.html", askData{page: page{Title: t.Name, Error: msg}, Topic: s.topicView(r.Context(), t), Text: text, Max: inquiries.MaxText, Chosen: chosen})
 }
 
-// clientKey is what the flood limits count by: the peer's address (the
-// service stores only a keyed hash of it).
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientKey is what the flood limits count by: the client as the rate
+// limit sees it, behind --trusted-proxies too (the service stores only a
+// keyed hash of it).
+func clientKey(r *http.Request) string { return httpx.ClientKeyOf(r) }
 
 func (s *Server) inquiriesAsk(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, formLimit)

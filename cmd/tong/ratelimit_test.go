@@ -204,3 +204,47 @@ func TestRateLimitFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestInquiryFloodLimitBehindProxy: behind a trusted proxy the inquiry
+// flood limit (five questions a client an hour) counts each citizen by the
+// address the proxy forwarded, as the rate limit does. Before, it counted
+// the proxy's own address, so five questions from anyone behind it
+// silenced every other citizen for an hour.
+func TestInquiryFloodLimitBehindProxy(t *testing.T) {
+	t.Parallel()
+	base, _ := serveLogged(t, "--demo", "--trusted-proxies", "127.0.0.1/32")
+	var topics struct {
+		Topics []struct {
+			ID     string   `json:"id"`
+			Proofs []string `json:"proofs"`
+		} `json:"topics"`
+	}
+	if err := json.Unmarshal([]byte(getBody(t, base+"/inquiries-api/topics")), &topics); err != nil || len(topics.Topics) == 0 {
+		t.Fatalf("topics: %v %+v", err, topics)
+	}
+	ask := func(xff string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+"/inquiries-api/topics/"+topics.Topics[0].ID+"/questions", strings.NewReader(`{"text":"When is the office open?"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e httpx.ErrorBody
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error
+	}
+	const a, b = "198.51.100.7", "198.51.100.8"
+	for i := range 5 {
+		if st, code := ask(a); st != http.StatusCreated && st != http.StatusOK {
+			t.Fatalf("question #%d from %s = %d %s", i+1, a, st, code)
+		}
+	}
+	if st, code := ask(a); st != http.StatusTooManyRequests || code != "rate_limited" {
+		t.Fatalf("sixth question from %s = %d %s, want 429 rate_limited", a, st, code)
+	}
+	if st, code := ask(b); st != http.StatusCreated && st != http.StatusOK {
+		t.Fatalf("first question from another citizen behind the proxy = %d %s, want it taken", st, code)
+	}
+}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -227,13 +228,31 @@ func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
 // Handler refuses a request over its client's rate with 429 rate_limited.
 func (l *RateLimiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := l.Allow(l.ClientKey(r))
+		key := l.ClientKey(r)
+		ok, wait := l.Allow(key)
 		if !ok {
 			WriteRateLimited(w, r, wait)
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKeyCtx{}, key)))
 	})
+}
+
+type clientKeyCtx struct{}
+
+// ClientKeyOf is the key a RateLimiter's Handler counted r under (so a
+// client behind a trusted proxy is itself, not the proxy), or, for a
+// request no limiter saw, the peer's address. Per-client limits kept
+// elsewhere (the inquiry flood limits) count by it, so that they agree
+// with the rate limit about who a client is.
+func ClientKeyOf(r *http.Request) string {
+	if k, ok := r.Context().Value(clientKeyCtx{}).(string); ok {
+		return k
+	}
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 // rateLimitedPage is the answer a browser gets: the forms that hit the

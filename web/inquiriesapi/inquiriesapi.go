@@ -8,7 +8,6 @@ package inquiriesapi
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -141,13 +140,10 @@ type askResponse struct {
 	RequestURI string `json:"request_uri,omitempty"`
 }
 
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientKey is what the flood limits count by: the client as the rate
+// limit sees it, behind --trusted-proxies too (the service stores only a
+// keyed hash of it).
+func clientKey(r *http.Request) string { return httpx.ClientKeyOf(r) }
 
 func (a *API) ask(w http.ResponseWriter, r *http.Request) {
 	var q inquiries.Question
