@@ -9,3 +9,6 @@ func ExplainForTest(code string) [4]string {
 	}
 	return [4]string{p.EN, p.ZH, p.NextEN, p.NextZH}
 }
+
+// PublicErrorForTest is what a page shows a person for err.
+func PublicErrorForTest(err error) string { return publicError(err) }

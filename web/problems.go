@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"strings"
+	"time"
 
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
@@ -115,6 +116,8 @@ var problems = map[string]problem{
 		"Ask without a proof, or contact the agency.", "请不附证明提交，或直接联系机关。"},
 	"invalid_text": {"A name or text holds characters that are not allowed (control or direction characters).", "名称或文字含有不允许的字符（控制字符或方向字符）。",
 		"Retype it without pasting from another program.", "请直接输入，勿从其他程序粘贴。"},
+	"temporarily_unavailable": {"The service is busy right now: nothing was saved.", "系统繁忙，本次操作未保存。",
+		"Wait a moment and try again.", "请稍候再试。"},
 	"server_error": {"Something went wrong on our side.", "系统出现错误。",
 		"Try again; if it persists, call support.", "请重试；如仍失败，请联系技术支持。"},
 }
@@ -167,6 +170,7 @@ func publicError(err error) string {
 	var ie *issuer.Error
 	var qe *inquiries.Error
 	var coded interface{ Code() string }
+	var busy interface{ RetryAfter() time.Duration }
 	switch {
 	case errors.As(err, &qe):
 		if qe.Code == inquiries.CodeInvalidRequest && qe.Description != "" {
@@ -182,6 +186,8 @@ func publicError(err error) string {
 		return explainCode(string(ie.Code))
 	case errors.As(err, &coded): // errors that name their own code, such as invalid_text
 		return explainCode(coded.Code()) + " — " + err.Error()
+	case errors.As(err, &busy): // a transaction that lost every retry to other writers
+		return explainCode("temporarily_unavailable")
 	}
 	return explainCode("server_error")
 }
