@@ -26,7 +26,10 @@
 // hour, so that an anonymous topic cannot be flooded.
 //
 // Storage is behind the [Store] interface; services/inquiries/sqlstore
-// implements it on SQLite with synchronous writes.
+// implements it on SQLite or PostgreSQL with synchronous writes. Every
+// change of an inquiry is announced through the store's [Notifier], so
+// that a live thread page waiting in [Service.Changed] on any replica
+// wakes at once.
 package inquiries
 
 import (
@@ -40,7 +43,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -305,7 +307,9 @@ type Lookup struct {
 // if its status is one of from (else ErrConflict), and append msg (if not
 // nil) with the next seq in the same transaction, refusing with
 // ErrTooManyMessages past MaxMessages. Lookups that match nothing return
-// ErrNotFound.
+// ErrNotFound. Notifier MUST NOT return nil, and what it carries MUST
+// reach every Service whose Store is on the same database (see
+// [Service.Changed]).
 type Store interface {
 	PutTopic(ctx context.Context, t *Topic) error
 	SetTopicOpen(ctx context.Context, agency, id string, open bool) error
@@ -318,6 +322,9 @@ type Store interface {
 	Update(ctx context.Context, id string, from []string, ch Change, msg *Message, now time.Time) error
 	Queue(ctx context.Context, agency, status string, limit int) ([]*Inquiry, error)
 	Counts(ctx context.Context, agency string, now time.Time) (Counts, error)
+
+	// Notifier carries the ids of changed inquiries between replicas.
+	Notifier() Notifier
 }
 
 // Verifier is what the service asks for proofs; *verifier.Service is one.
@@ -343,8 +350,8 @@ type Config struct {
 
 // Service is the inquiries service.
 type Service struct {
-	cfg Config
-	hub hub
+	cfg   Config
+	notes Notifier // cfg.Store.Notifier()
 }
 
 // New checks the configuration and returns the service.
@@ -367,7 +374,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, hub: hub{waiters: map[string][]chan struct{}{}}}, nil
+	s := &Service{cfg: cfg, notes: cfg.Store.Notifier()}
+	if s.notes == nil {
+		return nil, errors.New("inquiries: the Store has no Notifier")
+	}
+	return s, nil
 }
 
 // CanProve reports whether askers can prove claims here.
@@ -660,7 +671,7 @@ func (s *Service) settle(ctx context.Context, inq *Inquiry) (*Inquiry, error) {
 	if err := s.cfg.Store.Update(ctx, inq.ID, []string{StatusVerifying}, ch, nil, now); err != nil && !errors.Is(err, ErrConflict) {
 		return nil, err
 	}
-	s.hub.publish(inq.ID)
+	s.changed(ctx, inq.ID)
 	return s.cfg.Store.Inquiry(ctx, Lookup{ID: inq.ID})
 }
 
@@ -722,7 +733,7 @@ func (s *Service) Reply(ctx context.Context, token, text string) (*Thread, error
 	if err := s.cfg.Store.Update(ctx, inq.ID, []string{inq.Status}, ch, msg, now); err != nil {
 		return nil, err
 	}
-	s.hub.publish(inq.ID)
+	s.changed(ctx, inq.ID)
 	return s.Thread(ctx, token)
 }
 
@@ -823,7 +834,7 @@ func (s *Service) Assign(ctx context.Context, st Staff, ref, assignee string) (*
 	if err := s.cfg.Store.Update(ctx, inq.ID, []string{inq.Status}, Change{Status: status, Assignee: &who}, note, now); err != nil {
 		return nil, err
 	}
-	s.hub.publish(inq.ID)
+	s.changed(ctx, inq.ID)
 	return s.Inquiry(ctx, st, ref)
 }
 
@@ -854,7 +865,7 @@ func (s *Service) Answer(ctx context.Context, st Staff, ref, text string, moreIn
 	if err := s.cfg.Store.Update(ctx, inq.ID, []string{inq.Status}, ch, msg, now); err != nil {
 		return nil, err
 	}
-	s.hub.publish(inq.ID)
+	s.changed(ctx, inq.ID)
 	return s.Inquiry(ctx, st, ref)
 }
 
@@ -872,47 +883,6 @@ func (s *Service) Close(ctx context.Context, st Staff, ref string) (*Thread, err
 	if err := s.cfg.Store.Update(ctx, inq.ID, []string{inq.Status}, Change{Status: StatusClosed}, note, now); err != nil {
 		return nil, err
 	}
-	s.hub.publish(inq.ID)
+	s.changed(ctx, inq.ID)
 	return s.Inquiry(ctx, st, ref)
-}
-
-// Changed returns a channel that is closed at the next change of the
-// inquiry in this process (a live page waits on it, and polls as well for
-// changes made by other replicas), and a function to stop waiting.
-func (s *Service) Changed(id string) (<-chan struct{}, func()) { return s.hub.subscribe(id) }
-
-type hub struct {
-	mu      sync.Mutex
-	waiters map[string][]chan struct{}
-}
-
-func (h *hub) subscribe(id string) (<-chan struct{}, func()) {
-	ch := make(chan struct{})
-	h.mu.Lock()
-	h.waiters[id] = append(h.waiters[id], ch)
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		ws := h.waiters[id]
-		for i, w := range ws {
-			if w == ch {
-				h.waiters[id] = append(ws[:i], ws[i+1:]...)
-				break
-			}
-		}
-		if len(h.waiters[id]) == 0 {
-			delete(h.waiters, id)
-		}
-	}
-}
-
-func (h *hub) publish(id string) {
-	h.mu.Lock()
-	ws := h.waiters[id]
-	delete(h.waiters, id)
-	h.mu.Unlock()
-	for _, w := range ws {
-		close(w)
-	}
 }

@@ -21,13 +21,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"embed"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +85,7 @@ type Config struct {
 // Service is the meetings service.
 type Service struct {
 	cfg    Config
+	st     bookingStore
 	booked atomic.Int64 // bookings started, for the purge
 }
 
@@ -98,12 +97,7 @@ const PurgeAfter = 24 * time.Hour
 // PurgeAfter ago (anyone may start a booking, so they would pile up), and
 // returns how many. Book runs it every 256 bookings.
 func (s *Service) PurgeStale(ctx context.Context) (int64, error) {
-	res, err := s.cfg.DB.Writer().ExecContext(ctx, `DELETE FROM meetings_bookings WHERE status IN ($1, $2) AND created_at < $3`,
-		StatusVerifying, StatusFailed, s.cfg.Now().Add(-PurgeAfter).Unix())
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.st.purgeStale(ctx, s.cfg.Now().Add(-PurgeAfter))
 }
 
 // New opens the service and applies its schema.
@@ -123,11 +117,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.MaxBookingsPerCitizen < 0 || cfg.Poll < 0 {
 		return nil, errors.New("meetings: MaxBookingsPerCitizen and Poll must not be negative")
 	}
-	sub, _ := fs.Sub(migrations, "migrations")
-	if _, err := cfg.DB.Migrate(ctx, "meetings", sub); err != nil {
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, st: st}, nil
 }
 
 // Official is a person citizens meet.
@@ -179,8 +173,7 @@ func (s *Service) AddOfficial(ctx context.Context, o Official) (*Official, error
 		return nil, errors.New("meetings: an official needs a name and an agency")
 	}
 	o.ID = ids.New("off_")
-	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_officials (id, name, title, agency) VALUES ($1, $2, $3, $4)`, o.ID, o.Name, o.Title, o.Agency)
-	return &o, err
+	return &o, s.st.addOfficial(ctx, &o)
 }
 
 // Publish adds a slot.
@@ -188,54 +181,21 @@ func (s *Service) Publish(ctx context.Context, official string, at time.Time, mi
 	if minutes <= 0 || minutes > 480 || place == "" || topic == "" {
 		return nil, errors.New("meetings: a slot needs a duration (1-480 minutes), a place and a topic")
 	}
-	id := ids.New("slot_")
-	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_slots (id, official, starts_at, minutes, place, topic) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, official, at.Unix(), minutes, place, topic)
-	if err != nil {
+	sl := &Slot{ID: ids.New("slot_"), Official: Official{ID: official}, StartsAt: at, Minutes: minutes, Place: place, Topic: topic}
+	if err := s.st.addSlot(ctx, sl); err != nil {
 		return nil, err
 	}
-	return s.Slot(ctx, id)
-}
-
-const slotCols = `s.id, s.starts_at, s.minutes, s.place, s.topic, o.id, o.name, o.title, o.agency,
-	EXISTS (SELECT 1 FROM meetings_bookings b WHERE b.live_slot = s.id)`
-
-func scanSlot(sc interface{ Scan(...any) error }) (*Slot, error) {
-	var sl Slot
-	var at int64
-	if err := sc.Scan(&sl.ID, &at, &sl.Minutes, &sl.Place, &sl.Topic, &sl.Official.ID, &sl.Official.Name, &sl.Official.Title, &sl.Official.Agency, &sl.Booked); err != nil {
-		return nil, err
-	}
-	sl.StartsAt = time.Unix(at, 0)
-	return &sl, nil
+	return s.Slot(ctx, sl.ID)
 }
 
 // Slot returns one slot.
 func (s *Service) Slot(ctx context.Context, id string) (*Slot, error) {
-	sl, err := scanSlot(s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT `+slotCols+` FROM meetings_slots s JOIN meetings_officials o ON o.id = s.official WHERE s.id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	return sl, err
+	return s.st.slot(ctx, id)
 }
 
 // Upcoming lists slots from now until the given time, soonest first.
 func (s *Service) Upcoming(ctx context.Context, until time.Time) ([]*Slot, error) {
-	rows, err := s.cfg.DB.Reader().QueryContext(ctx, `SELECT `+slotCols+` FROM meetings_slots s JOIN meetings_officials o ON o.id = s.official
-		WHERE s.starts_at >= $1 AND s.starts_at < $2 ORDER BY s.starts_at, s.id`, s.cfg.Now().Unix(), until.Unix())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Slot
-	for rows.Next() {
-		sl, err := scanSlot(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sl)
-	}
-	return out, rows.Err()
+	return s.st.upcoming(ctx, s.cfg.Now(), until)
 }
 
 // Book starts a booking and returns the verifier session the citizen's
@@ -261,9 +221,7 @@ func (s *Service) Book(ctx context.Context, slotID string) (*Booking, *verifier.
 		_, _ = s.PurgeStale(ctx) // the next round retries a failed purge
 	}
 	b := &Booking{ID: ids.New("bkg_"), Number: bookingNumber(), Slot: *sl, Status: StatusVerifying, Session: sess.ID, CancelKey: ids.Random(24)}
-	_, err = s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO meetings_bookings (id, slot, number, status, session, created_at, cancel_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		b.ID, slotID, b.Number, b.Status, b.Session, s.cfg.Now().Unix(), hashKey(b.CancelKey))
-	if err != nil {
+	if err := s.st.startBooking(ctx, b, hashKey(b.CancelKey), s.cfg.Now()); err != nil {
 		return nil, nil, err
 	}
 	return b, sess, nil
@@ -277,31 +235,12 @@ func bookingNumber() string {
 
 // Booking returns a booking by id (the booker's link names it).
 func (s *Service) Booking(ctx context.Context, id string) (*Booking, error) {
-	return s.booking(ctx, `id = $1`, id)
+	return s.st.booking(ctx, id)
 }
 
 // ByNumber returns a booking by its booking number (the reception's key).
 func (s *Service) ByNumber(ctx context.Context, number string) (*Booking, error) {
-	return s.booking(ctx, `number = $1`, number)
-}
-
-func (s *Service) booking(ctx context.Context, where, arg string) (*Booking, error) {
-	var b Booking
-	var slot string
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, slot, number, status, citizen_ref, session, checkin, reason, cancel_hash FROM meetings_bookings WHERE `+where, arg).
-		Scan(&b.ID, &slot, &b.Number, &b.Status, &b.CitizenRef, &b.Session, &b.CheckIn, &b.Reason, &b.cancelHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	sl, err := s.Slot(ctx, slot)
-	if err != nil {
-		return nil, err
-	}
-	b.Slot = *sl
-	return &b, nil
+	return s.st.bookingByNumber(ctx, number)
 }
 
 // Settle looks at a verifying booking's session and confirms or fails it.
@@ -313,7 +252,7 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 	sess, err := s.cfg.Verifier.Session(ctx, s.cfg.Booking, b.Session)
 	if verifier.CodeOf(err) == verifier.CodeNotFound {
 		// The verifier purged the session: it expired unanswered long ago.
-		return s.finish(ctx, b, StatusFailed, "", string(verifier.CodeSessionExpired))
+		return s.fail(ctx, b, string(verifier.CodeSessionExpired))
 	}
 	if err != nil {
 		return nil, err
@@ -324,7 +263,7 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 	case verifier.StatusAccepted:
 		ref, err := s.citizenRef(sess.Result)
 		if err != nil {
-			return s.finish(ctx, b, StatusFailed, "", err.Error())
+			return s.fail(ctx, b, err.Error())
 		}
 		return s.confirm(ctx, b, ref)
 	default:
@@ -332,11 +271,11 @@ func (s *Service) Settle(ctx context.Context, id string) (*Booking, error) {
 		if sess.Result != nil {
 			reason = string(sess.Result.Code)
 		}
-		return s.finish(ctx, b, StatusFailed, "", reason)
+		return s.fail(ctx, b, reason)
 	}
 }
 
-// errSlotTaken and errLimit end confirm's transaction.
+// errSlotTaken and errLimit: the store's book refused.
 var (
 	errSlotTaken = errors.New("slot taken")
 	errLimit     = errors.New("booking limit")
@@ -346,43 +285,22 @@ var (
 // booking holds it or the citizen already holds MaxBookingsPerCitizen
 // upcoming slots; then the booking fails with the reason.
 func (s *Service) confirm(ctx context.Context, b *Booking, ref string) (*Booking, error) {
-	err := s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
-		var held int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM meetings_bookings b JOIN meetings_slots s ON s.id = b.slot
-			WHERE b.citizen_ref = $1 AND b.status = $2 AND s.starts_at >= $3`, ref, StatusBooked, s.cfg.Now().Unix()).Scan(&held)
-		if err != nil {
-			return err
-		}
-		if held >= s.cfg.MaxBookingsPerCitizen {
-			return errLimit
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE meetings_bookings SET status = $1, citizen_ref = $2, reason = '', live_slot = $3 WHERE id = $4 AND status = $5`,
-			StatusBooked, ref, b.Slot.ID, b.ID, StatusVerifying)
-		if store.IsUniqueViolation(err) {
-			return errSlotTaken
-		}
-		return err
-	})
+	err := s.st.book(ctx, b.ID, b.Slot.ID, ref, s.cfg.MaxBookingsPerCitizen, s.cfg.Now())
 	switch {
 	case errors.Is(err, errSlotTaken):
-		return s.finish(ctx, b, StatusFailed, "", ReasonSlotTaken)
+		return s.fail(ctx, b, ReasonSlotTaken)
 	case errors.Is(err, errLimit):
-		return s.finish(ctx, b, StatusFailed, "", ReasonBookingLimit)
-	case err != nil:
+		return s.fail(ctx, b, ReasonBookingLimit)
+	case err != nil && !errors.Is(err, errNotVerifying): // not verifying: settled meanwhile
 		return nil, err
 	}
 	s.changed(ctx, b.ID)
 	return s.Booking(ctx, b.ID)
 }
 
-func (s *Service) finish(ctx context.Context, b *Booking, status, ref, reason string) (*Booking, error) {
-	var live any = b.Slot.ID
-	if status != StatusBooked {
-		live = nil
-	}
-	_, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET status = $1, citizen_ref = $2, reason = $3, live_slot = $4 WHERE id = $5 AND status = $6`,
-		status, ref, reason, live, b.ID, StatusVerifying)
-	if err != nil {
+// fail ends a verifying booking as failed, with the reason.
+func (s *Service) fail(ctx context.Context, b *Booking, reason string) (*Booking, error) {
+	if err := s.st.fail(ctx, b.ID, reason); err != nil {
 		return nil, err
 	}
 	s.changed(ctx, b.ID)
@@ -423,12 +341,8 @@ func (s *Service) Cancel(ctx context.Context, id, key string) error {
 	if !b.CancelKeyOK(key) {
 		return ErrCancelDenied
 	}
-	res, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET status = $1, live_slot = NULL WHERE id = $2 AND status = $3`, StatusCancelled, b.ID, StatusBooked)
-	if err != nil {
+	if err := s.st.cancel(ctx, b.ID, hashKey(key)); err != nil {
 		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return ErrNotBooked
 	}
 	s.changed(ctx, b.ID)
 	return nil
@@ -455,7 +369,7 @@ func (s *Service) StartCheckIn(ctx context.Context, number string) (*Booking, *v
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET checkin = $1 WHERE id = $2`, sess.ID, b.ID); err != nil {
+	if err := s.st.setCheckIn(ctx, b.ID, sess.ID); err != nil {
 		return nil, nil, err
 	}
 	b.CheckIn = sess.ID
@@ -507,7 +421,9 @@ func (s *Service) SettleCheckIn(ctx context.Context, number string) (*CheckInRes
 		out.Reason = "different_citizen"
 		return out, nil
 	}
-	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `UPDATE meetings_bookings SET status = $1 WHERE id = $2 AND status = $3`, StatusCheckedIn, b.ID, StatusBooked); err != nil {
+	// A check-in settled meanwhile (by a second page, or replica) leaves
+	// the booking checked in all the same.
+	if _, err := s.st.checkIn(ctx, b.ID); err != nil {
 		return nil, err
 	}
 	s.changed(ctx, b.ID)
@@ -519,47 +435,10 @@ func (s *Service) SettleCheckIn(ctx context.Context, number string) (*CheckInRes
 // Day lists an official's bookings on the day of t.
 func (s *Service) Day(ctx context.Context, official string, t time.Time) ([]*Booking, error) {
 	start := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
-	rows, err := s.cfg.DB.Reader().QueryContext(ctx, `SELECT b.id FROM meetings_bookings b JOIN meetings_slots s ON s.id = b.slot
-		WHERE s.official = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND b.status IN ($4, $5) ORDER BY s.starts_at`,
-		official, start.Unix(), start.AddDate(0, 0, 1).Unix(), StatusBooked, StatusCheckedIn)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	var out []*Booking
-	for _, id := range ids {
-		b, err := s.Booking(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return s.st.day(ctx, official, start, start.AddDate(0, 0, 1))
 }
 
 // Officials lists the officials.
 func (s *Service) Officials(ctx context.Context) ([]Official, error) {
-	rows, err := s.cfg.DB.Reader().QueryContext(ctx, `SELECT id, name, title, agency FROM meetings_officials ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Official
-	for rows.Next() {
-		var o Official
-		if err := rows.Scan(&o.ID, &o.Name, &o.Title, &o.Agency); err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return s.st.officials(ctx)
 }

@@ -19,13 +19,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +78,7 @@ type Config struct {
 // Service is the payments service.
 type Service struct {
 	cfg     Config
+	st      orderStore
 	started atomic.Int64 // attempts started, for the purge
 }
 
@@ -90,12 +89,7 @@ const PurgeAfter = 24 * time.Hour
 // (anyone may press Pay, so they would pile up), and returns how many.
 // StartPayment runs it every 256 attempts.
 func (s *Service) PurgeStale(ctx context.Context) (int64, error) {
-	res, err := s.cfg.DB.Writer().ExecContext(ctx, `DELETE FROM payments_attempts WHERE created_at < $1
-		AND id NOT IN (SELECT attempt FROM payments_receipts)`, s.cfg.Now().Add(-PurgeAfter).Unix())
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.st.purgeStale(ctx, s.cfg.Now().Add(-PurgeAfter))
 }
 
 // New opens the service and applies its schema.
@@ -112,11 +106,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Poll < 0 {
 		return nil, errors.New("payments: Poll must not be negative")
 	}
-	sub, _ := fs.Sub(migrations, "migrations")
-	if _, err := cfg.DB.Migrate(ctx, "payments", sub); err != nil {
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, st: st}, nil
 }
 
 // Order is a fee to pay.
@@ -162,9 +156,8 @@ func (s *Service) CreateOrder(ctx context.Context, agency, reference, descriptio
 		return nil, errors.New("payments: an order needs an agency, a reference and an amount between 0.01 and 1,000,000.00 CNY")
 	}
 	o := &Order{ID: ids.New("ord_"), Reference: reference, Agency: agency, Description: description, AmountFen: amountFen, Status: StatusOpen}
-	_, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO payments_orders (id, reference, agency, description, amount_fen, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.ID, o.Reference, o.Agency, o.Description, o.AmountFen, o.Status, s.cfg.Now().Unix())
-	if store.IsUniqueViolation(err) {
+	err := s.st.createOrder(ctx, o, s.cfg.Now())
+	if errors.Is(err, errReferenceTaken) {
 		return nil, fmt.Errorf("payments: reference %s exists", reference)
 	}
 	return o, err
@@ -172,53 +165,12 @@ func (s *Service) CreateOrder(ctx context.Context, agency, reference, descriptio
 
 // Order returns an order by id or reference, with its receipt if paid.
 func (s *Service) Order(ctx context.Context, idOrRef string) (*Order, error) {
-	var o Order
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, reference, agency, description, amount_fen, status, session FROM payments_orders WHERE id = $1 OR reference = $1`, idOrRef).
-		Scan(&o.ID, &o.Reference, &o.Agency, &o.Description, &o.AmountFen, &o.Status, &o.Session)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	var r Receipt
-	var paid int64
-	err = s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT id, payer_ref, payer_name, paid_at, jwt, attempt FROM payments_receipts WHERE order_id = $1`, o.ID).
-		Scan(&r.ID, &r.PayerRef, &r.PayerName, &paid, &r.JWT, &r.Attempt)
-	if err == nil {
-		r.PaidAt = time.Unix(paid, 0)
-		o.Receipt = &r
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	return &o, nil
+	return s.st.order(ctx, idOrRef)
 }
 
 // Open lists open orders, newest first.
 func (s *Service) Open(ctx context.Context) ([]*Order, error) {
-	rows, err := s.cfg.DB.Reader().QueryContext(ctx, `SELECT id FROM payments_orders WHERE status = $1 ORDER BY created_at DESC, id LIMIT 100`, StatusOpen)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	var out []*Order
-	for _, id := range ids {
-		o, err := s.Order(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	return s.st.openOrders(ctx, 100)
 }
 
 // StartPayment asks the citizen to authorize the payment: a pay-fee
@@ -241,8 +193,7 @@ func (s *Service) StartPayment(ctx context.Context, id string) (*Attempt, *verif
 		_, _ = s.PurgeStale(ctx) // the next round retries a failed purge
 	}
 	a := &Attempt{ID: "pay_" + ids.Random(16), Order: o, Session: sess.ID}
-	if _, err := s.cfg.DB.Writer().ExecContext(ctx, `INSERT INTO payments_attempts (id, order_id, session, created_at) VALUES ($1, $2, $3, $4)`,
-		a.ID, o.ID, a.Session, s.cfg.Now().Unix()); err != nil {
+	if err := s.st.createAttempt(ctx, a, s.cfg.Now()); err != nil {
 		return nil, nil, err
 	}
 	return a, sess, nil
@@ -251,15 +202,11 @@ func (s *Service) StartPayment(ctx context.Context, id string) (*Attempt, *verif
 // Attempt returns an attempt and its order. The order's Receipt is set
 // only if this attempt paid it.
 func (s *Service) Attempt(ctx context.Context, id string) (*Attempt, error) {
-	a := &Attempt{ID: id}
-	var orderID string
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT order_id, session FROM payments_attempts WHERE id = $1`, id).Scan(&orderID, &a.Session)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
+	orderID, session, err := s.st.attempt(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	a := &Attempt{ID: id, Session: session}
 	if a.Order, err = s.Order(ctx, orderID); err != nil {
 		return nil, err
 	}
@@ -271,11 +218,7 @@ func (s *Service) Attempt(ctx context.Context, id string) (*Attempt, error) {
 
 // Receipt returns a paid order by its receipt's id.
 func (s *Service) Receipt(ctx context.Context, receiptID string) (*Order, error) {
-	var orderID string
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT order_id FROM payments_receipts WHERE id = $1`, receiptID).Scan(&orderID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
+	orderID, err := s.st.receiptOrder(ctx, receiptID)
 	if err != nil {
 		return nil, err
 	}
@@ -343,18 +286,7 @@ func (s *Service) Settle(ctx context.Context, attemptID string) (*Attempt, strin
 	if r.JWT, err = jose.SignRaw(s.cfg.Signer, h, p); err != nil {
 		return nil, "", err
 	}
-	err = s.cfg.DB.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payments_orders SET status = $1 WHERE id = $2 AND status = $3`, StatusPaid, o.ID, StatusOpen)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrPaid
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO payments_receipts (id, order_id, payer_ref, payer_name, paid_at, jwt, attempt) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			r.ID, o.ID, r.PayerRef, r.PayerName, now.Unix(), r.JWT, a.ID)
-		return err
-	})
+	err = s.st.completePayment(ctx, o.ID, r)
 	if err != nil && !errors.Is(err, ErrPaid) {
 		return nil, "", err
 	}

@@ -2,6 +2,9 @@
 // [inquiries.Store] with the schema in migrations/. Every write is one
 // transaction on the single writer connection, committed synchronously
 // (synchronous=FULL), so an acknowledged question or reply survives kill -9.
+// Its Notifier is the database's (store.DB.Notifier): LISTEN/NOTIFY on
+// PostgreSQL, so a change made on one replica wakes the live pages of
+// every other.
 package sqlstore
 
 import (
@@ -33,6 +36,9 @@ func Open(ctx context.Context, db *store.DB) (*Store, error) {
 	}
 	return &Store{db: db}, nil
 }
+
+// Notifier is the database's notifier, shared by every replica on it.
+func (s *Store) Notifier() inquiries.Notifier { return s.db.Notifier() }
 
 func b2i(b bool) int64 {
 	if b {
