@@ -20,8 +20,8 @@ import (
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/internal/jose"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/wallet"
 	"github.com/tongid/tong/web"
 )

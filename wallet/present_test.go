@@ -19,8 +19,8 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/wallet"
 )
 
@@ -39,12 +39,16 @@ type counter struct {
 	redirectRequest string
 }
 
+// newCounter registers the counter's key in reg, accredited for
+// purposes; with a nil reg it registers nothing.
 func newCounter(t *testing.T, reg *tongtest.City, purposes ...string) *counter {
 	c := &counter{t: t, requests: map[string]map[string]any{}}
 	c.key, _ = keys.Generate(nil, keys.ES256)
-	if len(purposes) > 0 {
+	switch {
+	case reg == nil: // the caller sets c.did
+	case len(purposes) > 0:
 		c.did = reg.Register(t, c.key, "", didregistry.RoleVerifier, purposes...)
-	} else {
+	default:
 		c.did = reg.Register(t, c.key, "", "")
 	}
 	mux := http.NewServeMux()

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tongid/tong/credential"
-	"github.com/tongid/tong/didregistry/client"
+	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 )
@@ -26,8 +26,9 @@ type Options struct {
 	// timeout. The wallet never follows redirects (OpenID4VP §14.8).
 	HTTPClient *http.Client
 	// Registry, when set, is how the wallet checks issuers and verifiers
-	// against the did:tong registry (with proofs) and their accreditations.
-	Registry *client.Client
+	// against the did:tong registry (with proofs) and their accreditations:
+	// a *client.Client from didregistry/client.
+	Registry Registry
 	// RequireRegistry refuses issuers and verifiers the registry does not
 	// vouch for, instead of marking them unverified.
 	RequireRegistry bool
@@ -51,6 +52,22 @@ type Options struct {
 	// TrustedCAs are DER certificates (the city CA's) that x509_hash
 	// verifiers' certificate chains must reach (HAIP 1.0).
 	TrustedCAs [][]byte
+}
+
+// Registry is what the wallet asks of the did:tong registry. The
+// verifying client, *client.Client from didregistry/client, implements it;
+// an implementation MUST answer only what it has verified (inclusion
+// proofs against a trusted checkpoint), since the wallet takes its
+// answers as the registry's word.
+type Registry interface {
+	// DIDForIssuerURL returns the DID bound to issuer URL u, with its
+	// document, or an error if the registry binds u to none.
+	DIDForIssuerURL(ctx context.Context, u string) (string, *did.Document, error)
+	// Resolve resolves a did:tong DID (did.Resolver).
+	Resolve(ctx context.Context, id string, opts did.ResolveOptions) (*did.Result, error)
+	// Accredited reports whether subject held role (didregistry.RoleIssuer
+	// or RoleVerifier) for item (a vct or a purpose) at time at.
+	Accredited(ctx context.Context, subject, role, item string, at time.Time) (bool, error)
 }
 
 // Wallet is a citizen's wallet: an encrypted store of credentials with

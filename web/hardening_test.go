@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/wallet"
 )
 

@@ -10,9 +10,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
+	"github.com/tongid/tong/tongtest"
 )
 
 // phone makes the browser a 390×844 phone screen.

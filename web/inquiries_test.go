@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/web"
 )

@@ -20,11 +20,22 @@ const PurposeIssuerSignIn = "issuer-sign-in"
 // credential. Counter may be set after construction (cmd/tong opens the
 // issuer before the verifier), but before the first request.
 type IssuerAuthenticator struct {
-	Verifier *verifier.Service
+	Verifier SessionVerifier
 	Counter  *verifier.Counter
 }
 
-var _ issuer.Authenticator = (*IssuerAuthenticator)(nil)
+// SessionVerifier is what IssuerAuthenticator asks of the verifier: a
+// session of its counter, and the session's result. *verifier.Service is
+// one.
+type SessionVerifier interface {
+	CreateSession(ctx context.Context, c *verifier.Counter, nr verifier.NewRequest) (*verifier.Session, error)
+	Session(ctx context.Context, c *verifier.Counter, id string) (*verifier.Session, error)
+}
+
+var (
+	_ issuer.Authenticator = (*IssuerAuthenticator)(nil)
+	_ SessionVerifier      = (*verifier.Service)(nil)
+)
 
 // Start creates the verifier session.
 func (a *IssuerAuthenticator) Start(ctx context.Context, agency string) (string, string, error) {

@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
 	"github.com/tongid/tong/web"

@@ -12,11 +12,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/web"
 	inqapi "github.com/tongid/tong/web/inquiriesapi"
 )

@@ -25,7 +25,7 @@ func (b behind) Latest() store.Published { return b.latest }
 func TestResolveAsOfServedCheckpoint(t *testing.T) {
 	t.Parallel()
 	a, ids := newAPI(t, 3)
-	l := a.cfg.Log.(*store.Log)
+	l := a.head.(*store.Log)
 	old, err := l.Checkpoint(t.Context(), 2)
 	if err != nil {
 		t.Fatal(err)

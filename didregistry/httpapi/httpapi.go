@@ -46,18 +46,21 @@ import (
 	"github.com/tongid/tong/internal/httpx"
 )
 
-// Log is what the API needs of the registry's storage.
+// Log is the registry's storage, all that the API serves from it:
+// *store.Log implements it. Each group of routes reaches it only through
+// the smaller interface declared beside its handlers.
 type Log interface {
-	Append(ctx context.Context, leaf []byte) (store.Receipt, error)
+	Head
+	Appender
+	Index
+	Chains
+	Tiles
+}
+
+// Head gives the newest published checkpoint, which every read proves
+// against (GET /registry/info, /log/checkpoint, and the groups below).
+type Head interface {
 	Latest() store.Published
-	// ChainPage is up to limit of did's operations with seq > after.
-	ChainPage(ctx context.Context, did string, after int64, limit int) ([]didregistry.Entry, error)
-	ProveInclusion(ctx context.Context, index, size int64) (tlog.RecordProof, error)
-	ProveConsistency(ctx context.Context, old, new int64) (tlog.TreeProof, error)
-	HashReader(ctx context.Context) tlog.HashReader
-	Leaves(ctx context.Context, start, end int64) ([][]byte, error)
-	Accreditations(ctx context.Context, subject string) ([]store.AccreditationRecord, error)
-	DIDForIssuerURL(ctx context.Context, url string) (string, error)
 }
 
 // Config configures the API.
@@ -79,7 +82,13 @@ const DefaultCacheBytes = 32 << 20
 
 // API is the registry's HTTP API.
 type API struct {
-	cfg Config
+	cfg Config // without Log: the handlers use the fields below
+	// Config.Log, seen by each group of routes as what it calls.
+	head   Head
+	ops    Appender
+	index  Index
+	chains Chains
+	tiles  Tiles
 	// cache holds, per registered DID, its replayed chain and the
 	// resolution bodies built from it, valid for one tree size. It is
 	// keyed by what was resolved (the DID, then the version number), not
@@ -127,7 +136,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
-	return &API{cfg: cfg, cache: bytelru.New[string, *resolved](cfg.CacheBytes)}, nil
+	l := cfg.Log
+	cfg.Log = nil
+	return &API{cfg: cfg, head: l, ops: l, index: l, chains: l, tiles: l, cache: bytelru.New[string, *resolved](cfg.CacheBytes)}, nil
 }
 
 // Prefixes are the path prefixes Routes serves; web mounts each.
@@ -185,6 +196,13 @@ func writeRegistryError(w http.ResponseWriter, r *http.Request, err error) {
 	httpx.WriteError(w, r, err)
 }
 
+// Appender appends operations: POST /registry/operations.
+type Appender interface {
+	// Append validates and durably appends one operation (its canonical
+	// bytes, the leaf), returning its place in the log.
+	Append(ctx context.Context, leaf []byte) (store.Receipt, error)
+}
+
 func (a *API) postOperation(w http.ResponseWriter, r *http.Request) {
 	body, err := httpx.ReadBody(w, r, MaxOperationBody)
 	if err != nil {
@@ -197,7 +215,7 @@ func (a *API) postOperation(w http.ResponseWriter, r *http.Request) {
 	// one leaf and one hash.
 	// Spec: docs/did-method-tong.md §2: "the only accepted serialization
 	// (a non-canonical operation is refused)".
-	rec, err := a.cfg.Log.Append(r.Context(), body)
+	rec, err := a.ops.Append(r.Context(), body)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
@@ -222,7 +240,14 @@ func didParam(r *http.Request) (string, bool) {
 type infoResponse = wire.Info
 
 func (a *API) info(w http.ResponseWriter, r *http.Request) {
-	httpx.WriteJSON(w, r, http.StatusOK, infoResponse{Origin: a.cfg.Origin, LogKey: a.cfg.VerifierKey, TrustAuthority: a.cfg.TrustAuthority, TreeSize: a.cfg.Log.Latest().Size})
+	httpx.WriteJSON(w, r, http.StatusOK, infoResponse{Origin: a.cfg.Origin, LogKey: a.cfg.VerifierKey, TrustAuthority: a.cfg.TrustAuthority, TreeSize: a.head.Latest().Size})
+}
+
+// Index answers the registry's lookups: GET /registry/issuers and
+// GET /dids/{did}/accreditations.
+type Index interface {
+	DIDForIssuerURL(ctx context.Context, url string) (string, error)
+	Accreditations(ctx context.Context, subject string) ([]store.AccreditationRecord, error)
 }
 
 func (a *API) issuer(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +256,7 @@ func (a *API) issuer(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "url is required"))
 		return
 	}
-	d, err := a.cfg.Log.DIDForIssuerURL(r.Context(), u)
+	d, err := a.index.DIDForIssuerURL(r.Context(), u)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
@@ -248,6 +273,16 @@ func proofStrings(p []tlog.Hash) []string {
 		out[i] = base64.StdEncoding.EncodeToString(h[:])
 	}
 	return out
+}
+
+// Chains reads DIDs' chains with inclusion proofs: GET
+// /1.0/identifiers/{did} (which reads an older version's document back
+// from its leaf) and GET /dids/{did}/log.
+type Chains interface {
+	// ChainPage is up to limit of did's operations with seq > after.
+	ChainPage(ctx context.Context, did string, after int64, limit int) ([]didregistry.Entry, error)
+	ProveInclusion(ctx context.Context, index, size int64) (tlog.RecordProof, error)
+	Leaves(ctx context.Context, start, end int64) ([][]byte, error)
 }
 
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +305,7 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		a.resolutionError(w, r, err)
 		return
 	}
-	latest := a.cfg.Log.Latest()
+	latest := a.head.Latest()
 	e, err := a.chainAt(r.Context(), id, latest)
 	if err != nil {
 		a.resolutionError(w, r, err)
@@ -320,7 +355,7 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 
 // documentAt is the document set by the operation at log index idx.
 func (a *API) documentAt(ctx context.Context, idx int64) (json.RawMessage, error) {
-	leaves, err := a.cfg.Log.Leaves(ctx, idx, idx+1)
+	leaves, err := a.chains.Leaves(ctx, idx, idx+1)
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +401,7 @@ func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*
 	var head *didregistry.State
 	docIdx := int64(-1)
 	for seq := int64(0); ; {
-		page, err := a.cfg.Log.ChainPage(ctx, id, seq, chainPage)
+		page, err := a.chains.ChainPage(ctx, id, seq, chainPage)
 		if err != nil {
 			return nil, err
 		}
@@ -420,7 +455,7 @@ func writeResolution(w http.ResponseWriter, status int, body []byte) {
 }
 
 func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, st *didregistry.State, rerr error, latest store.Published) (int, []byte, error) {
-	p, err := a.cfg.Log.ProveInclusion(ctx, st.LogIndex, latest.Size)
+	p, err := a.chains.ProveInclusion(ctx, st.LogIndex, latest.Size)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -479,8 +514,8 @@ func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	latest := a.cfg.Log.Latest()
-	page, err := a.cfg.Log.ChainPage(ctx, id, 0, chainPage)
+	latest := a.head.Latest()
+	page, err := a.chains.ChainPage(ctx, id, 0, chainPage)
 	if err == nil && (len(page) == 0 || page[0].Index >= latest.Size) {
 		err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " is not registered"}
 	}
@@ -503,7 +538,7 @@ func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 				page = nil // committed after the checkpoint we prove against
 				break
 			}
-			p, err := a.cfg.Log.ProveInclusion(ctx, e.Index, latest.Size)
+			p, err := a.chains.ProveInclusion(ctx, e.Index, latest.Size)
 			if err != nil {
 				abortStream(r, "chain cut short", err)
 			}
@@ -522,7 +557,7 @@ func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		seq += int64(len(page)) // a chain's seqs are 1, 2, 3, …
-		if page, err = a.cfg.Log.ChainPage(ctx, id, seq, chainPage); err != nil {
+		if page, err = a.chains.ChainPage(ctx, id, seq, chainPage); err != nil {
 			abortStream(r, "chain cut short", err)
 		}
 	}
@@ -542,7 +577,7 @@ func (a *API) accreditations(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, "the DID's percent-encoding is malformed"))
 		return
 	}
-	as, err := a.cfg.Log.Accreditations(r.Context(), id)
+	as, err := a.index.Accreditations(r.Context(), id)
 	if err != nil {
 		writeRegistryError(w, r, err)
 		return
@@ -554,7 +589,7 @@ func (a *API) accreditations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) checkpoint(w http.ResponseWriter, r *http.Request) {
-	p := a.cfg.Log.Latest()
+	p := a.head.Latest()
 	if p.Size == 0 {
 		httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "the log is empty"))
 		return
@@ -576,15 +611,23 @@ func (a *API) key(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, a.cfg.VerifierKey)
 }
 
+// Tiles serves the log itself: GET /log/proof/consistency and
+// /log/tile/... (hash tiles and entry bundles).
+type Tiles interface {
+	ProveConsistency(ctx context.Context, old, new int64) (tlog.TreeProof, error)
+	HashReader(ctx context.Context) tlog.HashReader
+	Leaves(ctx context.Context, start, end int64) ([][]byte, error)
+}
+
 func (a *API) consistency(w http.ResponseWriter, r *http.Request) {
 	old, err1 := strconv.ParseInt(r.URL.Query().Get("old"), 10, 64)
 	nw, err2 := strconv.ParseInt(r.URL.Query().Get("new"), 10, 64)
-	latest := a.cfg.Log.Latest().Size
+	latest := a.head.Latest().Size
 	if err1 != nil || err2 != nil || old < 1 || old > nw || nw > latest {
 		httpx.WriteError(w, r, httpx.E(http.StatusBadRequest, httpx.CodeInvalidRequest, fmt.Sprintf("want 1 <= old <= new <= %d", latest)))
 		return
 	}
-	p, err := a.cfg.Log.ProveConsistency(r.Context(), old, nw)
+	p, err := a.tiles.ProveConsistency(r.Context(), old, nw)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -658,7 +701,7 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	// N*256 … N*256+W-1, and level L has size >> (8L) of them (entry
 	// bundles are level 0). The comparison comes before any
 	// multiplication, so no tile number can overflow into the tree.
-	size := a.cfg.Log.Latest().Size
+	size := a.head.Latest().Size
 	avail := size >> (TileHeight * level) // level ≤ 7: the shift is ≤ 56
 	if n > avail>>TileHeight || n<<TileHeight+int64(width) > avail {
 		httpx.WriteError(w, r, httpx.E(http.StatusNotFound, httpx.CodeNotFound, "no such tile in the tree"))
@@ -667,7 +710,7 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	if !entries {
 		t := tlog.Tile{H: TileHeight, L: level, N: n, W: width}
-		if body, err = tlog.ReadTileData(t, a.cfg.Log.HashReader(r.Context())); err != nil {
+		if body, err = tlog.ReadTileData(t, a.tiles.HashReader(r.Context())); err != nil {
 			httpx.WriteError(w, r, err)
 			return
 		}
@@ -689,7 +732,7 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	first, end := n<<TileHeight, n<<TileHeight+int64(width)
 	buf := make([]byte, 0, 2+didregistry.MaxOperationSize)
 	for start := first; start < end; start += bundleChunk {
-		leaves, err := a.cfg.Log.Leaves(r.Context(), start, min(start+bundleChunk, end))
+		leaves, err := a.tiles.Leaves(r.Context(), start, min(start+bundleChunk, end))
 		if err == nil && len(leaves) != int(min(start+bundleChunk, end)-start) {
 			err = fmt.Errorf("read %d leaves from %d, want %d", len(leaves), start, min(start+bundleChunk, end)-start)
 		}

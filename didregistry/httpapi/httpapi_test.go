@@ -225,3 +225,6 @@ func TestCORSPublicReadsOnly(t *testing.T) {
 		t.Errorf("preflight of POST /registry/operations = %d, want refused", pre.Code)
 	}
 }
+
+// The registry's store serves every group of routes.
+var _ Log = (*store.Log)(nil)

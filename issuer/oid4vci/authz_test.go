@@ -21,7 +21,7 @@ import (
 
 // signIn stands in for the verifier at the authorization endpoint in this
 // package's tests (the verifier is not part of the issuer's HTTP face;
-// TestAuthorizationCodeWithPresentation in internal/tongtest runs the real
+// TestAuthorizationCodeWithPresentation in tongtest runs the real
 // one). A session is pending until the test calls present.
 type signIn struct {
 	mu       sync.Mutex

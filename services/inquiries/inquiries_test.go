@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

@@ -64,11 +64,20 @@ const (
 // DefaultMaxBookingsPerCitizen is Config.MaxBookingsPerCitizen's default.
 const DefaultMaxBookingsPerCitizen = 2
 
+// Verifier is what the service asks of the verifier: sessions of its
+// counters, and their results. *verifier.Service is one.
+type Verifier interface {
+	CreateSession(ctx context.Context, c *verifier.Counter, nr verifier.NewRequest) (*verifier.Session, error)
+	Session(ctx context.Context, c *verifier.Counter, id string) (*verifier.Session, error)
+}
+
+var _ Verifier = (*verifier.Service)(nil)
+
 // Config configures the service. Booking and CheckIn are the verifier
 // counters it asks through (purposes meeting-booking and meeting-checkin).
 type Config struct {
 	DB       *store.DB
-	Verifier *verifier.Service
+	Verifier Verifier
 	Booking  *verifier.Counter
 	CheckIn  *verifier.Counter
 	// Secret keys the pairwise citizen references (32 bytes).

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/meetings"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

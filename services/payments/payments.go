@@ -56,10 +56,19 @@ var (
 // order.
 const ReasonPaidElsewhere = "order_already_paid"
 
+// Verifier is what the service asks of the verifier: sessions of its
+// counters, and their results. *verifier.Service is one.
+type Verifier interface {
+	CreateSession(ctx context.Context, c *verifier.Counter, nr verifier.NewRequest) (*verifier.Session, error)
+	Session(ctx context.Context, c *verifier.Counter, id string) (*verifier.Session, error)
+}
+
+var _ Verifier = (*verifier.Service)(nil)
+
 // Config configures the service.
 type Config struct {
 	DB       *store.DB
-	Verifier *verifier.Service
+	Verifier Verifier
 	// Counter is the verifier counter payments are asked through (purpose
 	// pay-fee); Payee names who is paid.
 	Counter *verifier.Counter

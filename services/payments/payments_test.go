@@ -9,8 +9,8 @@ import (
 
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/payments"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/internal/benchprof"
 	"github.com/tongid/tong/internal/keys"
-	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/verifier/httpapi"
 	"github.com/tongid/tong/wallet"

@@ -20,9 +20,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/tongid/tong/internal/jose"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/internal/x509ca"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
 )

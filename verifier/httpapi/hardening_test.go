@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tongid/tong/credential"
-	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/tongid/tong/didregistry/client"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
-	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/tongtest"
 )
 
 // TestRequestObjectIssuer: the request object's iss is the verifier's DID,

@@ -18,7 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tongid/tong/internal/tongtest"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/wallet"
 )
 

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/services/inquiries/sqlstore"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/web/inquiriesapi"
 )
 

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/tongid/tong/internal/pgtest"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/verifier"
 	"github.com/tongid/tong/wallet"
 )

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/services/meetings"
 	"github.com/tongid/tong/services/payments"
+	"github.com/tongid/tong/tongtest"
 	"github.com/tongid/tong/web"
 )
 

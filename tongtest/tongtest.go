@@ -2,7 +2,9 @@
 // did:tong registry with a trust authority, our issuer with the demo
 // agency and types, and our verifier with counters for every preset
 // purpose, each organisation registered and accredited. It is the real
-// code, wired as `tong serve` wires it.
+// code, wired as `tong serve` wires it, so it sits in the top layer
+// beside cmd/tong (docs/architecture.md): any package's tests may import
+// it, no package's code may.
 package tongtest
 
 import (

@@ -13,8 +13,8 @@ import (
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 )
 
 // One DPoP proof (RFC 9449) sent with two different token requests, one

@@ -25,13 +25,13 @@ import (
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/ids"
-	"github.com/tongid/tong/internal/tongtest"
 	"github.com/tongid/tong/issuer"
+	"github.com/tongid/tong/tongtest"
 )
 
 // TestCitySize measures a city-size database, by hand only:
 //
-//	TONG_CITY=1 go test -run TestCitySize -v -timeout 60m ./internal/tongtest/
+//	TONG_CITY=1 go test -run TestCitySize -v -timeout 60m ./tongtest/
 //
 // seeds, on SQLite and on PostgreSQL (two replicas), TONG_CITY_DIDS DIDs
 // (default 100,000: genesis operations signed here, appended through the
