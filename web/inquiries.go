@@ -212,8 +212,9 @@ func (s *Server) staffEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // threadEvents streams a thread: a "thread" event with the rendered thread
-// at every change (in this process at once; from other replicas within two
-// seconds).
+// at every change, made on this replica or another (the inquiries service
+// hears of both through the database's notifier; a two-second poll is the
+// fallback if a notification is lost).
 func (s *Server) threadEvents(w http.ResponseWriter, r *http.Request, load func(context.Context) (*inquiries.Thread, error), render func(*inquiries.Thread) template.HTML) {
 	fl, ok := w.(http.Flusher)
 	th, err := load(r.Context())
