@@ -64,7 +64,7 @@ const NotifySession = "verifier_session"
 // (hub), every replica's through the store's notifier (LISTEN/NOTIFY on
 // PostgreSQL, in-process on SQLite). Only the replica that completed the
 // session calls it, once, as it alone sends the webhook. Delivery is
-// best effort: a lost message costs a waiter one re-read.
+// best effort: a lost message costs a waiter one Config.Poll.
 func (s *Service) announce(ctx context.Context, id string) {
 	s.hub.publish(id)
 	if err := s.notifier.Notify(context.WithoutCancel(ctx), NotifySession, id); err != nil {
@@ -75,13 +75,13 @@ func (s *Service) announce(ctx context.Context, id string) {
 // Wait blocks until the session is no longer pending, ctx ends, or the
 // session expires, and returns it. A response completed on another
 // replica wakes it through the database's notifier (LISTEN/NOTIFY on
-// PostgreSQL); the one-second re-read covers a missed message.
+// PostgreSQL); the re-read every Config.Poll covers a missed message.
 func (s *Service) Wait(ctx context.Context, c *Counter, id string) (*Session, error) {
 	ch, cancel := s.hub.subscribe(id)
 	defer cancel()
 	remote, stop := s.notifier.Subscribe(NotifySession)
 	defer stop()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(s.cfg.Poll)
 	defer tick.Stop()
 	for {
 		sess, err := s.Session(ctx, c, id)

@@ -37,6 +37,8 @@ const (
 	MaxResponseBody = 256 << 10
 	// DefaultMaxCacheBytes is Config.MaxCacheBytes's default.
 	DefaultMaxCacheBytes = 32 << 20
+	// DefaultPoll is Config.Poll's default.
+	DefaultPoll = time.Second
 )
 
 // KeySource gives organisations' request-signing keys by name.
@@ -77,6 +79,9 @@ type Config struct {
 	// keys, status lists) and the pending sessions kept in memory, in
 	// bytes (0: DefaultMaxCacheBytes).
 	MaxCacheBytes int64
+	// Poll is how often Wait re-reads a pending session when no
+	// notification arrives (0: DefaultPoll).
+	Poll time.Duration
 }
 
 // Service is the verifier for any number of organisations and counters.
@@ -144,6 +149,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxCacheBytes == 0 {
 		cfg.MaxCacheBytes = DefaultMaxCacheBytes
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Poll < 0 {
+		return nil, errors.New("verifier: Poll must not be negative")
 	}
 	if cfg.MaxCacheBytes < 64<<10 {
 		return nil, errors.New("verifier: MaxCacheBytes must be at least 64 KiB")
