@@ -100,8 +100,7 @@ func (s *Service) SetCertificate(ctx context.Context, slug string, x5c []string)
 			return &Error{Code: CodeInvalidRequest, Description: "the certificate chain does not reach the trust list", Err: err}
 		}
 	}
-	b, _ := json.Marshal(x5c)
-	if _, err := s.db.Writer().ExecContext(ctx, `UPDATE verifier_orgs SET x5c = $1 WHERE slug = $2`, string(b), slug); err != nil {
+	if err := s.orgDB.setCertificate(ctx, slug, x5c); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -286,16 +285,9 @@ func requestURIFor(clientID, publicURL, id string) string {
 }
 
 // haipSession finishes a new session made with a HAIP prefix or mode: its
-// request URI names its client_id, and the cached row (if this process
-// caches it) learns the client_id, the response mode and the response
-// key. The row is replaced, not changed, since readers copy it.
+// request URI names its client_id.
 func (s *Service) haipSession(sess *Session, rp *requestParams) {
 	sess.RequestURI = requestURIFor(rp.clientID, s.cfg.PublicURL, sess.ID)
-	if v, ok := s.pending.Load(sess.ID); ok {
-		r := *v.(*sessionRow)
-		r.clientID, r.responseMode, r.responseKey = rp.clientID, rp.responseMode, rp.responseKey
-		s.pending.Store(sess.ID, &r)
-	}
 }
 
 func parseLeaf(b64 string) (*x509.Certificate, error) {

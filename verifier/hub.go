@@ -11,8 +11,11 @@ import (
 	"github.com/tongid/tong/internal/jose"
 )
 
-// hub wakes the counter pages waiting on a session (server-sent events).
-// Replicas that do not share memory still see results by polling.
+// hub wakes the counter pages waiting on a session (server-sent events)
+// in this process, by session id, without a round trip through the
+// database. Waiters on other replicas hear of the session through the
+// store's notifier (announce); hub also serves this process when its
+// listening connection is down.
 type hub struct {
 	mu      sync.Mutex
 	waiters map[string][]chan struct{}
@@ -57,16 +60,28 @@ func (h *hub) publish(id string) {
 // session id); services waiting on their own sessions listen to it too.
 const NotifySession = "verifier_session"
 
+// announce wakes every waiter on session id: this process's at once
+// (hub), every replica's through the store's notifier (LISTEN/NOTIFY on
+// PostgreSQL, in-process on SQLite). Only the replica that completed the
+// session calls it, once, as it alone sends the webhook. Delivery is
+// best effort: a lost message costs a waiter one Config.Poll.
+func (s *Service) announce(ctx context.Context, id string) {
+	s.hub.publish(id)
+	if err := s.notifier.Notify(context.WithoutCancel(ctx), NotifySession, id); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "session notify", "err", err)
+	}
+}
+
 // Wait blocks until the session is no longer pending, ctx ends, or the
 // session expires, and returns it. A response completed on another
 // replica wakes it through the database's notifier (LISTEN/NOTIFY on
-// PostgreSQL); the one-second re-read covers a missed message.
+// PostgreSQL); the re-read every Config.Poll covers a missed message.
 func (s *Service) Wait(ctx context.Context, c *Counter, id string) (*Session, error) {
 	ch, cancel := s.hub.subscribe(id)
 	defer cancel()
-	remote, stop := s.db.Notifier().Subscribe(NotifySession)
+	remote, stop := s.notifier.Subscribe(NotifySession)
 	defer stop()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(s.cfg.Poll)
 	defer tick.Stop()
 	for {
 		sess, err := s.Session(ctx, c, id)

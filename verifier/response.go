@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -81,15 +80,14 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	if cached, ok := s.pending.Load(id); ok {
 		row = *cached.(*sessionRow)
 	} else {
-		err := s.selectSession.QueryRowContext(ctx, id).
-			Scan(&row.id, &row.counter, &row.purpose, &row.nonce, &row.state, &row.txData, &row.sameDevice, &row.status, &row.expires,
-				&row.clientID, &row.responseMode, &row.responseKey)
-		if errors.Is(err, sql.ErrNoRows) {
+		stored, err := s.sessions.responseSession(ctx, id)
+		if errors.Is(err, errNoRow) {
 			return nil, errorf(CodeSessionNotFound, "no such session")
 		}
 		if err != nil {
 			return nil, err
 		}
+		row = *stored
 	}
 	// direct_post.jwt: the response parameters, state among them, are
 	// inside the JWE. One that does not open under this session's key is
@@ -139,28 +137,15 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		res.Verdict = StatusAccepted
 	}
 	// Complete the session exactly once, whatever the verdict.
-	resJSON, _ := json.Marshal(res)
-	var replay bool
-	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.StmtContext(ctx, s.completeSession).ExecContext(ctx, res.Verdict, string(resJSON), now.Unix(), id, StatusPending)
-		if err != nil {
-			return err
-		}
-		n, _ := r.RowsAffected()
-		replay = n != 1
-		return nil
-	})
+	completed, err := s.sessions.completeSession(ctx, id, res, now)
 	if err != nil {
 		return nil, err
 	}
 	s.forgetPending(id)
-	if replay {
+	if !completed {
 		return nil, errorf(CodeReplay, "this request was already answered")
 	}
-	s.hub.publish(id)
-	if err := s.db.Notifier().Notify(ctx, NotifySession, id); err != nil {
-		s.cfg.Logger.WarnContext(ctx, "session notify", "err", err)
-	}
+	s.announce(ctx, id)
 	if o, err := s.counterOrg(ctx, row.counter); err == nil && o.Webhook != "" {
 		go s.webhook(context.WithoutCancel(ctx), o, row.counter, id, res)
 	}

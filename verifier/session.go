@@ -3,7 +3,6 @@ package verifier
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -166,17 +165,12 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	if nr.SameDevice {
 		sameDevice = "same_device"
 	}
-	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO verifier_sessions (id, counter, purpose, nonce, state, request, transaction_data, status, response_code, created_at, expires_at, client_id, response_mode, response_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			id, c.ID, p.ID, nonce, state, jws, txJSON, StatusPending, sameDevice, now.Unix(), sess.ExpiresAt.Unix(), clientID, rp.responseMode, rp.responseKey)
-		return err
-	})
-	if err != nil {
+	row := &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
+		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix(),
+		clientID: clientID, responseMode: rp.responseMode, responseKey: rp.responseKey}
+	if err := s.sessions.createSession(ctx, row, jws, now); err != nil {
 		return nil, err
 	}
-	row := &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
-		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix()}
 	if s.created.Add(1)%1024 == 0 {
 		s.sweepPending(now)
 		// Sessions are made for pages anyone may open, so unanswered ones
@@ -214,12 +208,7 @@ const PurgeAfter = 24 * time.Hour
 // PurgeExpired deletes sessions that expired unanswered more than
 // PurgeAfter ago, and returns how many. Answered sessions are kept.
 func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
-	res, err := s.db.Writer().ExecContext(ctx, `DELETE FROM verifier_sessions WHERE status = $1 AND expires_at < $2`,
-		StatusPending, s.cfg.Now().Add(-PurgeAfter).Unix())
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return s.sessions.purgeExpired(ctx, s.cfg.Now().Add(-PurgeAfter))
 }
 
 // forgetPending drops a session from the pending cache.
@@ -254,16 +243,14 @@ func (s *Service) RequestURI(sess *Session) string {
 // RequestObject returns a session's signed request object while it is
 // pending and not expired.
 func (s *Service) RequestObject(ctx context.Context, id string) (string, error) {
-	var req, status string
-	var exp int64
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT request, status, expires_at FROM verifier_sessions WHERE id = $1`, id).Scan(&req, &status, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
+	req, status, exp, err := s.sessions.requestObject(ctx, id)
+	if errors.Is(err, errNoRow) {
 		return "", errorf(CodeSessionNotFound, "no such request")
 	}
 	if err != nil {
 		return "", err
 	}
-	if status != StatusPending || s.cfg.Now().Unix() >= exp {
+	if status != StatusPending || !s.cfg.Now().Before(exp) {
 		return "", errorf(CodeSessionExpired, "this request was answered or has expired; ask for a new QR code")
 	}
 	return req, nil
@@ -282,23 +269,12 @@ func (s *Service) Session(ctx context.Context, c *Counter, id string) (*Session,
 }
 
 func (s *Service) loadSession(ctx context.Context, id string) (*Session, error) {
-	sess := &Session{ID: id}
-	var created, expires int64
-	var result string
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT counter, purpose, status, result, created_at, expires_at, client_id, response_mode FROM verifier_sessions WHERE id = $1`, id).
-		Scan(&sess.Counter, &sess.Purpose, &sess.Status, &result, &created, &expires, &sess.ClientID, &sess.ResponseMode)
-	if errors.Is(err, sql.ErrNoRows) {
+	sess, err := s.sessions.session(ctx, id)
+	if errors.Is(err, errNoRow) {
 		return nil, errorf(CodeNotFound, "no session %s", id)
 	}
 	if err != nil {
 		return nil, err
-	}
-	sess.CreatedAt, sess.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC()
-	if result != "" {
-		sess.Result = &Result{}
-		if err := json.Unmarshal([]byte(result), sess.Result); err != nil {
-			return nil, err
-		}
 	}
 	if sess.Status == StatusPending && !s.cfg.Now().Before(sess.ExpiresAt) {
 		sess.Status = "expired"
@@ -347,20 +323,10 @@ func (s *Service) Sessions(ctx context.Context, c *Counter, limit int) ([]*Sessi
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id FROM verifier_sessions WHERE counter = $1 ORDER BY created_at DESC, id LIMIT $2`, c.ID, limit)
+	ids, err := s.sessions.counterSessions(ctx, c.ID, limit)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	out := make([]*Session, 0, len(ids))
 	for _, id := range ids {
 		sess, err := s.loadSession(ctx, id)
@@ -369,5 +335,5 @@ func (s *Service) Sessions(ctx context.Context, c *Counter, limit int) ([]*Sessi
 		}
 		out = append(out, sess)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -3,12 +3,9 @@ package verifier
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -40,6 +37,8 @@ const (
 	MaxResponseBody = 256 << 10
 	// DefaultMaxCacheBytes is Config.MaxCacheBytes's default.
 	DefaultMaxCacheBytes = 32 << 20
+	// DefaultPoll is Config.Poll's default.
+	DefaultPoll = time.Second
 )
 
 // KeySource gives organisations' request-signing keys by name.
@@ -80,25 +79,25 @@ type Config struct {
 	// keys, status lists) and the pending sessions kept in memory, in
 	// bytes (0: DefaultMaxCacheBytes).
 	MaxCacheBytes int64
+	// Poll is how often Wait re-reads a pending session when no
+	// notification arrives (0: DefaultPoll).
+	Poll time.Duration
 }
 
 // Service is the verifier for any number of organisations and counters.
 type Service struct {
-	cfg   Config
-	db    *store.DB
-	trust *trust
-	vf    *credential.Verifier
-	hub   *hub
+	cfg      Config
+	orgDB    orgStore
+	sessions sessionStore
+	notifier store.Notifier
+	trust    *trust
+	vf       *credential.Verifier
+	hub      *hub
 
 	mu       sync.Mutex
 	orgs     map[string]*Org
 	counters map[string]string // counter id → org slug (never changes)
 	purposes map[string]*Purpose
-
-	// Prepared once: the response path's two statements (SQLite's parser
-	// was a sixth of the path's CPU).
-	selectSession   *sql.Stmt
-	completeSession *sql.Stmt
 
 	// pending caches the sessions this process created until they are
 	// answered or expire, sparing the response path a read. Another
@@ -108,18 +107,14 @@ type Service struct {
 	created      atomic.Int64
 }
 
-const (
-	sqlSelectSession   = `SELECT id, counter, purpose, nonce, state, transaction_data, response_code, status, expires_at, client_id, response_mode, response_key FROM verifier_sessions WHERE id = $1`
-	sqlCompleteSession = `UPDATE verifier_sessions SET status = $1, result = $2, completed_at = $3, request = '', response_key = '' WHERE id = $4 AND status = $5`
-)
-
 // counterOrg returns the organisation a counter belongs to.
 func (s *Service) counterOrg(ctx context.Context, counter string) (*Org, error) {
 	s.mu.Lock()
 	org, ok := s.counters[counter]
 	s.mu.Unlock()
 	if !ok {
-		if err := s.db.Reader().QueryRowContext(ctx, `SELECT org FROM verifier_counters WHERE id = $1`, counter).Scan(&org); err != nil {
+		var err error
+		if org, err = s.orgDB.counterOrg(ctx, counter); err != nil {
 			return nil, err
 		}
 		s.mu.Lock()
@@ -155,25 +150,24 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.MaxCacheBytes == 0 {
 		cfg.MaxCacheBytes = DefaultMaxCacheBytes
 	}
+	if cfg.Poll == 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Poll < 0 {
+		return nil, errors.New("verifier: Poll must not be negative")
+	}
 	if cfg.MaxCacheBytes < 64<<10 {
 		return nil, errors.New("verifier: MaxCacheBytes must be at least 64 KiB")
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	sub, _ := fs.Sub(migrations, "migrations")
-	if _, err := cfg.DB.Migrate(ctx, Component, sub); err != nil {
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, orgs: map[string]*Org{}, counters: map[string]string{}, hub: newHub()}
+	s := &Service{cfg: cfg, orgDB: st, sessions: st, notifier: cfg.DB.Notifier(), orgs: map[string]*Org{}, counters: map[string]string{}, hub: newHub()}
 	s.trust = newTrust(cfg)
 	s.vf = &credential.Verifier{Keys: &credential.IssuerKeys{Web: s.trust.webKeys(), Check: s.trust.checkIssuerKey}, Now: cfg.Now}
 	if err := s.loadPurposes(ctx); err != nil {
-		return nil, err
-	}
-	var err error
-	if s.selectSession, err = s.db.Reader().PrepareContext(ctx, sqlSelectSession); err != nil {
-		return nil, err
-	}
-	if s.completeSession, err = s.db.Writer().PrepareContext(ctx, sqlCompleteSession); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -206,9 +200,8 @@ func (s *Service) AddOrg(ctx context.Context, o Org) error {
 	if _, err := s.cfg.Keys.Load(o.KeyName); err != nil {
 		return fmt.Errorf("verifier: key %s: %w", o.KeyName, err)
 	}
-	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_orgs (slug, name, did, key_name, key_id, webhook, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.Slug, o.Name, o.DID, o.KeyName, o.KeyID, o.Webhook, s.cfg.Now().Unix())
-	if err != nil && store.IsUniqueViolation(err) {
+	err := s.orgDB.addOrg(ctx, &o, s.cfg.Now())
+	if errors.Is(err, errDuplicate) {
 		return errorf(CodeConflict, "organisation %s exists", o.Slug)
 	}
 	return err
@@ -222,11 +215,8 @@ func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
 	if ok {
 		return o, nil
 	}
-	o = &Org{}
-	var x5c string
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT slug, name, did, key_name, key_id, webhook, x5c FROM verifier_orgs WHERE slug = $1`, slug).
-		Scan(&o.Slug, &o.Name, &o.DID, &o.KeyName, &o.KeyID, &o.Webhook, &x5c)
-	if errors.Is(err, sql.ErrNoRows) {
+	o, err := s.orgDB.org(ctx, slug)
+	if errors.Is(err, errNoRow) {
 		return nil, errorf(CodeNotFound, "no organisation %s", slug)
 	}
 	if err != nil {
@@ -234,11 +224,6 @@ func (s *Service) Org(ctx context.Context, slug string) (*Org, error) {
 	}
 	if o.signer, err = s.cfg.Keys.Load(o.KeyName); err != nil {
 		return nil, err
-	}
-	if x5c != "" {
-		if err := json.Unmarshal([]byte(x5c), &o.X5C); err != nil {
-			return nil, fmt.Errorf("verifier: %s's x5c: %w", slug, err)
-		}
 	}
 	s.mu.Lock()
 	s.orgs[slug] = o
@@ -269,9 +254,7 @@ func (s *Service) AddCounter(ctx context.Context, org, name string, purposes []s
 		}
 	}
 	c := &Counter{ID: "ctr_" + ids.Random(9), Org: org, Name: name, Purposes: purposes}
-	pj, _ := json.Marshal(purposes)
-	if _, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_counters (id, org, name, purposes, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		c.ID, org, name, string(pj), s.cfg.Now().Unix()); err != nil {
+	if err := s.orgDB.addCounter(ctx, c, s.cfg.Now()); err != nil {
 		return nil, "", err
 	}
 	tok, err := s.CreateToken(ctx, c.ID)
@@ -285,15 +268,13 @@ const TokenPrefix = "tong_ct_"
 func (s *Service) CreateToken(ctx context.Context, counter string) (string, error) {
 	tok := TokenPrefix + ids.Random(32)
 	h := sha256.Sum256([]byte(tok))
-	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_tokens (id, counter, hash, created_at) VALUES ($1, $2, $3, $4)`,
-		"vtk_"+ids.Random(8), counter, h[:], s.cfg.Now().Unix())
+	err := s.orgDB.addToken(ctx, "vtk_"+ids.Random(8), counter, h[:], s.cfg.Now())
 	return tok, err
 }
 
 // RevokeTokens revokes every token of a counter.
 func (s *Service) RevokeTokens(ctx context.Context, counter string) error {
-	_, err := s.db.Writer().ExecContext(ctx, `UPDATE verifier_tokens SET revoked_at = $1 WHERE counter = $2 AND revoked_at IS NULL`, s.cfg.Now().Unix(), counter)
-	return err
+	return s.orgDB.revokeTokens(ctx, counter, s.cfg.Now())
 }
 
 // Authenticate returns the counter an API token belongs to.
@@ -302,18 +283,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Counter, err
 		return nil, errorf(CodeUnauthorized, "missing or malformed counter API token")
 	}
 	h := sha256.Sum256([]byte(token))
-	c := &Counter{}
-	var pj string
-	var revoked sql.NullInt64
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT c.id, c.org, c.name, c.purposes, t.revoked_at FROM verifier_tokens t JOIN verifier_counters c ON c.id = t.counter WHERE t.hash = $1`, h[:]).
-		Scan(&c.ID, &c.Org, &c.Name, &pj, &revoked)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked.Valid) {
+	c, err := s.orgDB.tokenCounter(ctx, h[:])
+	if errors.Is(err, errNoRow) {
 		return nil, errorf(CodeUnauthorized, "counter API token is unknown or revoked")
 	}
 	if err != nil {
 		return nil, err
 	}
-	_ = json.Unmarshal([]byte(pj), &c.Purposes)
 	return c, nil
 }
 
@@ -322,17 +298,12 @@ func (s *Service) loadPurposes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT definition FROM verifier_purposes`)
+	defs, err := s.orgDB.purposeDefinitions(ctx)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var def string
-		if err := rows.Scan(&def); err != nil {
-			return err
-		}
-		p, err := ParsePurpose([]byte(def))
+	for _, def := range defs {
+		p, err := ParsePurpose(def)
 		if err != nil {
 			return err
 		}
@@ -341,7 +312,7 @@ func (s *Service) loadPurposes(ctx context.Context) error {
 	s.mu.Lock()
 	s.purposes = ps
 	s.mu.Unlock()
-	return rows.Err()
+	return nil
 }
 
 // PutPurpose creates or replaces a purpose.
@@ -350,9 +321,7 @@ func (s *Service) PutPurpose(ctx context.Context, raw []byte) (*Purpose, error) 
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.db.Writer().ExecContext(ctx, `INSERT INTO verifier_purposes (id, definition, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`, p.ID, string(raw), s.cfg.Now().Unix())
-	if err != nil {
+	if err := s.orgDB.putPurpose(ctx, p.ID, raw, s.cfg.Now()); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
