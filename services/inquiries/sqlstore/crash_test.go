@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongid/tong/internal/pgtest"
 	"github.com/tongid/tong/internal/store"
 	"github.com/tongid/tong/internal/store/sqlitedb"
 	"github.com/tongid/tong/services/inquiries"
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 	if db := os.Getenv("TONG_CRASH_DB"); db != "" {
 		os.Exit(crashChild(db))
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 func open(ctx context.Context, path string) (*inquiries.Service, *store.DB, error) {
