@@ -356,7 +356,7 @@ func parseVPToken(raw string) (map[string][]string, bool) {
 func requestedClaims(cq *dcql.CredentialQuery, all map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	check := func(cl dcql.ClaimsQuery) error {
-		v, ok := getPath(all, cl.Path)
+		v, ok := cl.Path.Lookup(all)
 		if !ok {
 			return errorf(CodeClaimMissing, "claim %v was asked for and not disclosed", []any(cl.Path))
 		}
@@ -399,44 +399,6 @@ func requestedClaims(cq *dcql.CredentialQuery, all map[string]any) (map[string]a
 		}
 	}
 	return nil, lastErr
-}
-
-func getPath(obj any, p dcql.Path) (any, bool) {
-	cur := obj
-	for _, e := range p {
-		switch k := e.(type) {
-		case string:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if cur, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int, int64, float64:
-			a, ok := cur.([]any)
-			i := toInt(k)
-			if !ok || i < 0 || i >= len(a) {
-				return nil, false
-			}
-			cur = a[i]
-		default:
-			return nil, false // null (all elements) is not used by Tong's purposes
-		}
-	}
-	return cur, true
-}
-
-func toInt(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	}
-	return -1
 }
 
 func setPath(out map[string]any, p dcql.Path, v any) {

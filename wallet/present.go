@@ -391,7 +391,7 @@ func (req *Request) Consent() *ConsentRequest {
 			c := byID[m.ID]
 			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT, credential: c}
 			for _, p := range m.Paths {
-				v, _ := lookupPath(c.Claims, p)
+				v, _ := p.Lookup(c.Claims)
 				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
 			}
 			cr.Credentials = append(cr.Credentials, cc)
@@ -508,31 +508,6 @@ func number(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
-}
-
-func lookupPath(obj any, p []any) (any, bool) {
-	cur := obj
-	for _, e := range p {
-		switch k := e.(type) {
-		case string:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if cur, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int:
-			a, ok := cur.([]any)
-			if !ok || k < 0 || k >= len(a) {
-				return nil, false
-			}
-			cur = a[k]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
 }
 
 func containsPath(list [][]any, p []any) bool {
