@@ -16,6 +16,7 @@ import (
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/dcql"
 	"github.com/tongid/tong/credential/statuslist"
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
@@ -56,10 +57,9 @@ type Presented struct {
 	TransactionData []map[string]any `json:"transaction_data,omitempty"`
 }
 
-// ResponseAnswer is what the response endpoint returns to the wallet.
-type ResponseAnswer struct {
-	RedirectURI string `json:"redirect_uri,omitempty"`
-}
+// ResponseAnswer is what the response endpoint returns to the wallet
+// (OpenID4VP 1.0 §8.2: redirect_uri, for a same-device flow).
+type ResponseAnswer = vpwire.ResponseAnswer
 
 type sessionRow struct {
 	id, counter, purpose, nonce, state, txData, sameDevice, status string
@@ -105,7 +105,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	// Spec: OpenID Connect Core 1.0 #ImplicitAuthResponse, kept by
 	// OpenID4VP: "Clients MUST verify that the state value is equal to
 	// the value of state parameter in the Authorization Request."
-	if st := form.Get("state"); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
+	if st := form.Get(vpwire.ParamState); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
 		return nil, errorf(CodeStateMismatch, "state does not match the request")
 	}
 	if row.status != StatusPending {
@@ -122,18 +122,18 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		if now.Unix() >= row.expires {
 			return fail(CodeSessionExpired, "the session expired")
 		}
-		if row.responseMode == ResponseModeDirectPostJWT && form.Get("vp_token") != "" {
+		if row.responseMode == ResponseModeDirectPostJWT && form.Get(vpwire.ParamVPToken) != "" {
 			res.Checks = append(res.Checks, Check{Name: "response_encryption", OK: true})
 		}
 		res.Checks = append(res.Checks, Check{Name: "state", OK: true})
-		if e := form.Get("error"); e != "" {
+		if e := form.Get(vpwire.ParamError); e != "" {
 			return fail(CodeWalletError, "the wallet answered %s", e)
 		}
 		p, err := s.Purpose(row.purpose)
 		if err != nil {
 			return fail(CodeMalformedResponse, "unknown purpose")
 		}
-		return s.verifyToken(ctx, p, &row, form.Get("vp_token"), res)
+		return s.verifyToken(ctx, p, &row, form.Get(vpwire.ParamVPToken), res)
 	}()
 	if verr == nil {
 		res.Verdict = StatusAccepted
@@ -324,7 +324,7 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 
 // parseVPToken reads a vp_token with the strict JSON parser (no duplicate
 // members, valid UTF-8), in one pass.
-func parseVPToken(raw string) (map[string][]string, bool) {
+func parseVPToken(raw string) (vpwire.VPToken, bool) {
 	v, err := jose.ParseJSON([]byte(raw), 4)
 	if err != nil {
 		return nil, false
@@ -333,7 +333,7 @@ func parseVPToken(raw string) (map[string][]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	out := make(map[string][]string, len(obj))
+	out := make(vpwire.VPToken, len(obj))
 	for k, e := range obj {
 		arr, ok := e.([]any)
 		if !ok {
@@ -434,8 +434,8 @@ func checkTxData(kb *credential.KBClaims, txData []string) error {
 	if kb == nil {
 		return errors.New("no key binding to carry transaction_data_hashes")
 	}
-	raw, _ := kb.Raw["transaction_data_hashes"].([]any)
-	if alg, ok := kb.Raw["transaction_data_hashes_alg"]; ok && alg != "sha-256" {
+	raw, _ := kb.Raw[vpwire.KBTransactionDataHashes].([]any)
+	if alg, ok := kb.Raw[vpwire.KBTransactionDataHashesAlg]; ok && alg != "sha-256" {
 		return fmt.Errorf("transaction_data_hashes_alg %v is not sha-256", alg)
 	}
 	if len(raw) != len(txData) {
