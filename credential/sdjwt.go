@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tongid/tong/credential/dcql"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -528,32 +529,9 @@ func (t *SDJWT) Select(claims map[string]any, paths []Path) (*SDJWT, error) {
 	return out, nil
 }
 
-func pathExists(v any, p Path) bool {
-	if len(p) == 0 {
-		return true
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		k, ok := p[0].(string)
-		if !ok {
-			return false
-		}
-		child, ok := x[k]
-		return ok && pathExists(child, p[1:])
-	case []any:
-		if p[0] == nil {
-			for _, el := range x {
-				if pathExists(el, p[1:]) {
-					return true
-				}
-			}
-			return false
-		}
-		i, ok := p[0].(int)
-		return ok && i >= 0 && i < len(x) && pathExists(x[i], p[1:])
-	}
-	return false
-}
+// pathExists reports whether p selects a claim in v. The walk is
+// OpenID4VP 1.0 §7.1.1's (dcql.Path.Select), the one Tong has.
+func pathExists(v any, p Path) bool { return dcql.Path(p).Selects(v) }
 
 // IssueOptions tune SD-JWT issuance.
 type IssueOptions struct {

@@ -27,6 +27,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
 
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/x509ca"
 )
@@ -37,10 +38,10 @@ const (
 	// Spec: OpenID4VP 1.0 #client_identifier_prefix: "the original Client
 	// Identifier (the part without the x509_hash: prefix) MUST be a hash
 	// and match the hash of the leaf certificate passed with the request."
-	PrefixX509Hash = "x509_hash:"
+	PrefixX509Hash = vpwire.PrefixX509Hash
 
-	ResponseModeDirectPost    = "direct_post"
-	ResponseModeDirectPostJWT = "direct_post.jwt"
+	ResponseModeDirectPost    = vpwire.ResponseModeDirectPost
+	ResponseModeDirectPostJWT = vpwire.ResponseModeDirectPostJWT
 
 	// ResponseEncAlg is the only JWE key management algorithm accepted
 	// for encrypted responses (HAIP 1.0: "ECDH-ES ... with key agreement
@@ -163,7 +164,7 @@ func (s *Service) requestParams(org *Org, nr NewRequest, sessionID string) (*req
 // Spec: OpenID4VP 1.0 #response_encryption: "The alg parameter MUST be
 // present in the JWKs." and (client_metadata.jwks) "Each JWK in the set
 // MUST have a kid".
-func (rp *requestParams) encryptionMetadata(cm map[string]any) error {
+func (rp *requestParams) encryptionMetadata(cm *vpwire.ClientMetadata) error {
 	if rp.responseMode != ResponseModeDirectPostJWT {
 		return nil
 	}
@@ -179,8 +180,12 @@ func (rp *requestParams) encryptionMetadata(cm map[string]any) error {
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
 	m["kid"], m["use"], m["alg"] = rp.kid, "enc", ResponseEncAlg
-	cm["jwks"] = map[string]any{"keys": []any{m}}
-	cm["encrypted_response_enc_values_supported"] = ResponseEncValues
+	key, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	cm.JWKS = &vpwire.JWKS{Keys: []json.RawMessage{key}}
+	cm.EncryptedResponseEncValuesSupported = ResponseEncValues
 	d, err := k.Bytes() // the scalar, fixed length (32 bytes for P-256)
 	if err != nil {
 		return err
@@ -257,12 +262,12 @@ func decryptResponse(compact, scalar, kid string) (url.Values, error) {
 // response parameters, refusing a response in the wrong mode.
 func openResponse(row *sessionRow, form url.Values) (url.Values, error) {
 	if row.responseMode != ResponseModeDirectPostJWT {
-		if form.Get("response") != "" {
+		if form.Get(vpwire.ParamResponse) != "" {
 			return nil, errorf(CodeMalformedResponse, "this session asked for direct_post, not an encrypted response")
 		}
 		return form, nil
 	}
-	if r := form.Get("response"); r != "" {
+	if r := form.Get(vpwire.ParamResponse); r != "" {
 		if len(form) != 1 {
 			return nil, errorf(CodeMalformedResponse, "direct_post.jwt carries only the response parameter")
 		}
@@ -271,7 +276,7 @@ func openResponse(row *sessionRow, form url.Values) (url.Values, error) {
 	// Spec: OpenID4VP 1.0 #direct_post_jwt: "If a Wallet is unable to
 	// generate an encrypted response, it MAY send an error response
 	// without encryption".
-	if form.Get("error") != "" && form.Get("vp_token") == "" {
+	if form.Get(vpwire.ParamError) != "" && form.Get(vpwire.ParamVPToken) == "" {
 		return form, nil
 	}
 	return nil, errorf(CodeEncryptionRequired, "this session asked for an encrypted response (direct_post.jwt)")
@@ -281,7 +286,8 @@ func (r *sessionRow) kid() string { return "resp-" + r.id }
 
 // requestURIFor is the openid4vp:// URI of a session asked with clientID.
 func requestURIFor(clientID, publicURL, id string) string {
-	return "openid4vp://?client_id=" + url.QueryEscape(clientID) + "&request_uri=" + url.QueryEscape(publicURL+"/verifier/requests/"+id)
+	ar := vpwire.AuthorizationRequest{ClientID: clientID, RequestURI: publicURL + "/verifier/requests/" + id}
+	return ar.URI(vpwire.SchemeOpenID4VP)
 }
 
 // haipSession finishes a new session made with a HAIP prefix or mode: its

@@ -15,6 +15,7 @@ import (
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/dcql"
 	"github.com/tongid/tong/credential/statuslist"
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
@@ -55,10 +56,9 @@ type Presented struct {
 	TransactionData []map[string]any `json:"transaction_data,omitempty"`
 }
 
-// ResponseAnswer is what the response endpoint returns to the wallet.
-type ResponseAnswer struct {
-	RedirectURI string `json:"redirect_uri,omitempty"`
-}
+// ResponseAnswer is what the response endpoint returns to the wallet
+// (OpenID4VP 1.0 §8.2: redirect_uri, for a same-device flow).
+type ResponseAnswer = vpwire.ResponseAnswer
 
 type sessionRow struct {
 	id, counter, purpose, nonce, state, txData, sameDevice, status string
@@ -103,7 +103,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 	// Spec: OpenID Connect Core 1.0 #ImplicitAuthResponse, kept by
 	// OpenID4VP: "Clients MUST verify that the state value is equal to
 	// the value of state parameter in the Authorization Request."
-	if st := form.Get("state"); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
+	if st := form.Get(vpwire.ParamState); subtle.ConstantTimeCompare([]byte(st), []byte(row.state)) != 1 {
 		return nil, errorf(CodeStateMismatch, "state does not match the request")
 	}
 	if row.status != StatusPending {
@@ -120,18 +120,18 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		if now.Unix() >= row.expires {
 			return fail(CodeSessionExpired, "the session expired")
 		}
-		if row.responseMode == ResponseModeDirectPostJWT && form.Get("vp_token") != "" {
+		if row.responseMode == ResponseModeDirectPostJWT && form.Get(vpwire.ParamVPToken) != "" {
 			res.Checks = append(res.Checks, Check{Name: "response_encryption", OK: true})
 		}
 		res.Checks = append(res.Checks, Check{Name: "state", OK: true})
-		if e := form.Get("error"); e != "" {
+		if e := form.Get(vpwire.ParamError); e != "" {
 			return fail(CodeWalletError, "the wallet answered %s", e)
 		}
 		p, err := s.Purpose(row.purpose)
 		if err != nil {
 			return fail(CodeMalformedResponse, "unknown purpose")
 		}
-		return s.verifyToken(ctx, p, &row, form.Get("vp_token"), res)
+		return s.verifyToken(ctx, p, &row, form.Get(vpwire.ParamVPToken), res)
 	}()
 	if verr == nil {
 		res.Verdict = StatusAccepted
@@ -309,7 +309,7 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 
 // parseVPToken reads a vp_token with the strict JSON parser (no duplicate
 // members, valid UTF-8), in one pass.
-func parseVPToken(raw string) (map[string][]string, bool) {
+func parseVPToken(raw string) (vpwire.VPToken, bool) {
 	v, err := jose.ParseJSON([]byte(raw), 4)
 	if err != nil {
 		return nil, false
@@ -318,7 +318,7 @@ func parseVPToken(raw string) (map[string][]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	out := make(map[string][]string, len(obj))
+	out := make(vpwire.VPToken, len(obj))
 	for k, e := range obj {
 		arr, ok := e.([]any)
 		if !ok {
@@ -341,7 +341,7 @@ func parseVPToken(raw string) (map[string][]string, bool) {
 func requestedClaims(cq *dcql.CredentialQuery, all map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	check := func(cl dcql.ClaimsQuery) error {
-		v, ok := getPath(all, cl.Path)
+		v, ok := cl.Path.Lookup(all)
 		if !ok {
 			return errorf(CodeClaimMissing, "claim %v was asked for and not disclosed", []any(cl.Path))
 		}
@@ -386,44 +386,6 @@ func requestedClaims(cq *dcql.CredentialQuery, all map[string]any) (map[string]a
 	return nil, lastErr
 }
 
-func getPath(obj any, p dcql.Path) (any, bool) {
-	cur := obj
-	for _, e := range p {
-		switch k := e.(type) {
-		case string:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if cur, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int, int64, float64:
-			a, ok := cur.([]any)
-			i := toInt(k)
-			if !ok || i < 0 || i >= len(a) {
-				return nil, false
-			}
-			cur = a[i]
-		default:
-			return nil, false // null (all elements) is not used by Tong's purposes
-		}
-	}
-	return cur, true
-}
-
-func toInt(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case int64:
-		return int(n)
-	case float64:
-		return int(n)
-	}
-	return -1
-}
-
 func setPath(out map[string]any, p dcql.Path, v any) {
 	cur := out
 	for i, e := range p {
@@ -457,8 +419,8 @@ func checkTxData(kb *credential.KBClaims, txData []string) error {
 	if kb == nil {
 		return errors.New("no key binding to carry transaction_data_hashes")
 	}
-	raw, _ := kb.Raw["transaction_data_hashes"].([]any)
-	if alg, ok := kb.Raw["transaction_data_hashes_alg"]; ok && alg != "sha-256" {
+	raw, _ := kb.Raw[vpwire.KBTransactionDataHashes].([]any)
+	if alg, ok := kb.Raw[vpwire.KBTransactionDataHashesAlg]; ok && alg != "sha-256" {
 		return fmt.Errorf("transaction_data_hashes_alg %v is not sha-256", alg)
 	}
 	if len(raw) != len(txData) {

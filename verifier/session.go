@@ -13,18 +13,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
-// OpenID4VP constants.
+// OpenID4VP constants (their definitions are in credential/vpwire).
 const (
-	TypRequestObject   = "oauth-authz-req+jwt"
-	PrefixDID          = "decentralized_identifier:"
-	SelfIssuedAudience = "https://self-issued.me/v2"
+	TypRequestObject   = vpwire.TypRequestObject
+	PrefixDID          = vpwire.PrefixDecentralizedIdentifier
+	SelfIssuedAudience = vpwire.SelfIssuedAudience
 	// PurposeClaim names the purpose in the request object (a Tong
 	// extension; the wallet checks the accreditation for it).
-	PurposeClaim = "tong_purpose"
+	PurposeClaim = vpwire.PurposeClaim
 )
 
 // Session states.
@@ -98,12 +99,12 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		for k, v := range nr.TransactionData {
 			td[k] = v
 		}
-		td["type"] = spec.Type
+		td[vpwire.TransactionDataType] = spec.Type
 		ids := []string{}
 		for _, cq := range p.query.Credentials {
 			ids = append(ids, cq.ID)
 		}
-		td["credential_ids"] = ids
+		td[vpwire.TransactionDataCredentialIDs] = ids
 		b, _ := json.Marshal(td)
 		txData = []string{base64.RawURLEncoding.EncodeToString(b)}
 	} else if nr.TransactionData != nil {
@@ -120,35 +121,33 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 	}
 	clientID := rp.clientID
 	sess.ClientID, sess.ResponseMode = clientID, rp.responseMode
-	claims := map[string]any{
+	ro := vpwire.RequestObject{
 		// iss is the organisation's DID itself (the DID that kid is a key
 		// of), never the prefixed client_id: wallets built on JAR (RFC 9101)
 		// libraries compare iss with the signer and refuse a mismatch.
 		// Spec: OpenID4VP 1.0 #vp_token_request: "the `iss` claim MAY be
 		// present in the Request Object. However, if it is present, the
 		// Wallet MUST ignore it."
-		"iss": org.DID, "aud": SelfIssuedAudience, "client_id": clientID,
-		"response_type": "vp_token", "response_mode": rp.responseMode,
-		"response_uri": s.cfg.PublicURL + "/verifier/response/" + id,
-		"nonce":        nonce, "state": state, "dcql_query": p.Query,
-		"iat": now.Unix(), "exp": sess.ExpiresAt.Unix(), PurposeClaim: p.ID,
-		"client_metadata": map[string]any{
-			"client_name": org.Name + " – " + c.Name,
-			"vp_formats_supported": map[string]any{"dc+sd-jwt": map[string]any{
-				"sd-jwt_alg_values": []string{"ES256", "EdDSA"}, "kb-jwt_alg_values": []string{"ES256", "EdDSA"}}},
+		Issuer: org.DID, Audience: SelfIssuedAudience, ClientID: clientID,
+		ResponseType: vpwire.ResponseTypeVPToken, ResponseMode: rp.responseMode,
+		ResponseURI: s.cfg.PublicURL + "/verifier/response/" + id,
+		Nonce:       nonce, State: state, DCQLQuery: p.Query,
+		IssuedAt: float64(now.Unix()), Expiry: float64(sess.ExpiresAt.Unix()), Purpose: p.ID,
+		ClientMetadata: &vpwire.ClientMetadata{
+			ClientName: org.Name + " – " + c.Name,
+			VPFormatsSupported: map[string]vpwire.VPFormat{vpwire.FormatSDJWTVC: {
+				SDJWTAlgValues: []string{"ES256", "EdDSA"}, KBJWTAlgValues: []string{"ES256", "EdDSA"}}},
 		},
-	}
-	if len(txData) > 0 {
-		claims["transaction_data"] = txData
+		TransactionData: txData,
 	}
 	if strings.HasPrefix(clientID, PrefixX509Hash) {
-		delete(claims, "iss") // the certificate, not a DID, names the verifier
+		ro.Issuer = "" // the certificate, not a DID, names the verifier
 	}
-	if err := rp.encryptionMetadata(claims["client_metadata"].(map[string]any)); err != nil {
+	if err := rp.encryptionMetadata(ro.ClientMetadata); err != nil {
 		return nil, err
 	}
 	h, _ := json.Marshal(rp.header)
-	pl, err := json.Marshal(claims)
+	pl, err := json.Marshal(ro)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +223,7 @@ func (r *sessionRow) size() int64 {
 }
 
 func (s *Service) requestURI(org *Org, id string) string {
-	return "openid4vp://?client_id=" + url.QueryEscape(PrefixDID+org.DID) + "&request_uri=" + url.QueryEscape(s.cfg.PublicURL+"/verifier/requests/"+id)
+	return requestURIFor(PrefixDID+org.DID, s.cfg.PublicURL, id)
 }
 
 // RequestURI rebuilds a session's openid4vp:// URI (for its QR code).

@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwe"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/x509ca"
 )
@@ -27,9 +28,9 @@ import (
 const (
 	// PrefixX509Hash is the client identifier prefix of HAIP verifiers
 	// (OpenID4VP 1.0 §5.9.3).
-	PrefixX509Hash = "x509_hash:"
+	PrefixX509Hash = vpwire.PrefixX509Hash
 	// ResponseModeDirectPostJWT asks for an encrypted response.
-	ResponseModeDirectPostJWT = "direct_post.jwt"
+	ResponseModeDirectPostJWT = vpwire.ResponseModeDirectPostJWT
 )
 
 // Codes of HAIP requests.
@@ -101,16 +102,17 @@ func (w *Wallet) checkX509Hash(req *Request, jws *jose.JWS) error {
 // obtained from the encrypted_response_enc_values_supported parameter ...
 // allowing for the default value of A128GCM when not explicitly set."
 // Spec: HAIP 1.0: "If both are supported, the Wallet SHOULD use A256GCM".
-func parseEncryption(cm map[string]any) (*responseEncryption, error) {
-	jwks, _ := cm["jwks"].(map[string]any)
-	keysList, _ := jwks["keys"].([]any)
+func parseEncryption(cm *vpwire.ClientMetadata) (*responseEncryption, error) {
+	var keys []json.RawMessage
+	if cm != nil && cm.JWKS != nil {
+		keys = cm.JWKS.Keys
+	}
 	re := &responseEncryption{}
-	for _, k := range keysList {
-		m, _ := k.(map[string]any)
-		if m == nil || (m["use"] != nil && m["use"] != "enc") || m["alg"] != "ECDH-ES" || m["kty"] != "EC" || m["crv"] != "P-256" || m["d"] != nil {
+	for _, raw := range keys {
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil || m == nil || (m["use"] != nil && m["use"] != "enc") || m["alg"] != "ECDH-ES" || m["kty"] != "EC" || m["crv"] != "P-256" || m["d"] != nil {
 			continue
 		}
-		raw, _ := json.Marshal(m)
 		key, err := jwk.ParseKey(raw)
 		if err != nil {
 			continue
@@ -121,12 +123,9 @@ func parseEncryption(cm map[string]any) (*responseEncryption, error) {
 	if re.key == nil {
 		return nil, werr(CodeEncryptionUnsupported, "direct_post.jwt: client_metadata.jwks has no ECDH-ES P-256 encryption key")
 	}
-	encs := []string{"A128GCM"}
-	if v, ok := cm["encrypted_response_enc_values_supported"].([]any); ok {
-		encs = nil
-		for _, e := range v {
-			encs = append(encs, stringOf(e))
-		}
+	encs := []string{vpwire.DefaultResponseEnc}
+	if cm.EncryptedResponseEncValuesSupported != nil {
+		encs = cm.EncryptedResponseEncValuesSupported
 	}
 	switch {
 	case slices.Contains(encs, "A256GCM"):
@@ -139,23 +138,14 @@ func parseEncryption(cm map[string]any) (*responseEncryption, error) {
 	return re, nil
 }
 
-// seal encrypts a response's parameters to the verifier and returns the
+// seal encrypts a response to the verifier and returns the
 // direct_post.jwt form.
 //
 // Spec: OpenID4VP 1.0 #response_encryption: "If the selected public key
 // contains a kid parameter, the JWE MUST include the same value in the kid
 // JWE Header Parameter".
-func (re *responseEncryption) seal(form url.Values) (url.Values, error) {
-	payload := map[string]any{}
-	for k := range form {
-		v := form.Get(k)
-		if k == "vp_token" {
-			payload[k] = json.RawMessage(v)
-		} else {
-			payload[k] = v
-		}
-	}
-	b, err := json.Marshal(payload)
+func (re *responseEncryption) seal(resp vpwire.Response) (url.Values, error) {
+	b, err := json.Marshal(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +157,7 @@ func (re *responseEncryption) seal(form url.Values) (url.Values, error) {
 	if err != nil {
 		return nil, &Error{Code: CodeEncryptionUnsupported, Description: "encrypting the response", Err: err}
 	}
-	return url.Values{"response": {string(out)}}, nil
+	return url.Values{vpwire.ParamResponse: {string(out)}}, nil
 }
 
 func stringOf(v any) string { s, _ := v.(string); return s }
@@ -190,17 +180,12 @@ func (r *Request) Encrypted() bool { return r.haip.enc != nil }
 
 // checkResponseMode accepts direct_post and, with a usable encryption
 // key, direct_post.jwt.
-func checkResponseMode(req *Request, mode string, claims map[string]any) error {
-	switch mode {
-	case "direct_post":
+func checkResponseMode(req *Request, ro *vpwire.RequestObject) error {
+	switch ro.ResponseMode {
+	case vpwire.ResponseModeDirectPost:
 		return nil
 	case ResponseModeDirectPostJWT:
-		cm, _ := claims["client_metadata"].(map[string]any)
-		if raw, ok := claims["client_metadata"].(string); ok {
-			// A request by value carries client_metadata as JSON text.
-			_ = json.Unmarshal([]byte(raw), &cm)
-		}
-		enc, err := parseEncryption(cm)
+		enc, err := parseEncryption(ro.ClientMetadata)
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,11 @@
 package wallet
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/dcql"
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/did"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/ids"
@@ -22,18 +23,18 @@ import (
 
 // OpenID4VP constants.
 const (
-	TypRequestObject = "oauth-authz-req+jwt"
+	TypRequestObject = vpwire.TypRequestObject
 	// PrefixDID and PrefixRedirectURI are the client_id prefixes this
 	// wallet accepts (OpenID4VP 1.0 §5.9).
-	PrefixDID         = "decentralized_identifier:"
-	PrefixRedirectURI = "redirect_uri:"
+	PrefixDID         = vpwire.PrefixDecentralizedIdentifier
+	PrefixRedirectURI = vpwire.PrefixRedirectURI
 	// SelfIssuedAudience is the aud of request objects under static
 	// discovery (§5.8).
-	SelfIssuedAudience = "https://self-issued.me/v2"
+	SelfIssuedAudience = vpwire.SelfIssuedAudience
 	// PurposeClaim is Tong's request-object extension naming the purpose
 	// the verifier asks for ("pay-fee"); the wallet checks the verifier's
 	// accreditation for it in the registry.
-	PurposeClaim = "tong_purpose"
+	PurposeClaim = vpwire.PurposeClaim
 	// MaxRequestAge bounds a request object's lifetime when it has no exp.
 	MaxRequestAge = 10 * time.Minute
 )
@@ -111,76 +112,153 @@ type Decision struct {
 type ConsentFunc func(ctx context.Context, req *ConsentRequest) (Decision, error)
 
 // Match fetches, verifies and evaluates an OpenID4VP request URI
-// (openid4vp://?client_id=...&request_uri=... or by value).
+// (openid4vp://?client_id=...&request_uri=... or by value). It takes the
+// steps of OpenID4VP 1.0 §5 in order: fetch the request (fetchRequest),
+// check its parameters (newRequest), check the request object's signature
+// and the client (checkClient), parse the DCQL query and the transaction
+// data (parseQuery), and find the credentials that answer it (match).
+// [Request.Consent] then builds what the citizen is asked.
 func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error) {
 	u, err := url.Parse(strings.TrimSpace(requestURI))
 	if err != nil {
 		return nil, werr(CodeBadRequest, "not a URI")
 	}
-	q := u.Query()
-	clientID := q.Get("client_id")
-	if clientID == "" {
+	ar := vpwire.ParseAuthorizationRequest(u.Query())
+	if ar.ClientID == "" {
 		return nil, werr(CodeBadRequest, "client_id is missing")
 	}
-	var claims map[string]any
-	signed := false
-	var hdrKid string
-	var jws *jose.JWS
+	fr, err := w.fetchRequest(ctx, ar, u.Query())
+	if err != nil {
+		return nil, err
+	}
+	req, err := w.newRequest(ar.ClientID, fr)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.checkClient(ctx, req, fr); err != nil {
+		return nil, err
+	}
+	if err := req.parseQuery(fr.ro); err != nil {
+		return nil, err
+	}
+	if err := w.match(ctx, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// fetchedRequest is an authorization request as received: its
+// parameters and, when it came as a signed request object, the JWS (nil
+// for an unsigned request by value).
+type fetchedRequest struct {
+	ro  *vpwire.RequestObject
+	jws *jose.JWS
+}
+
+func (fr *fetchedRequest) signed() bool { return fr.jws != nil }
+
+// fetchRequest gets the authorization request's parameters: the request
+// object from request_uri, or the URI's own query for an unsigned request
+// by value.
+func (w *Wallet) fetchRequest(ctx context.Context, ar vpwire.AuthorizationRequest, q url.Values) (*fetchedRequest, error) {
 	switch {
-	case q.Get("request") != "":
+	case ar.Request != "":
 		return nil, werr(CodeBadRequest, "request by value is not supported; use request_uri")
-	case q.Get("request_uri") != "":
-		method := http.MethodGet
-		if m := q.Get("request_uri_method"); m == "post" {
-			method = http.MethodPost
-		} else if m != "" && m != "get" {
-			return nil, werr(CodeBadRequest, "request_uri_method must be get or post")
+	case ar.RequestURI != "":
+		return w.fetchRequestObject(ctx, ar)
+	}
+	return requestFromQuery(q)
+}
+
+// fetchRequestObject fetches and parses the signed request object at
+// request_uri; its signature is checked later, by checkClient.
+//
+// Spec: OpenID4VP 1.0 §5: "Wallets MUST NOT process Request Objects where
+// the typ Header Parameter is not present or does not have the value
+// oauth-authz-req+jwt."
+func (w *Wallet) fetchRequestObject(ctx context.Context, ar vpwire.AuthorizationRequest) (*fetchedRequest, error) {
+	method := http.MethodGet
+	if m := ar.RequestURIMethod; m == vpwire.RequestURIMethodPost {
+		method = http.MethodPost
+	} else if m != "" && m != vpwire.RequestURIMethodGet {
+		return nil, werr(CodeBadRequest, "request_uri_method must be get or post")
+	}
+	r, err := w.do(ctx, method, ar.RequestURI, "application/x-www-form-urlencoded", []byte{}, map[string]string{"Accept": vpwire.MediaTypeRequestObject})
+	if err != nil {
+		return nil, err
+	}
+	if r.status != 200 {
+		return nil, werr(CodeBadRequest, "request_uri: HTTP %d", r.status)
+	}
+	jws, err := jose.Parse(strings.TrimSpace(string(r.body)), 64<<10)
+	if err != nil {
+		return nil, &Error{Code: CodeBadRequest, Description: "the request object is not a valid JWS", Err: err}
+	}
+	if jws.Header.Typ != TypRequestObject {
+		return nil, werr(CodeBadRequest, "request object typ must be %s", TypRequestObject)
+	}
+	// The strict parser refuses duplicate members and bad UTF-8 first.
+	if err := jose.CheckJSON(jws.Payload, 16); err != nil {
+		return nil, werr(CodeBadRequest, "request object payload is not a JSON object")
+	}
+	ro := new(vpwire.RequestObject)
+	if err := json.Unmarshal([]byte(jws.Payload), ro); err != nil {
+		return nil, &Error{Code: CodeBadRequest, Description: "request object payload is not a JSON object of OpenID4VP parameters", Err: err}
+	}
+	return &fetchedRequest{ro: ro, jws: jws}, nil
+}
+
+// requestFromQuery reads an unsigned request by value, which only the
+// redirect_uri prefix may send (checkClient), from the URI's query.
+// transaction_data by value is not read (it never was): only a signed
+// request asks the citizen to sign for something.
+func requestFromQuery(q url.Values) (*fetchedRequest, error) {
+	ro := &vpwire.RequestObject{
+		ClientID: q.Get(vpwire.ParamClientID), ResponseType: q.Get(vpwire.ParamResponseType),
+		ResponseMode: q.Get(vpwire.ParamResponseMode), ResponseURI: q.Get(vpwire.ParamResponseURI),
+		RedirectURI: q.Get(vpwire.ParamRedirectURI), Nonce: q.Get(vpwire.ParamNonce), State: q.Get(vpwire.ParamState),
+		Purpose: q.Get(PurposeClaim),
+	}
+	// Spec: §5.1: "parameters containing objects are transferred as
+	// JSON-serialized strings".
+	if dq := q.Get(vpwire.ParamDCQLQuery); dq != "" {
+		if !json.Valid([]byte(dq)) {
+			return nil, werr(CodeBadRequest, "dcql_query is not JSON")
 		}
-		r, err := w.do(ctx, method, q.Get("request_uri"), "application/x-www-form-urlencoded", []byte{}, map[string]string{"Accept": "application/oauth-authz-req+jwt"})
-		if err != nil {
-			return nil, err
-		}
-		if r.status != 200 {
-			return nil, werr(CodeBadRequest, "request_uri: HTTP %d", r.status)
-		}
-		jws, err = jose.Parse(strings.TrimSpace(string(r.body)), 64<<10)
-		if err != nil {
-			return nil, &Error{Code: CodeBadRequest, Description: "the request object is not a valid JWS", Err: err}
-		}
-		if jws.Header.Typ != TypRequestObject {
-			return nil, werr(CodeBadRequest, "request object typ must be %s", TypRequestObject)
-		}
-		claims, err = jose.ParseJSONObject(jws.Payload, 16)
-		if err != nil {
-			return nil, werr(CodeBadRequest, "request object payload is not a JSON object")
-		}
-		signed, hdrKid = true, jws.Header.Kid
-	default:
-		// Unsigned, by value: only for the redirect_uri prefix.
-		claims = map[string]any{}
-		for k := range q {
-			claims[k] = q.Get(k)
-		}
-		if dq := q.Get("dcql_query"); dq != "" {
-			var v any
-			if json.Unmarshal([]byte(dq), &v) != nil {
-				return nil, werr(CodeBadRequest, "dcql_query is not JSON")
-			}
-			claims["dcql_query"] = v
+		ro.DCQLQuery = json.RawMessage(dq)
+	}
+	if raw := q.Get(vpwire.ParamClientMetadata); raw != "" {
+		cm := new(vpwire.ClientMetadata)
+		if json.Unmarshal([]byte(raw), cm) == nil {
+			ro.ClientMetadata = cm
 		}
 	}
-	str := func(k string) string { s, _ := claims[k].(string); return s }
-	if str("client_id") != clientID {
+	return &fetchedRequest{ro: ro}, nil
+}
+
+// newRequest checks the request's parameters against the client_id of the
+// URI and what this wallet answers (vp_token by direct_post or
+// direct_post.jwt, to an https response_uri), and a signed request
+// object's audience and lifetime.
+func (w *Wallet) newRequest(clientID string, fr *fetchedRequest) (*Request, error) {
+	ro := fr.ro
+	// Spec: §5.10.1: "The Client Identifier value in the client_id
+	// Authorization Request parameter and the Request Object client_id
+	// claim value MUST be identical, including the Client Identifier
+	// Prefix."
+	if ro.ClientID != clientID {
 		return nil, werr(CodeBadRequest, "client_id in the request differs from the URI's")
 	}
-	req := &Request{ClientID: clientID, Nonce: str("nonce"), State: str("state"), ResponseURI: str("response_uri"), Purpose: str(PurposeClaim)}
-	if cm, ok := claims["client_metadata"].(map[string]any); ok {
-		req.Name, _ = cm["client_name"].(string)
+	req := &Request{ClientID: clientID, Nonce: ro.Nonce, State: ro.State, ResponseURI: ro.ResponseURI, Purpose: ro.Purpose}
+	if fr.signed() && ro.ClientMetadata != nil {
+		// Only a signed request's client_name is shown: an unsigned one's
+		// is anyone's to write.
+		req.Name = ro.ClientMetadata.ClientName
 	}
-	if str("response_type") != "vp_token" {
+	if ro.ResponseType != vpwire.ResponseTypeVPToken {
 		return nil, werr(CodeBadRequest, "only response_type vp_token is supported")
 	}
-	if err := checkResponseMode(req, str("response_mode"), claims); err != nil {
+	if err := checkResponseMode(req, ro); err != nil {
 		return nil, err
 	}
 	if req.Nonce == "" || len(req.Nonce) > 256 {
@@ -189,82 +267,92 @@ func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error)
 	if _, err := w.checkURL(req.ResponseURI); err != nil {
 		return nil, werr(CodeBadRequest, "response_uri: %v", err)
 	}
-	if _, ok := claims["redirect_uri"]; ok {
+	// Spec: §8.2: "If the redirect_uri Authorization Request parameter is
+	// present when the Response Mode is direct_post, the Wallet MUST
+	// return an invalid_request Authorization Response error."
+	if ro.RedirectURI != "" {
 		return nil, werr(CodeBadRequest, "redirect_uri is not allowed with direct_post")
 	}
-	now := w.opts.Now()
-	if signed {
-		if aud, ok := claims["aud"]; ok && aud != SelfIssuedAudience {
-			return nil, werr(CodeBadRequest, "request object aud must be %s", SelfIssuedAudience)
-		}
-		exp, hasExp := number(claims["exp"])
-		iat, hasIat := number(claims["iat"])
-		switch {
-		case hasExp:
-			req.Expiry = time.Unix(int64(exp), 0)
-		case hasIat:
-			req.Expiry = time.Unix(int64(iat), 0).Add(MaxRequestAge)
-		default:
-			return nil, werr(CodeBadRequest, "the request object has neither exp nor iat")
-		}
-		if !now.Before(req.Expiry) {
-			return nil, werr(CodeRequestExpired, "the request expired at %s; ask the counter for a new code", req.Expiry.Format(time.TimeOnly))
+	if fr.signed() {
+		if err := w.checkLifetime(req, ro); err != nil {
+			return nil, err
 		}
 	}
+	return req, nil
+}
 
+// checkLifetime checks a signed request object's aud (§5.8) and sets the
+// request's expiry from exp, or iat plus MaxRequestAge.
+func (w *Wallet) checkLifetime(req *Request, ro *vpwire.RequestObject) error {
+	if ro.Audience != "" && ro.Audience != SelfIssuedAudience {
+		return werr(CodeBadRequest, "request object aud must be %s", SelfIssuedAudience)
+	}
+	switch {
+	case ro.Expiry != 0:
+		req.Expiry = time.Unix(int64(ro.Expiry), 0)
+	case ro.IssuedAt != 0:
+		req.Expiry = time.Unix(int64(ro.IssuedAt), 0).Add(MaxRequestAge)
+	default:
+		return werr(CodeBadRequest, "the request object has neither exp nor iat")
+	}
+	if !w.opts.Now().Before(req.Expiry) {
+		return werr(CodeRequestExpired, "the request expired at %s; ask the counter for a new code", req.Expiry.Format(time.TimeOnly))
+	}
+	return nil
+}
+
+// checkClient authenticates the verifier by its Client Identifier Prefix
+// (§5.9.3): a decentralized_identifier: or x509_hash: request must be
+// signed by the key its client_id names; a redirect_uri: request must not
+// be signed, is unverified, and its client_id is its response_uri.
+func (w *Wallet) checkClient(ctx context.Context, req *Request, fr *fetchedRequest) error {
+	clientID, signed := req.ClientID, fr.signed()
 	switch {
 	case strings.HasPrefix(clientID, PrefixDID):
 		if !signed {
-			return nil, werr(CodeBadRequest, "a %s request must be signed", PrefixDID)
+			return werr(CodeBadRequest, "a %s request must be signed", PrefixDID)
 		}
-		if err := w.checkVerifier(ctx, req, jws, hdrKid); err != nil {
-			return nil, err
-		}
+		return w.checkVerifier(ctx, req, fr.jws, fr.jws.Header.Kid)
 	case strings.HasPrefix(clientID, PrefixX509Hash):
 		if !signed {
-			return nil, werr(CodeBadRequest, "a %s request must be signed", PrefixX509Hash)
+			return werr(CodeBadRequest, "a %s request must be signed", PrefixX509Hash)
 		}
-		if err := w.checkX509Hash(req, jws); err != nil {
-			return nil, err
-		}
+		return w.checkX509Hash(req, fr.jws)
 	case strings.HasPrefix(clientID, PrefixRedirectURI):
 		if signed {
-			return nil, werr(CodeBadRequest, "a %s request must not be signed (§5.9.3)", PrefixRedirectURI)
+			return werr(CodeBadRequest, "a %s request must not be signed (§5.9.3)", PrefixRedirectURI)
 		}
 		if strings.TrimPrefix(clientID, PrefixRedirectURI) != req.ResponseURI {
-			return nil, werr(CodeBadRequest, "a %s client_id must equal response_uri", PrefixRedirectURI)
+			return werr(CodeBadRequest, "a %s client_id must equal response_uri", PrefixRedirectURI)
 		}
 		if w.opts.RequireRegistry {
-			return nil, werr(CodeVerifierUntrusted, "unverified verifiers are not allowed by this wallet")
+			return werr(CodeVerifierUntrusted, "unverified verifiers are not allowed by this wallet")
 		}
-	default:
-		return nil, werr(CodeBadRequest, "client_id prefix not supported: %q", clientID)
+		return nil
 	}
+	return werr(CodeBadRequest, "client_id prefix not supported: %q", clientID)
+}
 
-	raw, err := json.Marshal(claims["dcql_query"])
-	if err != nil || claims["dcql_query"] == nil {
-		return nil, werr(CodeBadRequest, "dcql_query is missing")
+// parseQuery parses the request's DCQL query (§6) and decodes its
+// transaction_data (§5.1), keeping each entry as sent for its hash.
+func (req *Request) parseQuery(ro *vpwire.RequestObject) error {
+	if dq := bytes.TrimSpace(ro.DCQLQuery); len(dq) == 0 || string(dq) == "null" {
+		return werr(CodeBadRequest, "dcql_query is missing")
 	}
-	if req.Query, err = dcql.Parse(raw); err != nil {
-		return nil, &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
+	var err error
+	if req.Query, err = dcql.Parse(ro.DCQLQuery); err != nil {
+		return &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
 	}
-	if td, ok := claims["transaction_data"].([]any); ok {
-		for _, e := range td {
-			s, _ := e.(string)
-			b, err := base64.RawURLEncoding.DecodeString(s)
-			var obj map[string]any
-			if err != nil || json.Unmarshal(b, &obj) != nil || obj["type"] == nil || obj["credential_ids"] == nil {
-				return nil, werr(CodeBadRequest, "transaction_data entries must be base64url JSON objects with type and credential_ids")
-			}
-			req.TransactionData = append(req.TransactionData, obj)
-			req.rawTxData = append(req.rawTxData, s)
+	for _, s := range ro.TransactionData {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		var obj map[string]any
+		if err != nil || json.Unmarshal(b, &obj) != nil || obj[vpwire.TransactionDataType] == nil || obj[vpwire.TransactionDataCredentialIDs] == nil {
+			return werr(CodeBadRequest, "transaction_data entries must be base64url JSON objects with type and credential_ids")
 		}
+		req.TransactionData = append(req.TransactionData, obj)
+		req.rawTxData = append(req.rawTxData, s)
 	}
-
-	if err := w.match(ctx, req); err != nil {
-		return nil, err
-	}
-	return req, nil
+	return nil
 }
 
 // match evaluates the request's DCQL query over the usable credentials:
@@ -391,7 +479,7 @@ func (req *Request) Consent() *ConsentRequest {
 			c := byID[m.ID]
 			cc := ConsentCredential{QueryID: qid, CredentialID: c.ID, Name: c.Name, VCT: c.VCT, credential: c}
 			for _, p := range m.Paths {
-				v, _ := lookupPath(c.Claims, p)
+				v, _ := p.Lookup(c.Claims)
 				cc.Claims = append(cc.Claims, ConsentClaim{Path: p, Value: v})
 			}
 			cr.Credentials = append(cr.Credentials, cc)
@@ -424,9 +512,9 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 			sum := sha256.Sum256([]byte(s))
 			hashes[i] = base64.RawURLEncoding.EncodeToString(sum[:])
 		}
-		kbExtra = map[string]any{"transaction_data_hashes": hashes, "transaction_data_hashes_alg": "sha-256"}
+		kbExtra = map[string]any{vpwire.KBTransactionDataHashes: hashes, vpwire.KBTransactionDataHashesAlg: "sha-256"}
 	}
-	vpToken := map[string][]string{}
+	vpToken := vpwire.VPToken{}
 	rec := &Receipt{ID: ids.New("rcp_"), At: w.opts.Now().UTC(), Verifier: req.ClientID, VerifierDID: req.VerifierDID,
 		Verified: req.Verified, Name: req.Name, Purpose: req.Purpose, TransactionData: req.TransactionData}
 	for _, cc := range cr.Credentials {
@@ -451,15 +539,15 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 		vpToken[cc.QueryID] = append(vpToken[cc.QueryID], vp)
 		rec.Disclosed = append(rec.Disclosed, DisclosedCredential{CredentialID: cc.CredentialID, VCT: cc.VCT, Claims: shown})
 	}
-	tokenJSON, _ := json.Marshal(vpToken)
-	form := url.Values{"vp_token": {string(tokenJSON)}}
-	if req.State != "" {
-		form.Set("state", req.State)
-	}
+	resp := vpwire.Response{VPToken: vpToken, State: req.State}
+	var form url.Values
 	if req.haip.enc != nil {
-		if form, err = req.haip.enc.seal(form); err != nil {
-			return nil, err
-		}
+		form, err = req.haip.enc.seal(resp)
+	} else {
+		form, err = resp.Form()
+	}
+	if err != nil {
+		return nil, err
 	}
 	r, err := w.do(ctx, http.MethodPost, req.ResponseURI, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
 	if err != nil {
@@ -468,9 +556,7 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 	if r.status != 200 {
 		return nil, werr(CodeVerifierRefused, "the verifier answered %s", oauthError(r))
 	}
-	var ans struct {
-		RedirectURI string `json:"redirect_uri"`
-	}
+	var ans vpwire.ResponseAnswer
 	if len(r.body) > 0 && json.Unmarshal(r.body, &ans) == nil && ans.RedirectURI != "" {
 		if _, err := w.checkURL(ans.RedirectURI); err != nil {
 			return nil, werr(CodeVerifierRefused, "the verifier's redirect_uri is not https: %v", err)
@@ -490,49 +576,9 @@ func (w *Wallet) Present(ctx context.Context, req *Request, consent ConsentFunc)
 
 // sendError tells the verifier the wallet will not answer (§8.5).
 func (w *Wallet) sendError(ctx context.Context, req *Request, code string) error {
-	form := url.Values{"error": {code}}
-	if req.State != "" {
-		form.Set("state", req.State)
-	}
+	form := vpwire.ErrorResponse{Error: code, State: req.State}.Form()
 	_, err := w.do(ctx, http.MethodPost, req.ResponseURI, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
 	return err
-}
-
-// number reads a JSON number decoded as float64 or json.Number.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, !math.IsNaN(n) && !math.IsInf(n, 0)
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
-}
-
-func lookupPath(obj any, p []any) (any, bool) {
-	cur := obj
-	for _, e := range p {
-		switch k := e.(type) {
-		case string:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			if cur, ok = m[k]; !ok {
-				return nil, false
-			}
-		case int:
-			a, ok := cur.([]any)
-			if !ok || k < 0 || k >= len(a) {
-				return nil, false
-			}
-			cur = a[k]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
 }
 
 func containsPath(list [][]any, p []any) bool {

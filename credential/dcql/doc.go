@@ -12,7 +12,8 @@
 //   - §6.2 Credential Set Query: [CredentialSetQuery].
 //   - §6.3 Claims Query: [ClaimsQuery].
 //   - §6.4 Selecting Claims and Credentials: [Query.Match].
-//   - §7 Claims Path Pointer: [Path].
+//   - §7 Claims Path Pointer: [Path]; [Path.Select], [Path.Selects] and
+//     [Path.Lookup] walk one over a credential's claims (§7.1.1).
 //   - Appendix B Credential Format Specific Parameters: meta members
 //     vct_values (dc+sd-jwt), type_values (jwt_vc_json, ldp_vc) and
 //     doctype_value (mso_mdoc).

@@ -117,3 +117,25 @@ func ExampleQuery_Validate() {
 	// {"credentials":[{"id":"pid","format":"dc+sd-jwt","meta":{"vct_values":["https://credentials.example.com/identity_credential"]},"claims":[{"path":["nationalities",null]}]}]}
 	// dcql: invalid_path at /credentials/0/claims/0/path/1: negative array index
 }
+
+func ExamplePath_Select() {
+	// The credential of OpenID4VP 1.0 §7.3.
+	var claims map[string]any
+	_ = json.Unmarshal([]byte(`{
+	  "name": "Arthur Dent",
+	  "degrees": [
+	    {"type": "Bachelor of Science", "university": "University of Betelgeuse"},
+	    {"type": "Master of Science", "university": "University of Betelgeuse"}
+	  ],
+	  "nationalities": ["British", "Betelgeusian"]
+	}`), &claims)
+	types, ok := dcql.Path{"degrees", nil, "type"}.Select(claims)
+	fmt.Println(types, ok)
+	second, ok := dcql.Path{"nationalities", 1}.Lookup(claims)
+	fmt.Println(second, ok)
+	fmt.Println(dcql.Path{"name", "first"}.Selects(claims))
+	// Output:
+	// [Bachelor of Science Master of Science] true
+	// Betelgeusian true
+	// false
+}

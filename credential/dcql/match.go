@@ -338,7 +338,7 @@ func (m *matcher) eval(cq *CredentialQuery, i int, c *Credential) bool {
 	}
 	r.done = true
 	cl := &cq.Claims[i]
-	sel, ok := selectClaims(c.Claims, cl.Path)
+	sel, ok := selectClaims(c.Claims, cl.Path, nil)
 	if !ok {
 		return false
 	}

@@ -466,7 +466,7 @@ func TestClaimsPathPointerExample(t *testing.T) {
 		{Path{"nationalities", 1}, []any{"Betelgeusian"}},
 	}
 	for _, tc := range tests {
-		sel, ok := selectClaims(cred, tc.path)
+		sel, ok := selectClaims(cred, tc.path, nil)
 		if !ok {
 			t.Errorf("selectClaims(%v) failed", tc.path)
 			continue

@@ -47,15 +47,67 @@ type node struct {
 	wild []int
 }
 
+// Select processes the claims path pointer p against root, the top-level
+// JSON object of a credential's claims as encoding/json decodes it
+// (map[string]any, []any, scalars), as OpenID4VP 1.0 §7.1.1 says, and
+// returns the selected values in document order. ok is false when
+// processing aborts with an error (a string component on a non-object, an
+// index or null on a non-array, an element of another type) or selects
+// nothing. It is the one claim-path walker of Tong: DCQL matching, SD-JWT
+// disclosure selection (package credential), the wallet's consent screen
+// and the verifier's requested claims all use it.
+//
+// Spec: §7.1.1: "The result of the processing is the set of elements to
+// be returned."
+func (p Path) Select(root any) (values []any, ok bool) {
+	var buf [1]node
+	sel, ok := selectClaims(root, p, buf[:0])
+	if !ok {
+		return nil, false
+	}
+	values = make([]any, len(sel))
+	for i, n := range sel {
+		values[i] = n.v
+	}
+	return values, true
+}
+
+// Selects reports whether p selects at least one element of root: Select
+// without collecting the values.
+func (p Path) Selects(root any) bool {
+	var buf [1]node
+	_, ok := selectClaims(root, p, buf[:0])
+	return ok
+}
+
+// Lookup returns the one value at the concrete path p (strings and
+// non-negative integers, as in a [Match]'s Paths). A path holding a null
+// selects an array's elements, not one value: Lookup reports false for it,
+// as for any path that Select rejects.
+func (p Path) Lookup(root any) (any, bool) {
+	for _, e := range p {
+		if e == nil {
+			return nil, false
+		}
+	}
+	var buf [1]node
+	sel, ok := selectClaims(root, p, buf[:0])
+	if !ok || len(sel) != 1 {
+		return nil, false
+	}
+	return sel[0].v, true
+}
+
 // selectClaims processes p against a JSON-based credential whose top-level
-// object is root (OpenID4VP 1.0 §7.1.1) and returns the selected elements.
-// ok is false when processing aborts with an error or selects nothing.
-// The same processing serves mdoc (§7.2.1), where root maps namespaces to
-// data elements and validated paths are [namespace, identifier].
-func selectClaims(root map[string]any, p Path) (sel []node, ok bool) {
+// object is root (OpenID4VP 1.0 §7.1.1) and returns the selected elements,
+// appended to buf (which it may reuse). ok is false when processing aborts
+// with an error or selects nothing. The same processing serves mdoc
+// (§7.2.1), where root maps namespaces to data elements and validated
+// paths are [namespace, identifier].
+func selectClaims(root any, p Path, buf []node) (sel []node, ok bool) {
 	// Spec: §7.1.1: "1. Select the root element of the Credential, i.e., the
 	// top-level JSON object."
-	sel = []node{{v: root}}
+	sel = append(buf[:0], node{v: root})
 	for _, comp := range p {
 		var next []node
 		switch c := comp.(type) {

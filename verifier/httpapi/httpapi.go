@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/tongid/tong/credential/vpwire"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/qr"
 	"github.com/tongid/tong/verifier"
@@ -73,7 +74,7 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // ContentTypeRequestObject is the media type of a request object.
-const ContentTypeRequestObject = "application/oauth-authz-req+jwt"
+const ContentTypeRequestObject = vpwire.MediaTypeRequestObject
 
 func (a *API) requestObject(w http.ResponseWriter, r *http.Request) {
 	jws, err := a.svc.RequestObject(r.Context(), chi.URLParam(r, "id"))
@@ -95,7 +96,7 @@ func (a *API) response(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, &verifier.Error{Code: verifier.CodeMalformedResponse, Description: "direct_post responses are application/x-www-form-urlencoded"})
 		return
 	}
-	for _, k := range []string{"vp_token", "state", "response"} {
+	for _, k := range []string{vpwire.ParamVPToken, vpwire.ParamState, vpwire.ParamResponse} {
 		if len(r.PostForm[k]) > 1 {
 			fail(w, r, &verifier.Error{Code: verifier.CodeMalformedResponse, Description: k + " is repeated"})
 			return
