@@ -153,6 +153,9 @@ func (w *Wallet) Match(ctx context.Context, requestURI string) (*Request, error)
 type fetchedRequest struct {
 	ro  *vpwire.RequestObject
 	jws *jose.JWS
+	// members are the request object's member names, for the rules that
+	// are about presence, not value (nil for a request by value).
+	members vpwire.Members
 }
 
 func (fr *fetchedRequest) signed() bool { return fr.jws != nil }
@@ -202,10 +205,11 @@ func (w *Wallet) fetchRequestObject(ctx context.Context, ar vpwire.Authorization
 		return nil, werr(CodeBadRequest, "request object payload is not a JSON object")
 	}
 	ro := new(vpwire.RequestObject)
-	if err := json.Unmarshal([]byte(jws.Payload), ro); err != nil {
+	members, err := vpwire.Unmarshal([]byte(jws.Payload), ro)
+	if err != nil {
 		return nil, &Error{Code: CodeBadRequest, Description: "request object payload is not a JSON object of OpenID4VP parameters", Err: err}
 	}
-	return &fetchedRequest{ro: ro, jws: jws}, nil
+	return &fetchedRequest{ro: ro, jws: jws, members: members}, nil
 }
 
 // requestFromQuery reads an unsigned request by value, which only the
@@ -270,11 +274,11 @@ func (w *Wallet) newRequest(clientID string, fr *fetchedRequest) (*Request, erro
 	// Spec: §8.2: "If the redirect_uri Authorization Request parameter is
 	// present when the Response Mode is direct_post, the Wallet MUST
 	// return an invalid_request Authorization Response error."
-	if ro.RedirectURI != "" {
+	if ro.RedirectURI != "" || fr.members.Has(vpwire.ParamRedirectURI) {
 		return nil, werr(CodeBadRequest, "redirect_uri is not allowed with direct_post")
 	}
 	if fr.signed() {
-		if err := w.checkLifetime(req, ro); err != nil {
+		if err := w.checkLifetime(req, ro, fr.members); err != nil {
 			return nil, err
 		}
 	}
@@ -283,8 +287,8 @@ func (w *Wallet) newRequest(clientID string, fr *fetchedRequest) (*Request, erro
 
 // checkLifetime checks a signed request object's aud (§5.8) and sets the
 // request's expiry from exp, or iat plus MaxRequestAge.
-func (w *Wallet) checkLifetime(req *Request, ro *vpwire.RequestObject) error {
-	if ro.Audience != "" && ro.Audience != SelfIssuedAudience {
+func (w *Wallet) checkLifetime(req *Request, ro *vpwire.RequestObject, members vpwire.Members) error {
+	if (ro.Audience != "" || members.Has("aud")) && ro.Audience != SelfIssuedAudience {
 		return werr(CodeBadRequest, "request object aud must be %s", SelfIssuedAudience)
 	}
 	switch {

@@ -326,6 +326,14 @@ func TestHostileVerifiers(t *testing.T) {
 			mod: func(m map[string]any) { m["response_uri"] = "http://evil.example/response" }, code: wallet.CodeBadRequest},
 		{name: "client_id mismatch", purposes: []string{"identity-basic"}, purpose: "identity-basic",
 			mod: func(m map[string]any) { m["client_id"] = "decentralized_identifier:did:tong:zOther" }, code: wallet.CodeBadRequest},
+		// Presence rules, and case-sensitive names (the typed decoding
+		// took "" as absent and "Nonce" as nonce until vpwire.Unmarshal).
+		{name: "empty aud", purposes: []string{"identity-basic"}, purpose: "identity-basic",
+			mod: func(m map[string]any) { m["aud"] = "" }, code: wallet.CodeBadRequest},
+		{name: "empty redirect_uri with direct_post", purposes: []string{"identity-basic"}, purpose: "identity-basic",
+			mod: func(m map[string]any) { m["redirect_uri"] = "" }, code: wallet.CodeBadRequest},
+		{name: "a member named in the wrong case", purposes: []string{"identity-basic"}, purpose: "identity-basic",
+			mod: func(m map[string]any) { m["Nonce"] = m["nonce"]; delete(m, "nonce") }, code: wallet.CodeBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCounter(t, f.reg, tc.purposes...)
