@@ -584,7 +584,7 @@ func (a *app) request(ctx context.Context, uri string) (*jsRequest, error) {
 	}
 	out := &jsRequest{Handle: ids.New("req_"), Purpose: req.Purpose, PurposeLabel: pl[0], PurposeLabelZh: pl[1],
 		Verifier:        jsVerifier{ID: req.ClientID, DID: req.VerifierDID, Name: req.Name, Accredited: req.Verified},
-		TransactionData: txData(req.TransactionData), ResponseMode: "direct_post", ExpiresAt: jsTime(req.Expiry),
+		TransactionData: txData(req.TransactionData), ResponseMode: responseMode(req), ExpiresAt: jsTime(req.Expiry),
 		Credentials: []jsRequestCredential{}}
 	if out.Verifier.Name == "" {
 		out.Verifier.Name = req.VerifierDID
@@ -787,4 +787,13 @@ func (a *app) destroy(ctx context.Context) error {
 	defer a.mu.Unlock()
 	a.setWallet(nil)
 	return a.be.Destroy(ctx)
+}
+
+// responseMode is how the answer will travel: direct_post, or
+// direct_post.jwt when the verifier asked for it encrypted.
+func responseMode(req *wallet.Request) string {
+	if req.Encrypted() {
+		return wallet.ResponseModeDirectPostJWT
+	}
+	return "direct_post"
 }
