@@ -26,13 +26,22 @@ const statusBits = 2
 const listFillLimit = 2
 
 // withStatus runs fn in a group-commit transaction that will allocate n
-// status entries for the agency.
+// status entries for the agency: the room is reserved first (on
+// PostgreSQL, in a short transaction of its own, so that concurrent
+// issuances do not collide on the agency's current list; see
+// store_status.go), and given back if the transaction fails.
 func (s *Service) withStatus(ctx context.Context, agency string, n int, fn func(tx storeTx, r statusReservation) error) error {
 	r, err := s.st.reserveStatus(ctx, agency, n, int64(s.cfg.StatusListSize), s.cfg.Now().UnixNano())
 	if err != nil {
 		return err
 	}
-	return s.st.groupTx(ctx, func(tx storeTx) error { return fn(tx, r) })
+	err = s.st.groupTx(ctx, func(tx storeTx) error { return fn(tx, r) })
+	if err != nil {
+		// Best effort: room not given back only makes the list fill a
+		// little early.
+		_ = s.st.releaseStatus(context.WithoutCancel(ctx), r)
+	}
+	return err
 }
 
 // allocateStatus takes n random free indexes in the reserved list (or the

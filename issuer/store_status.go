@@ -8,6 +8,7 @@ import (
 	"errors"
 
 	"github.com/tongid/tong/internal/ids"
+	"github.com/tongid/tong/internal/store"
 )
 
 // Issued credentials and their status lists.
@@ -19,8 +20,21 @@ import (
 // credential gets a random free index in it (issuer_status_entries, whose
 // primary key keeps indexes unique).
 //
-// allocateStatus does it all inside the issuance transaction: pick the
-// current list, insert the entries, bump used.
+// On SQLite there is one writer, so allocateStatus does everything inside
+// the issuance transaction: pick the current list, insert the entries,
+// bump used.
+//
+// On PostgreSQL the issuance transactions are SERIALIZABLE and run in
+// parallel, so if each one read and updated the agency's current list row
+// they would all collide there and all but one would be retried (issue
+// 19). Instead reserveStatus takes the room first with one UPDATE ...
+// RETURNING in a short READ COMMITTED transaction of its own: concurrent
+// callers queue on the row's lock for the length of that one statement,
+// and none fails. The issuance transaction then only inserts its entries
+// into the reserved list, which reads no row another issuance writes.
+// Room reserved for a transaction that then fails is given back by
+// releaseStatus; if even that fails, a list fills a little early, which
+// costs nothing (no index is taken, so none is ever referenced).
 
 func (st *sqlStore) saveCredential(ctx context.Context, c *storedCredential) error {
 	_, err := st.exec(ctx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id, sealed_claims)
@@ -158,14 +172,57 @@ func (st *sqlStore) statusEntries(ctx context.Context, listID string) ([]statusE
 // The status list queries.
 const (
 	currentList = `SELECT id, size FROM issuer_status_lists WHERE agency = $1 AND used * $2 < size ORDER BY created_at DESC, id LIMIT 1`
-	insertList  = `INSERT INTO issuer_status_lists (id, agency, bits, size, used, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	// reserveList re-checks the room on the row it locked: under READ
+	// COMMITTED an UPDATE that waited for the row's lock evaluates its
+	// WHERE again on the newest version (the subquery's pick is not
+	// re-evaluated, so the pick is re-checked here).
+	reserveList = `UPDATE issuer_status_lists SET used = used + $2
+		WHERE id = (SELECT id FROM issuer_status_lists WHERE agency = $1 AND used * $3 < size ORDER BY created_at DESC, id LIMIT 1)
+		AND used * $3 < size RETURNING id, size`
+	insertList = `INSERT INTO issuer_status_lists (id, agency, bits, size, used, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
 )
 
 func (st *sqlStore) reserveStatus(ctx context.Context, agency string, n int, size int64, now int64) (statusReservation, error) {
-	return statusReservation{N: n}, nil // allocateStatus does it all
+	if st.db.Engine() != store.PostgreSQL {
+		return statusReservation{N: n}, nil // allocateStatus does it all
+	}
+	r := statusReservation{N: n}
+	err := st.db.ReadCommittedTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, reserveList, agency, n, listFillLimit).Scan(&r.ListID, &r.Size)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// No list has room: open one. The agency's row lock keeps two
+		// callers from opening one each; FOR NO KEY UPDATE does not wait
+		// for the issuance transactions that reference the agency.
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM issuer_agencies WHERE slug = $1 FOR NO KEY UPDATE`, agency).Scan(&one); err != nil {
+			return err
+		}
+		// Whoever held the lock before us may have opened one.
+		err = tx.QueryRowContext(ctx, reserveList, agency, n, listFillLimit).Scan(&r.ListID, &r.Size)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		r.ListID, r.Size = ids.Random(12), size
+		_, err = tx.ExecContext(ctx, insertList, r.ListID, agency, statusBits, size, n, now)
+		return err
+	})
+	if err != nil {
+		return statusReservation{}, err
+	}
+	return r, nil
 }
 
-func (st *sqlStore) releaseStatus(ctx context.Context, r statusReservation) error { return nil }
+func (st *sqlStore) releaseStatus(ctx context.Context, r statusReservation) error {
+	if r.ListID == "" {
+		return nil
+	}
+	return st.db.ReadCommittedTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE issuer_status_lists SET used = used - $1 WHERE id = $2`, r.N, r.ListID)
+		return err
+	})
+}
 
 func (st *sqlStore) allocateStatus(ctx context.Context, r statusReservation, agency, credentialID string, n int, size int64, now int64) ([]statusSlot, error) {
 	listID, reserved := r.ListID, r.ListID != ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -354,7 +355,8 @@ func allocate(ctx context.Context, st *sqlStore, credentialID string, n int, siz
 }
 
 // TestStoreStatusAllocation: entries get distinct indexes in the
-// current list, a list takes entries until it is half full, and a status change reaches the entries and
+// current list, a list takes entries until it is half full, room given
+// back is taken again, and a status change reaches the entries and
 // moves the list's version.
 func TestStoreStatusAllocation(t *testing.T) {
 	t.Parallel()
@@ -375,6 +377,14 @@ func TestStoreStatusAllocation(t *testing.T) {
 				t.Errorf("allocate(3) = %v: want distinct indexes in [0,%d) of one list", a, size)
 			}
 			seen[s.Index] = true
+		}
+		// Room reserved and given back is not counted.
+		r, err := st.reserveStatus(ctx, testAgency, 1, size, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.releaseStatus(ctx, r); err != nil {
+			t.Fatal(err)
 		}
 		b, err := allocate(ctx, st, "cred_o2", 1, size, &runs)
 		if err != nil || len(b) != 1 || b[0].ListID != a[0].ListID || seen[b[0].Index] {
@@ -428,6 +438,54 @@ func TestStoreStatusAllocation(t *testing.T) {
 		}
 		if _, _, _, err := st.statusList(ctx, "nope", testAgency); !errors.Is(err, errNoRecord) {
 			t.Errorf("statusList(nope) = %v, want errNoRecord", err)
+		}
+	})
+}
+
+// TestStoreConcurrentAllocation: 32 transactions allocating status
+// entries for one agency at once each run once (on PostgreSQL they used
+// to collide on the agency's current list row, and all but one were
+// retried) and get distinct indexes.
+func TestStoreConcurrentAllocation(t *testing.T) {
+	t.Parallel()
+	const n, copies = 32, 2
+	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
+		st, ctx := openStore(t, x), t.Context()
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = "o" + string(rune('A'+i))
+			addCredential(t, st, ids[i])
+		}
+		var runs atomic.Int64
+		slots := make([][]statusSlot, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range ids {
+			wg.Go(func() {
+				<-start
+				slots[i], errs[i] = allocate(ctx, st, "cred_"+ids[i], copies, DefaultStatusListSize, &runs)
+			})
+		}
+		close(start)
+		wg.Wait()
+		seen := map[statusSlot]bool{}
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("allocate #%d = %v", i, err)
+			}
+			for _, s := range slots[i] {
+				if seen[s] {
+					t.Errorf("index %d of list %s allocated twice", s.Index, s.ListID)
+				}
+				seen[s] = true
+			}
+		}
+		if len(seen) != n*copies {
+			t.Errorf("%d distinct indexes, want %d", len(seen), n*copies)
+		}
+		if runs.Load() != n {
+			t.Errorf("allocation transactions ran %d times for %d allocations, want no retries", runs.Load(), n)
 		}
 	})
 }
