@@ -131,7 +131,7 @@ func (s *Service) VerifyClientAttestation(ctx context.Context, attestation, pop,
 		return nil, bad("client attestation PoP jti is missing")
 	}
 	jkt, _ := jose.Thumbprint(cnf)
-	if err := s.spendOnce(ctx, s.db.Writer(), "attest-pop\x00"+jkt+"\x00"+p.JTI, now.Add(s.cfg.ProofMaxAge+2*Skew), CodeInvalidClient, "client attestation PoP was already used"); err != nil {
+	if err := s.spendOnce(ctx, s.st, "attest-pop\x00"+jkt+"\x00"+p.JTI, now.Add(s.cfg.ProofMaxAge+2*Skew), CodeInvalidClient, "client attestation PoP was already used"); err != nil {
 		return nil, err
 	}
 	return &ClientAttestation{Attester: c.Iss, ClientID: clientID}, nil

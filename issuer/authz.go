@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -99,23 +98,13 @@ func (s *Service) SetProfile(ctx context.Context, slug, profile string) error {
 	if profile != "" && profile != ProfileHAIP {
 		return errorf(CodeInvalidRequest, "profile must be empty or %q", ProfileHAIP)
 	}
-	if _, err := s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_agency_profile (agency, profile) VALUES ($1, $2)
-		ON CONFLICT (agency) DO UPDATE SET profile = excluded.profile`, slug, profile); err != nil {
+	if err := s.st.putProfile(ctx, slug, profile); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.agencies, slug)
 	s.mu.Unlock()
-	return s.audit(ctx, s.db.Writer(), slug, "operator", "agency.profile", slug, profile)
-}
-
-func (s *Service) agencyProfile(ctx context.Context, slug string) (string, error) {
-	var p string
-	err := s.readRow(ctx, `SELECT profile FROM issuer_agency_profile WHERE agency = $1`, slug).Scan(&p)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return p, err
+	return s.audit(ctx, s.st, slug, "operator", "agency.profile", slug, profile)
 }
 
 // RequiresDPoP tells whether the agency requires DPoP for every request
@@ -215,9 +204,8 @@ func (s *Service) PushAuthorizationRequest(ctx context.Context, slug string, req
 	_, _ = rand.Read(idb)
 	id := base64.RawURLEncoding.EncodeToString(idb)
 	now := s.cfg.Now()
-	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_authz (id, agency, client_id, redirect_uri, state, code_challenge, type_id, dpop_jkt, phase, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		id, slug, req.ClientID, req.RedirectURI, req.State, req.CodeChallenge, typeID, jkt, phasePushed, now.Unix(), now.Add(RequestURITTL).Unix())
+	err = s.st.insertAuthz(ctx, &authzRecord{ID: id, Agency: slug, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
+		CodeChallenge: req.CodeChallenge, TypeID: typeID, DPoPJKT: jkt, CreatedAt: now.Unix(), ExpiresAt: now.Add(RequestURITTL).Unix()})
 	if err != nil {
 		return nil, err
 	}
@@ -310,23 +298,22 @@ func (s *Service) Authorize(ctx context.Context, slug, clientID, requestURI stri
 		return nil, errorf(CodeInvalidRequestURI, "request_uri is not one this issuer made")
 	}
 	now := s.cfg.Now()
-	res, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_authz SET phase = $1, expires_at = $2 WHERE id = $3 AND agency = $4 AND client_id = $5 AND phase = $6 AND expires_at > $7`,
-		phaseAuthenticating, now.Add(AuthenticationTTL).Unix(), id, slug, clientID, phasePushed, now.Unix())
+	ok, err := s.st.startAuthentication(ctx, id, slug, clientID, now.Unix(), now.Add(AuthenticationTTL).Unix())
 	if err != nil {
 		return nil, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !ok {
 		return nil, errorf(CodeInvalidRequestURI, "request_uri is unknown, expired, already used, or was pushed by another client_id")
 	}
-	var typeID string
-	if err := s.readRow(ctx, `SELECT type_id FROM issuer_authz WHERE id = $1`, id).Scan(&typeID); err != nil {
+	typeID, err := s.st.authzType(ctx, id)
+	if err != nil {
 		return nil, err
 	}
 	sess, reqURI, err := s.cfg.Authenticator.Start(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_authz SET session = $1, presentation = $2 WHERE id = $3`, sess, reqURI, id); err != nil {
+	if err := s.st.setAuthzSession(ctx, id, sess, reqURI); err != nil {
 		return nil, err
 	}
 	return &Authorization{ID: id, RequestURI: reqURI, TypeID: typeID}, nil
@@ -358,41 +345,39 @@ func (s *Service) FinishAuthorization(ctx context.Context, slug, id string) (*Au
 	if !s.AuthorizationFlow() {
 		return nil, errorf(CodeNotFound, "no such authorization")
 	}
-	var redirect, state, typeID, phase string
-	var session, presentation sql.NullString
-	var expires int64
-	err = s.readRow(ctx, `SELECT redirect_uri, state, type_id, phase, session, presentation, expires_at FROM issuer_authz WHERE id = $1 AND agency = $2`, id, slug).
-		Scan(&redirect, &state, &typeID, &phase, &session, &presentation, &expires)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (phase != phaseAuthenticating || !session.Valid)) {
+	r, err := s.st.authz(ctx, id, slug)
+	if errors.Is(err, errNoRecord) || (err == nil && (r.Phase != phaseAuthenticating || r.Session == nil)) {
 		return nil, errorf(CodeNotFound, "no such authorization, or it has finished")
 	}
 	if err != nil {
 		return nil, err
 	}
+	redirect, state, typeID := r.RedirectURI, r.State, r.TypeID
 	now := s.cfg.Now()
 	deny := func(desc string) (*AuthorizationResult, error) {
-		if _, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_authz SET phase = $1 WHERE id = $2 AND phase = $3`, phaseFailed, id, phaseAuthenticating); err != nil {
+		if err := s.st.failAuthz(ctx, id); err != nil {
 			return nil, err
 		}
 		return &AuthorizationResult{RedirectTo: withQuery(redirect, url.Values{"error": {string(CodeAccessDenied)}, "error_description": {desc}, "state": {state}, "iss": {a.IssuerURL}})}, nil
 	}
-	if now.Unix() >= expires {
+	if now.Unix() >= r.ExpiresAt {
 		return deny("the citizen did not present in time")
 	}
-	subject, err := s.cfg.Authenticator.Subject(ctx, session.String)
+	subject, err := s.cfg.Authenticator.Subject(ctx, *r.Session)
 	switch {
 	case errors.Is(err, ErrAuthenticationPending):
-		return &AuthorizationResult{Pending: true, PresentationURI: presentation.String}, nil
+		var presentation string
+		if r.Presentation != nil {
+			presentation = *r.Presentation
+		}
+		return &AuthorizationResult{Pending: true, PresentationURI: presentation}, nil
 	case errors.Is(err, ErrAuthenticationFailed):
 		return deny("the presentation of the identity credential was not accepted")
 	case err != nil:
 		return nil, err
 	}
-	var offerID string
-	err = s.readRow(ctx, `SELECT o.id FROM issuer_offer_subjects s JOIN issuer_offers o ON o.id = s.offer_id
-		WHERE s.subject_mac = $1 AND o.agency = $2 AND o.type_id = $3 AND o.state = $4 AND o.expires_at > $5 ORDER BY o.created_at DESC LIMIT 1`,
-		s.subjectMAC(slug, subject), slug, typeID, offerOffered, now.Unix()).Scan(&offerID)
-	if errors.Is(err, sql.ErrNoRows) {
+	offerID, err := s.st.offerForSubject(ctx, s.subjectMAC(slug, subject), slug, typeID, now.Unix())
+	if errors.Is(err, errNoRecord) {
 		return deny("the agency has no credential of this type waiting for this citizen")
 	}
 	if err != nil {
@@ -402,15 +387,14 @@ func (s *Service) FinishAuthorization(ctx context.Context, slug, id string) (*Au
 	_, _ = rand.Read(cb)
 	code := base64.RawURLEncoding.EncodeToString(cb)
 	ch := sha256.Sum256([]byte(code))
-	res, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_authz SET phase = $1, offer_id = $2, code_hash = $3, expires_at = $4 WHERE id = $5 AND phase = $6`,
-		phaseAuthorized, offerID, ch[:], now.Add(AuthorizationCodeTTL).Unix(), id, phaseAuthenticating)
+	ok, err := s.st.authorize(ctx, id, offerID, ch[:], now.Add(AuthorizationCodeTTL).Unix())
 	if err != nil {
 		return nil, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !ok {
 		return nil, errorf(CodeNotFound, "no such authorization, or it has finished")
 	}
-	if err := s.audit(ctx, s.db.Writer(), slug, "citizen", "authz.authorize", offerID, ""); err != nil {
+	if err := s.audit(ctx, s.st, slug, "citizen", "authz.authorize", offerID, ""); err != nil {
 		return nil, err
 	}
 	return &AuthorizationResult{RedirectTo: withQuery(redirect, url.Values{"code": {code}, "state": {state}, "iss": {a.IssuerURL}})}, nil
@@ -458,30 +442,27 @@ func (s *Service) redeemCode(ctx context.Context, slug string, req TokenRequest)
 	now := s.cfg.Now()
 	var resp *TokenResponse
 	var grantErr error
-	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		var id, agency, clientID, redirect, challenge, jkt, phase string
-		var offerID sql.NullString
-		var expires int64
-		err := s.txRow(ctx, tx, `SELECT id, agency, client_id, redirect_uri, code_challenge, dpop_jkt, phase, offer_id, expires_at FROM issuer_authz WHERE code_hash = $1`, ch[:]).
-			Scan(&id, &agency, &clientID, &redirect, &challenge, &jkt, &phase, &offerID, &expires)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && agency != slug) {
+	err = s.st.groupTx(ctx, func(tx storeTx) error {
+		r, err := tx.authzByCode(ctx, ch[:])
+		if errors.Is(err, errNoRecord) || (err == nil && r.Agency != slug) {
 			grantErr = errorf(CodeInvalidGrant, "authorization code is invalid")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if phase != phaseAuthorized {
+		clientID, redirect, challenge, jkt, offerID, expires := r.ClientID, r.RedirectURI, r.CodeChallenge, r.DPoPJKT, r.OfferID, r.ExpiresAt
+		if r.Phase != phaseAuthorized {
 			grantErr = errorf(CodeInvalidGrant, "authorization code was already used")
 			return nil
 		}
 		// From here on the code is spent whatever happens: a wrong
 		// code_verifier or redirect_uri burns it (no second guess).
-		res, err := s.exec(ctx, tx, `UPDATE issuer_authz SET phase = $1 WHERE id = $2 AND phase = $3`, phaseRedeemed, id, phaseAuthorized)
+		ok, err := tx.redeemAuthz(ctx, r.ID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			grantErr = errorf(CodeInvalidGrant, "authorization code was already used")
 			return nil
 		}
@@ -507,27 +488,26 @@ func (s *Service) redeemCode(ctx context.Context, slug string, req TokenRequest)
 		case jkt != "" && req.DPoPKey != jkt:
 			grantErr = errorf(CodeInvalidDPoPProof, "the DPoP proof is not by the key the authorization request was bound to")
 		}
-		if grantErr != nil || !offerID.Valid {
+		if grantErr != nil || offerID == nil {
 			if grantErr == nil {
 				grantErr = errorf(CodeInvalidGrant, "authorization code is invalid")
 			}
 			return nil
 		}
-		var typeID, credID, state string
-		if err := s.txRow(ctx, tx, `SELECT type_id, credential_id, state FROM issuer_offers WHERE id = $1`, offerID.String).Scan(&typeID, &credID, &state); err != nil {
-			return err
-		}
-		res, err = s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, redeemed_at = $2 WHERE id = $3 AND state = $4`,
-			offerRedeemed, now.Unix(), offerID.String, offerOffered)
+		typeID, credID, _, err := tx.offerGrant(ctx, *offerID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		ok, err = tx.redeemOffer(ctx, *offerID, now.Unix())
+		if err != nil {
+			return err
+		}
+		if !ok {
 			grantErr = errorf(CodeInvalidGrant, "the credential of this authorization was already redeemed")
 			return nil
 		}
-		resp = s.grant(slug, offerID.String, typeID, credID, req.DPoPKey, now)
-		return s.audit(ctx, tx, slug, "wallet", "authz.redeem", offerID.String, "")
+		resp = s.grant(slug, *offerID, typeID, credID, req.DPoPKey, now)
+		return s.audit(ctx, tx, slug, "wallet", "authz.redeem", *offerID, "")
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,18 +38,16 @@ type IssuedCredential struct {
 }
 
 // offerRow is an offer as the credential endpoint needs it.
+// Claims, TransactionID, ApprovedBy and HolderKeys are nil when unset.
 type offerRow struct {
 	ID, Agency, TypeID, CredentialID, State string
-	Claims                                  sql.NullString
-	TransactionID, ApprovedBy, HolderKeys   sql.NullString
+	Claims                                  *string
+	TransactionID, ApprovedBy, HolderKeys   *string
 }
 
 func (s *Service) loadOffer(ctx context.Context, id string) (*offerRow, error) {
-	o := &offerRow{}
-	err := s.readRow(ctx, `SELECT id, agency, type_id, credential_id, state, claims, transaction_id, approved_by, holder_keys
-		FROM issuer_offers WHERE id = $1`, id).
-		Scan(&o.ID, &o.Agency, &o.TypeID, &o.CredentialID, &o.State, &o.Claims, &o.TransactionID, &o.ApprovedBy, &o.HolderKeys)
-	if errors.Is(err, sql.ErrNoRows) {
+	o, err := s.st.offer(ctx, id)
+	if errors.Is(err, errNoRecord) {
 		return nil, errorf(CodeInvalidToken, "access token is invalid")
 	}
 	return o, err
@@ -106,7 +103,7 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 		return nil, 0, err
 	}
 	now := s.cfg.Now()
-	if t.Deferred && !o.ApprovedBy.Valid {
+	if t.Deferred && o.ApprovedBy == nil {
 		// Deferred: keep the proven keys and wait for an officer.
 		jwks := make([]jose.JWK, len(proofs))
 		for i, p := range proofs {
@@ -116,16 +113,15 @@ func (s *Service) Credential(ctx context.Context, slug, token, dpopKey string, r
 		}
 		keysJSON, _ := json.Marshal(jwks)
 		txID := "tx_" + ids.Random(16)
-		err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+		err := s.st.groupTx(ctx, func(tx storeTx) error {
 			if err := s.spendNonces(ctx, tx, proofs); err != nil {
 				return err
 			}
-			res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, transaction_id = $2, holder_keys = $3 WHERE id = $4 AND state = $5`,
-				offerPending, txID, string(keysJSON), o.ID, offerRedeemed)
+			ok, err := tx.deferOffer(ctx, o.ID, txID, string(keysJSON))
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n != 1 {
+			if !ok {
 				return errorf(CodeInvalidToken, "access token was already used")
 			}
 			return s.audit(ctx, tx, slug, "wallet", "credential.deferred", o.CredentialID, t.ID)
@@ -178,7 +174,7 @@ func (s *Service) parseProofs(issuerURL string, raw json.RawMessage) ([]*provenK
 	return out, nil
 }
 
-func (s *Service) spendNonces(ctx context.Context, tx *sql.Tx, proofs []*provenKey) error {
+func (s *Service) spendNonces(ctx context.Context, tx storeTx, proofs []*provenKey) error {
 	done := map[string]bool{}
 	for _, p := range proofs {
 		if done[p.Nonce] {
@@ -197,39 +193,39 @@ func (s *Service) spendNonces(ctx context.Context, tx *sql.Tx, proofs []*provenK
 // nonces and takes the status list entries, so two requests cannot both
 // succeed; the claims are wiped from the offer there too.
 func (s *Service) issue(ctx context.Context, a *Agency, t *CredentialType, o *offerRow, proofs []*provenKey, from string, now time.Time, refreshKey []byte) (*CredentialResponse, error) {
-	if !o.Claims.Valid {
+	if o.Claims == nil {
 		return nil, errorf(CodeCredentialRequestDenied, "the offer's data is gone")
 	}
 	var claims map[string]any
-	if err := json.Unmarshal([]byte(o.Claims.String), &claims); err != nil {
+	if err := json.Unmarshal([]byte(*o.Claims), &claims); err != nil {
 		return nil, fmt.Errorf("issuer: stored claims: %w", err)
 	}
 	exp := now.Add(t.Validity())
 	notificationID := "ntf_" + ids.Random(16)
+	var sealed []byte
+	if len(refreshKey) == 32 {
+		sealed = []byte(seal(refreshKey, "claims\x00"+o.CredentialID, []byte(*o.Claims)))
+	}
+	rec := &storedCredential{ID: o.CredentialID, Agency: a.Slug, TypeID: t.ID, OfferID: o.ID, Status: StatusValid, Copies: len(proofs),
+		IssuedAt: now.Unix(), ExpiresAt: exp.Unix(), NotificationID: notificationID, SealedClaims: sealed}
 	var refs []credential.StatusRef
-	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+	err := s.withStatus(ctx, a.Slug, len(proofs), func(tx storeTx, r statusReservation) error {
 		if from == offerRedeemed {
 			if err := s.spendNonces(ctx, tx, proofs); err != nil {
 				return err
 			}
 		}
-		res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, claims = NULL WHERE id = $2 AND state = $3`, offerIssued, o.ID, from)
+		ok, err := tx.markOfferIssued(ctx, o.ID, from)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return errorf(CodeInvalidToken, "access token was already used")
 		}
-		var sealed []byte
-		if len(refreshKey) == 32 {
-			sealed = []byte(seal(refreshKey, "claims\x00"+o.CredentialID, []byte(o.Claims.String)))
-		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_credentials (id, agency, type_id, offer_id, status, copies, issued_at, expires_at, notification_id, sealed_claims)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			o.CredentialID, a.Slug, t.ID, o.ID, StatusValid, len(proofs), now.Unix(), exp.Unix(), notificationID, sealed); err != nil {
+		if err := tx.saveCredential(ctx, rec); err != nil {
 			return err
 		}
-		refs, err = s.allocateStatus(ctx, tx, a, o.CredentialID, len(proofs))
+		refs, err = s.allocateStatus(ctx, tx, r, a, o.CredentialID, len(proofs))
 		if err != nil {
 			return err
 		}
@@ -268,17 +264,14 @@ func (s *Service) sign(a *Agency, t *CredentialType, claims map[string]any, proo
 // holder keys: the claims are unsealed with the key only the refresh token
 // carries, and each copy gets its own new status entry.
 func (s *Service) refreshCredential(ctx context.Context, a *Agency, at *accessToken, req *CredentialRequest) (*CredentialResponse, int, error) {
-	var credID, typeID, status string
-	var expires int64
-	var sealed []byte
-	err := s.readRow(ctx, `SELECT id, type_id, status, expires_at, sealed_claims FROM issuer_credentials WHERE offer_id = $1 AND agency = $2`, at.Offer, a.Slug).
-		Scan(&credID, &typeID, &status, &expires, &sealed)
-	if errors.Is(err, sql.ErrNoRows) {
+	c, err := s.st.credentialByOffer(ctx, at.Offer, a.Slug)
+	if errors.Is(err, errNoRecord) {
 		return nil, 0, errorf(CodeInvalidToken, "access token is invalid")
 	}
 	if err != nil {
 		return nil, 0, err
 	}
+	credID, typeID, status, expires, sealed := c.ID, c.TypeID, c.Status, c.ExpiresAt, c.SealedClaims
 	now := s.cfg.Now()
 	if status != StatusValid || now.Unix() >= expires {
 		return nil, 0, errorf(CodeCredentialRequestDenied, "the credential is no longer valid")
@@ -310,11 +303,11 @@ func (s *Service) refreshCredential(ctx context.Context, a *Agency, at *accessTo
 		return nil, 0, errorf(CodeInvalidToken, "access token is invalid")
 	}
 	var refs []credential.StatusRef
-	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
+	err = s.withStatus(ctx, a.Slug, len(proofs), func(tx storeTx, r statusReservation) error {
 		// The access token serves one credential request, and only while
 		// its refresh family stands.
-		var gen int64
-		if err := s.txRow(ctx, tx, `SELECT refresh_gen FROM issuer_credentials WHERE id = $1`, credID).Scan(&gen); err != nil {
+		gen, err := tx.refreshGen(ctx, credID)
+		if err != nil {
 			return err
 		}
 		if gen == familyRevoked {
@@ -326,11 +319,10 @@ func (s *Service) refreshCredential(ctx context.Context, a *Agency, at *accessTo
 		if err := s.spendNonces(ctx, tx, proofs); err != nil {
 			return err
 		}
-		var err error
-		if refs, err = s.allocateStatus(ctx, tx, a, credID, len(proofs)); err != nil {
+		if refs, err = s.allocateStatus(ctx, tx, r, a, credID, len(proofs)); err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET copies = copies + $1 WHERE id = $2`, len(proofs), credID); err != nil {
+		if err := tx.addCopies(ctx, credID, len(proofs)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.Slug, "wallet", "credential.refresh", credID, fmt.Sprintf("%s copies=%d", typeID, len(proofs)))
@@ -365,10 +357,10 @@ func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactio
 	if err != nil {
 		return nil, 0, err
 	}
-	if transactionID == "" || !o.TransactionID.Valid || o.TransactionID.String != transactionID || o.State != offerPending {
+	if transactionID == "" || o.TransactionID == nil || *o.TransactionID != transactionID || o.State != offerPending {
 		return nil, 0, errorf(CodeInvalidTransactionID, "transaction_id is unknown, already completed, or not this token's")
 	}
-	if !o.ApprovedBy.Valid {
+	if o.ApprovedBy == nil {
 		return &CredentialResponse{TransactionID: transactionID, Interval: int(DefaultDeferInterval / time.Second)}, 202, nil
 	}
 	t, err := s.Type(ctx, slug, o.TypeID)
@@ -376,7 +368,11 @@ func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactio
 		return nil, 0, errorf(CodeCredentialRequestDenied, "credential type %q no longer exists", o.TypeID)
 	}
 	var jwks []jose.JWK
-	if err := json.Unmarshal([]byte(o.HolderKeys.String), &jwks); err != nil {
+	var holderKeys string
+	if o.HolderKeys != nil {
+		holderKeys = *o.HolderKeys
+	}
+	if err := json.Unmarshal([]byte(holderKeys), &jwks); err != nil {
 		return nil, 0, fmt.Errorf("issuer: stored holder keys: %w", err)
 	}
 	proofs := make([]*provenKey, len(jwks))
@@ -396,13 +392,12 @@ func (s *Service) Deferred(ctx context.Context, slug, token, dpopKey, transactio
 
 // Approve lets an officer approve a deferred issuance, by credential id.
 func (s *Service) Approve(ctx context.Context, slug, actor, credentialID string) error {
-	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET approved_by = $1 WHERE credential_id = $2 AND agency = $3 AND approved_by IS NULL AND state IN ($4, $5, $6)`,
-			actor, credentialID, slug, offerOffered, offerRedeemed, offerPending)
+	return s.st.writeTx(ctx, func(tx storeTx) error {
+		ok, err := tx.approveOffer(ctx, credentialID, slug, actor)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			return errorf(CodeNotFound, "no offer awaiting approval for credential %q", credentialID)
 		}
 		return s.audit(ctx, tx, slug, actor, "credential.approve", credentialID, "")
@@ -437,16 +432,15 @@ func (s *Service) Notify(ctx context.Context, slug, token, dpopKey string, req N
 	if len(req.EventDescription) > 1024 {
 		return errorf(CodeInvalidNotificationRequest, "event_description is too long")
 	}
-	return s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		var credID string
-		err := s.txRow(ctx, tx, `SELECT id FROM issuer_credentials WHERE notification_id = $1 AND offer_id = $2`, req.NotificationID, at.Offer).Scan(&credID)
-		if errors.Is(err, sql.ErrNoRows) {
+	return s.st.groupTx(ctx, func(tx storeTx) error {
+		credID, err := tx.credentialForNotification(ctx, req.NotificationID, at.Offer)
+		if errors.Is(err, errNoRecord) {
 			return errorf(CodeInvalidNotificationID, "notification_id is not this token's")
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET notified = $1 WHERE id = $2`, req.Event, credID); err != nil {
+		if err := tx.setNotified(ctx, credID, req.Event); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, slug, "wallet", "credential.notify", credID, req.Event)

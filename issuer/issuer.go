@@ -5,7 +5,6 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -90,7 +89,7 @@ type Config struct {
 // Service is an issuing service for any number of agencies.
 type Service struct {
 	cfg      Config
-	db       *store.DB
+	st       issuerStore
 	tokenKey []byte // access tokens
 	nonceKey []byte // c_nonce
 	macKey   []byte // tx_code and pre-authorized code MACs
@@ -99,7 +98,6 @@ type Service struct {
 	agencies map[string]*Agency
 	types    map[string]map[string]*CredentialType
 	lists    map[string]*cachedList
-	stmts    stmts
 }
 
 // New opens the issuer: it applies the schema and checks the config.
@@ -134,7 +132,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, db: cfg.DB, agencies: map[string]*Agency{},
+	s := &Service{cfg: cfg, st: newSQLStore(cfg.DB), agencies: map[string]*Agency{},
 		types: map[string]map[string]*CredentialType{}, lists: map[string]*cachedList{}}
 	if applied > 0 {
 		if err := s.fillVCTOwners(ctx); err != nil {
@@ -218,15 +216,13 @@ func (s *Service) AddAgency(ctx context.Context, a Agency) error {
 	if _, err := s.cfg.Keys.Load(a.KeyName); err != nil {
 		return fmt.Errorf("issuer: agency key %q: %w", a.KeyName, err)
 	}
-	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_agencies (slug, name, issuer_url, did, key_name, key_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.Slug, a.Name, a.IssuerURL, a.DID, a.KeyName, a.KeyID, s.cfg.Now().Unix())
-	if err != nil {
-		if store.IsUniqueViolation(err) {
+	if err := s.st.insertAgency(ctx, &a, s.cfg.Now().Unix()); err != nil {
+		if errors.Is(err, errDuplicate) {
 			return errorf(CodeConflict, "agency %q or its issuer URL exists", a.Slug)
 		}
 		return err
 	}
-	return s.audit(ctx, s.db.Writer(), a.Slug, "operator", "agency.create", a.Slug, a.DID)
+	return s.audit(ctx, s.st, a.Slug, "operator", "agency.create", a.Slug, a.DID)
 }
 
 func isLoopback(host string) bool {
@@ -245,10 +241,8 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 	if ok {
 		return a, nil
 	}
-	a = &Agency{}
-	err := s.readRow(ctx, `SELECT slug, name, issuer_url, did, key_name, key_id FROM issuer_agencies WHERE slug = $1`, slug).
-		Scan(&a.Slug, &a.Name, &a.IssuerURL, &a.DID, &a.KeyName, &a.KeyID)
-	if errors.Is(err, sql.ErrNoRows) {
+	a, err := s.st.agency(ctx, slug)
+	if errors.Is(err, errNoRecord) {
 		return nil, errorf(CodeNotFound, "no agency %q", slug)
 	}
 	if err != nil {
@@ -260,7 +254,7 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 	if a.X5C, err = s.agencyX5C(ctx, slug); err != nil {
 		return nil, err
 	}
-	if a.Profile, err = s.agencyProfile(ctx, slug); err != nil {
+	if a.Profile, err = s.st.agencyProfile(ctx, slug); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -271,21 +265,8 @@ func (s *Service) Agency(ctx context.Context, slug string) (*Agency, error) {
 
 // Agencies lists every agency.
 func (s *Service) Agencies(ctx context.Context) ([]*Agency, error) {
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT slug FROM issuer_agencies ORDER BY slug`)
+	slugs, err := s.st.agencySlugs(ctx)
 	if err != nil {
-		return nil, err
-	}
-	var slugs []string
-	for rows.Next() {
-		var slug string
-		if err := rows.Scan(&slug); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		slugs = append(slugs, slug)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	out := make([]*Agency, 0, len(slugs))
@@ -311,14 +292,11 @@ func (s *Service) PutType(ctx context.Context, slug, actor string, t *Credential
 	if err != nil {
 		return err
 	}
-	err = s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.st.writeTx(ctx, func(tx storeTx) error {
 		if err := s.claimVCT(ctx, tx, slug, t.VCT); err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, tx, `INSERT INTO issuer_types (agency, id, definition, updated_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (agency, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at`,
-			slug, t.ID, string(def), s.cfg.Now().Unix())
-		if err != nil {
+		if err := tx.putType(ctx, slug, t.ID, string(def), s.cfg.Now().Unix()); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, slug, actor, "type.put", t.ID, t.VCT)
@@ -336,35 +314,22 @@ func (s *Service) PutType(ctx context.Context, slug, actor string, t *Credential
 // is another agency's: one that defined it first, or whose issuer URL it
 // sits under. Without this an agency could define a type with another's
 // vct and its wallets would show one agency's credential as another's.
-func (s *Service) claimVCT(ctx context.Context, tx *sql.Tx, slug, vct string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT slug, issuer_url FROM issuer_agencies WHERE slug <> $1`, slug)
+func (s *Service) claimVCT(ctx context.Context, tx storeTx, slug, vct string) error {
+	others, err := tx.otherAgencyURLs(ctx, slug)
 	if err != nil {
 		return err
 	}
 	var under string
-	for rows.Next() {
-		var other, u string
-		if err := rows.Scan(&other, &u); err != nil {
-			rows.Close()
-			return err
+	for _, o := range others {
+		if vct == o.IssuerURL || strings.HasPrefix(vct, strings.TrimSuffix(o.IssuerURL, "/")+"/") {
+			under = o.Slug
 		}
-		if vct == u || strings.HasPrefix(vct, strings.TrimSuffix(u, "/")+"/") {
-			under = other
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if under != "" {
 		return errorf(CodeVCTTaken, "vct %q sits under agency %s's issuer URL; use a vct of your own", vct, under)
 	}
-	if _, err := s.exec(ctx, tx, `INSERT INTO issuer_vct_owners (vct, agency, created_at) VALUES ($1, $2, $3) ON CONFLICT (vct) DO NOTHING`,
-		vct, slug, s.cfg.Now().Unix()); err != nil {
-		return err
-	}
-	var owner string
-	if err := s.txRow(ctx, tx, `SELECT agency FROM issuer_vct_owners WHERE vct = $1`, vct).Scan(&owner); err != nil {
+	owner, err := tx.claimVCT(ctx, vct, slug, s.cfg.Now().Unix())
+	if err != nil {
 		return err
 	}
 	if owner != slug {
@@ -377,36 +342,17 @@ func (s *Service) claimVCT(ctx context.Context, tx *sql.Tx, slug, vct string) er
 // stored it first (the oldest updated_at), once, when the owners table is
 // new.
 func (s *Service) fillVCTOwners(ctx context.Context) error {
-	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT agency, definition, updated_at FROM issuer_types ORDER BY updated_at, agency, id`)
+	return s.st.writeTx(ctx, func(tx storeTx) error {
+		all, err := tx.allTypes(ctx)
 		if err != nil {
 			return err
 		}
-		type owned struct {
-			agency, vct string
-			at          int64
-		}
-		var all []owned
-		for rows.Next() {
-			var o owned
-			var def string
-			if err := rows.Scan(&o.agency, &def, &o.at); err != nil {
-				rows.Close()
-				return err
-			}
-			var t CredentialType
-			if json.Unmarshal([]byte(def), &t) == nil && t.VCT != "" {
-				o.vct = t.VCT
-				all = append(all, o)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for _, o := range all {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO issuer_vct_owners (vct, agency, created_at) VALUES ($1, $2, $3) ON CONFLICT (vct) DO NOTHING`,
-				o.vct, o.agency, o.at); err != nil {
+			var t CredentialType
+			if json.Unmarshal([]byte(o.Definition), &t) != nil || t.VCT == "" {
+				continue
+			}
+			if _, err := tx.claimVCT(ctx, t.VCT, o.Agency, o.UpdatedAt); err != nil {
 				return err
 			}
 		}
@@ -422,25 +368,17 @@ func (s *Service) Types(ctx context.Context, slug string) (map[string]*Credentia
 	if ok {
 		return ts, nil
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT definition FROM issuer_types WHERE agency = $1`, slug)
+	defs, err := s.st.typeDefinitions(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	ts = map[string]*CredentialType{}
-	for rows.Next() {
-		var def string
-		if err := rows.Scan(&def); err != nil {
-			return nil, err
-		}
+	for _, def := range defs {
 		var t CredentialType
 		if err := json.Unmarshal([]byte(def), &t); err != nil {
 			return nil, fmt.Errorf("issuer: stored type: %w", err)
 		}
 		ts[t.ID] = &t
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	s.mu.Lock()
 	s.types[slug] = ts
@@ -477,25 +415,22 @@ func (s *Service) CreateAPIToken(ctx context.Context, slug, actor, label string)
 	token = APITokenPrefix + ids.Random(32)
 	id = "tok_" + ids.Random(8)
 	h := sha256.Sum256([]byte(token))
-	_, err = s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_api_tokens (id, agency, hash, label, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		id, slug, h[:], label, s.cfg.Now().Unix())
-	if err != nil {
+	if err := s.st.insertAPIToken(ctx, id, slug, h[:], label, s.cfg.Now().Unix()); err != nil {
 		return "", "", err
 	}
-	return token, id, s.audit(ctx, s.db.Writer(), slug, actor, "token.create", id, label)
+	return token, id, s.audit(ctx, s.st, slug, actor, "token.create", id, label)
 }
 
 // RevokeAPIToken revokes a staff API token by id.
 func (s *Service) RevokeAPIToken(ctx context.Context, slug, actor, id string) error {
-	res, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_api_tokens SET revoked_at = $1 WHERE id = $2 AND agency = $3 AND revoked_at IS NULL`,
-		s.cfg.Now().Unix(), id, slug)
+	ok, err := s.st.revokeAPIToken(ctx, slug, id, s.cfg.Now().Unix())
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !ok {
 		return errorf(CodeNotFound, "no active token %q", id)
 	}
-	return s.audit(ctx, s.db.Writer(), slug, actor, "token.revoke", id, "")
+	return s.audit(ctx, s.st, slug, actor, "token.revoke", id, "")
 }
 
 // Authenticate checks a staff API token for an agency and returns the
@@ -518,9 +453,8 @@ func (s *Service) TokenAgency(ctx context.Context, token string) (agency, id str
 		return "", "", errorf(CodeUnauthorized, "missing or malformed API token")
 	}
 	h := sha256.Sum256([]byte(token))
-	var revoked sql.NullInt64
-	err = s.readRow(ctx, `SELECT id, agency, revoked_at FROM issuer_api_tokens WHERE hash = $1`, h[:]).Scan(&id, &agency, &revoked)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && revoked.Valid) {
+	id, agency, revoked, err := s.st.apiToken(ctx, h[:])
+	if errors.Is(err, errNoRecord) || (err == nil && revoked) {
 		return "", "", errorf(CodeUnauthorized, "API token is unknown, revoked, or for another agency")
 	}
 	if err != nil {
@@ -540,12 +474,11 @@ type AuditEntry struct {
 }
 
 // audit records an action. detail must never hold claim values.
-func (s *Service) audit(ctx context.Context, db execer, agency, actor, action, object, detail string) error {
+// w is the store, or a transaction to write it in.
+func (s *Service) audit(ctx context.Context, w recorder, agency, actor, action, object, detail string) error {
 	now := s.cfg.Now()
-	id := fmt.Sprintf("%016x%s", now.UnixNano(), ids.Random(6))
-	_, err := s.exec(ctx, db, `INSERT INTO issuer_audit (id, at, agency, actor, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		id, now.UnixNano(), agency, actor, action, object, detail)
-	return err
+	return w.insertAudit(ctx, auditRecord{ID: fmt.Sprintf("%016x%s", now.UnixNano(), ids.Random(6)), At: now.UnixNano(),
+		Agency: agency, Actor: actor, Action: action, Object: object, Detail: detail})
 }
 
 // Audit returns an agency's newest audit entries, newest first.
@@ -553,23 +486,7 @@ func (s *Service) Audit(ctx context.Context, slug string, limit int) ([]AuditEnt
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, at, actor, action, object, detail FROM issuer_audit
-		WHERE agency = $1 ORDER BY id DESC LIMIT $2`, slug, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Object, &e.Detail); err != nil {
-			return nil, err
-		}
-		e.At = time.Unix(0, at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.st.auditEntries(ctx, slug, limit)
 }
 
 // seal and open protect the access tokens and nonces the issuer hands out

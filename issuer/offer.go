@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -125,17 +124,11 @@ func (s *Service) CreateOffer(ctx context.Context, slug, actor string, req Offer
 	now := s.cfg.Now()
 	o := &Offer{ID: id, CredentialID: "cred_" + ids.Random(16), TxCode: pin, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Second),
 		PreAuthorizedCode: code, OfferURI: OfferURI(a.IssuerURL + "/offers/" + id)}
-	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO issuer_offers (id, agency, type_id, credential_id, code_hash, tx_code_mac, claims, state, created_by, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			id, slug, t.ID, o.CredentialID, codeHash[:], s.txMAC(id, pin), string(claims), offerOffered, actor, now.Unix(), o.ExpiresAt.Unix())
-		if err != nil {
+	rec := &offerRecord{ID: id, Agency: slug, TypeID: t.ID, CredentialID: o.CredentialID, CodeHash: codeHash[:], TxCodeMAC: s.txMAC(id, pin),
+		Claims: string(claims), CreatedBy: actor, CreatedAt: now.Unix(), ExpiresAt: o.ExpiresAt.Unix(), SubjectMAC: subject}
+	err = s.st.groupTx(ctx, func(tx storeTx) error {
+		if err := tx.insertOffer(ctx, rec); err != nil {
 			return err
-		}
-		if subject != nil {
-			if _, err := s.exec(ctx, tx, `INSERT INTO issuer_offer_subjects (offer_id, subject_mac) VALUES ($1, $2)`, id, subject); err != nil {
-				return err
-			}
 		}
 		return s.audit(ctx, tx, slug, actor, "offer.create", id, t.ID)
 	})
@@ -193,11 +186,8 @@ func (s *Service) CredentialOfferObject(ctx context.Context, slug, offerID strin
 	if err != nil {
 		return nil, err
 	}
-	var typeID, state string
-	var expires int64
-	err = s.readRow(ctx, `SELECT type_id, state, expires_at FROM issuer_offers WHERE id = $1 AND agency = $2`, offerID, slug).
-		Scan(&typeID, &state, &expires)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && (state != offerOffered || s.cfg.Now().Unix() >= expires)) {
+	typeID, state, expires, err := s.st.offerObject(ctx, offerID, slug)
+	if errors.Is(err, errNoRecord) || (err == nil && (state != offerOffered || s.cfg.Now().Unix() >= expires)) {
 		return nil, errorf(CodeNotFound, "no such offer, or it was used or has expired")
 	}
 	if err != nil {
@@ -307,19 +297,16 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 	now := s.cfg.Now()
 	var resp *TokenResponse
 	var grantErr error
-	err = s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		var agency, typeID, credID, state string
-		var mac []byte
-		var tries, expires int64
-		err := s.txRow(ctx, tx, `SELECT agency, type_id, credential_id, tx_code_mac, tx_tries, state, expires_at FROM issuer_offers WHERE id = $1`, offerID).
-			Scan(&agency, &typeID, &credID, &mac, &tries, &state, &expires)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && agency != slug) {
+	err = s.st.groupTx(ctx, func(tx storeTx) error {
+		o, err := tx.offerForToken(ctx, offerID)
+		if errors.Is(err, errNoRecord) || (err == nil && o.Agency != slug) {
 			grantErr = errorf(CodeInvalidGrant, "pre-authorized code is invalid")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		typeID, credID, mac, tries, state, expires := o.TypeID, o.CredentialID, o.TxCodeMAC, o.Tries, o.State, o.ExpiresAt
 		switch {
 		case state == offerLocked:
 			grantErr = errorf(CodeInvalidGrant, "offer is locked after too many wrong tx_code attempts; ask the agency for a new one")
@@ -337,7 +324,7 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 			if tries >= int64(s.cfg.MaxTxTries) {
 				next = offerLocked
 			}
-			if _, err := s.exec(ctx, tx, `UPDATE issuer_offers SET tx_tries = $1, state = $2 WHERE id = $3`, tries, next, offerID); err != nil {
+			if err := tx.setTxTries(ctx, offerID, tries, next); err != nil {
 				return err
 			}
 			if next == offerLocked {
@@ -347,12 +334,11 @@ func (s *Service) Token(ctx context.Context, slug string, req TokenRequest) (*To
 			grantErr = errorf(CodeInvalidGrant, "wrong tx_code (%d of %d attempts left)", int64(s.cfg.MaxTxTries)-tries, s.cfg.MaxTxTries)
 			return nil
 		}
-		res, err := s.exec(ctx, tx, `UPDATE issuer_offers SET state = $1, redeemed_at = $2 WHERE id = $3 AND state = $4`,
-			offerRedeemed, now.Unix(), offerID, offerOffered)
+		ok, err := tx.redeemOffer(ctx, offerID, now.Unix())
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			grantErr = errorf(CodeInvalidGrant, "pre-authorized code was already used")
 			return nil
 		}
@@ -410,18 +396,16 @@ func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*
 	now := s.cfg.Now()
 	var resp *TokenResponse
 	var grantErr error
-	err := s.db.GroupTx(ctx, func(tx *sql.Tx) error {
-		var status, typeID, credID string
-		var expires, gen int64
-		err := s.txRow(ctx, tx, `SELECT id, type_id, status, expires_at, refresh_gen FROM issuer_credentials WHERE offer_id = $1 AND agency = $2`, rt.Offer, slug).
-			Scan(&credID, &typeID, &status, &expires, &gen)
-		if errors.Is(err, sql.ErrNoRows) {
+	err := s.st.groupTx(ctx, func(tx storeTx) error {
+		c, err := tx.refreshState(ctx, rt.Offer, slug)
+		if errors.Is(err, errNoRecord) {
 			grantErr = errorf(CodeInvalidGrant, "refresh token is invalid")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		status, typeID, credID, expires, gen := c.Status, c.TypeID, c.ID, c.ExpiresAt, c.RefreshGen
 		if status != StatusValid || now.Unix() >= expires {
 			grantErr = errorf(CodeInvalidGrant, "the credential is %s; it cannot be refreshed", map[bool]string{true: status, false: "expired"}[status != StatusValid])
 			return nil
@@ -430,14 +414,14 @@ func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*
 			grantErr = errorf(CodeInvalidGrant, "this credential's refresh tokens were revoked after one was reused; ask the agency for a new offer")
 			return nil
 		}
-		res, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET refresh_gen = $1 WHERE id = $2 AND refresh_gen = $3`, gen+1, credID, rt.Gen)
+		ok, err := tx.rotateRefresh(ctx, credID, rt.Gen, gen+1)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !ok {
 			// An old refresh token: whoever holds the newest one (the
 			// wallet or a thief) cannot be told apart, so neither keeps it.
-			if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET refresh_gen = $1 WHERE id = $2`, familyRevoked, credID); err != nil {
+			if err := tx.revokeRefreshFamily(ctx, credID); err != nil {
 				return err
 			}
 			grantErr = errorf(CodeInvalidGrant, "refresh token was already used; this credential's refresh tokens are now revoked")

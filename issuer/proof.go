@@ -206,17 +206,18 @@ func (s *Service) SpendDPoP(ctx context.Context, d *DPoP) error {
 	if d == nil {
 		return nil
 	}
-	return s.spendOnce(ctx, s.db.Writer(), d.jti, d.exp, CodeInvalidDPoPProof, "DPoP proof was already used")
+	return s.spendOnce(ctx, s.st, d.jti, d.exp, CodeInvalidDPoPProof, "DPoP proof was already used")
 }
 
-// spendOnce records a single-use value (nonce, jti) until exp.
-func (s *Service) spendOnce(ctx context.Context, db execer, value string, exp time.Time, code Code, msg string) error {
+// spendOnce records a single-use value (nonce, jti) until exp, in w: the
+// store, or a transaction.
+func (s *Service) spendOnce(ctx context.Context, w recorder, value string, exp time.Time, code Code, msg string) error {
 	h := sha256.Sum256([]byte(value))
-	res, err := s.exec(ctx, db, `INSERT INTO issuer_used_nonces (hash, expires_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING`, h[:], exp.Unix())
+	ok, err := w.spend(ctx, h[:], exp.Unix())
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !ok {
 		return errorf(code, "%s", msg)
 	}
 	return nil
@@ -226,21 +227,9 @@ func (s *Service) spendOnce(ctx context.Context, db execer, value string, exp ti
 // offers past theirs, wiping their claims. cmd/tong runs it periodically.
 func (s *Service) PurgeExpired(ctx context.Context) error {
 	now := s.cfg.Now().Unix()
-	if _, err := s.exec(ctx, s.db.Writer(), `DELETE FROM issuer_used_nonces WHERE expires_at < $1`, now); err != nil {
-		return err
-	}
 	// Authorizations past their expiry can no longer be used; a day on,
-	// they go (their codes are kept only as hashes).
-	if _, err := s.exec(ctx, s.db.Writer(), `DELETE FROM issuer_authz WHERE expires_at < $1`, now-24*3600); err != nil {
-		return err
-	}
-	if _, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state IN ($1, $2) AND expires_at < $3`,
-		offerOffered, offerLocked, now); err != nil {
-		return err
-	}
-	// A redeemed offer whose access token has expired can never be issued:
-	// its claims go too.
-	_, err := s.exec(ctx, s.db.Writer(), `UPDATE issuer_offers SET claims = NULL WHERE claims IS NOT NULL AND state = $1 AND redeemed_at < $2`,
-		offerRedeemed, now-int64(s.cfg.AccessTokenTTL/time.Second))
-	return err
+	// they go (their codes are kept only as hashes). Offered and locked
+	// offers past their expiry lose their claims, and so does a redeemed
+	// offer whose access token has expired: it can never be issued.
+	return s.st.purgeExpired(ctx, now, now-24*3600, now-int64(s.cfg.AccessTokenTTL/time.Second))
 }

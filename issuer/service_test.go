@@ -56,13 +56,19 @@ type fixture struct {
 // the demo types; mod adjusts the config first.
 func newIssuer(t *testing.T, mod func(*issuer.Config)) *fixture {
 	t.Helper()
-	ctx := t.Context()
-	dir := t.TempDir()
-	db, err := openDB(ctx, filepath.Join(dir, "tong.db"), store.Options{Synchronous: "NORMAL"})
+	db, err := openDB(t.Context(), filepath.Join(t.TempDir(), "tong.db"), store.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return newIssuerOn(t, db, mod)
+}
+
+// newIssuerOn is newIssuer on an open database (of either engine).
+func newIssuerOn(t *testing.T, db *store.DB, mod func(*issuer.Config)) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
 	kd, err := keys.OpenDir(filepath.Join(dir, "keys"), make([]byte, keys.MasterKeySize))
 	if err != nil {
 		t.Fatal(err)

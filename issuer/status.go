@@ -2,16 +2,12 @@ package issuer
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/statuslist"
-	"github.com/tongid/tong/internal/ids"
 )
 
 // Credential statuses, as the staff API names them.
@@ -29,42 +25,36 @@ const statusBits = 2
 // cheap to find and every list keeps a large crowd.
 const listFillLimit = 2
 
-// allocateStatus takes n random free indexes in the agency's current list,
-// opening a new list when the current one is half full.
-func (s *Service) allocateStatus(ctx context.Context, tx *sql.Tx, a *Agency, credentialID string, n int) ([]credential.StatusRef, error) {
-	var listID string
-	var size, used int64
-	err := s.txRow(ctx, tx, `SELECT id, size, used FROM issuer_status_lists WHERE agency = $1 AND used * $2 < size ORDER BY created_at DESC, id LIMIT 1`,
-		a.Slug, listFillLimit).Scan(&listID, &size, &used)
-	if errors.Is(err, sql.ErrNoRows) {
-		listID = ids.Random(12)
-		size = int64(s.cfg.StatusListSize)
-		if _, err := s.exec(ctx, tx, `INSERT INTO issuer_status_lists (id, agency, bits, size, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			listID, a.Slug, statusBits, size, s.cfg.Now().UnixNano()); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
+// withStatus runs fn in a group-commit transaction that will allocate n
+// status entries for the agency: the room is reserved first (on
+// PostgreSQL, in a short transaction of its own, so that concurrent
+// issuances do not collide on the agency's current list; see
+// store_status.go), and given back if the transaction fails.
+func (s *Service) withStatus(ctx context.Context, agency string, n int, fn func(tx storeTx, r statusReservation) error) error {
+	r, err := s.st.reserveStatus(ctx, agency, n, int64(s.cfg.StatusListSize), s.cfg.Now().UnixNano())
+	if err != nil {
+		return err
+	}
+	err = s.st.groupTx(ctx, func(tx storeTx) error { return fn(tx, r) })
+	if err != nil {
+		// Best effort: room not given back only makes the list fill a
+		// little early.
+		_ = s.st.releaseStatus(context.WithoutCancel(ctx), r)
+	}
+	return err
+}
+
+// allocateStatus takes n random free indexes in the reserved list (or the
+// agency's current list, opening a new one when it is half full) for the
+// copies of a credential.
+func (s *Service) allocateStatus(ctx context.Context, tx storeTx, r statusReservation, a *Agency, credentialID string, n int) ([]credential.StatusRef, error) {
+	slots, err := tx.allocateStatus(ctx, r, a.Slug, credentialID, n, int64(s.cfg.StatusListSize), s.cfg.Now().UnixNano())
+	if err != nil {
 		return nil, err
 	}
-	refs := make([]credential.StatusRef, 0, n)
-	for tries := 0; len(refs) < n; tries++ {
-		if tries == 64*n {
-			return nil, errors.New("issuer: no free status index after many tries")
-		}
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		idx := int64(binary.BigEndian.Uint64(b[:]) % uint64(size))
-		res, err := s.exec(ctx, tx, `INSERT INTO issuer_status_entries (list_id, idx, credential_id) VALUES ($1, $2, $3) ON CONFLICT (list_id, idx) DO NOTHING`,
-			listID, idx, credentialID)
-		if err != nil {
-			return nil, err
-		}
-		if k, _ := res.RowsAffected(); k == 1 {
-			refs = append(refs, credential.StatusRef{Index: int(idx), URI: a.IssuerURL + "/status/" + listID})
-		}
-	}
-	if _, err := s.exec(ctx, tx, `UPDATE issuer_status_lists SET used = used + $1 WHERE id = $2`, n, listID); err != nil {
-		return nil, err
+	refs := make([]credential.StatusRef, len(slots))
+	for i, sl := range slots {
+		refs[i] = credential.StatusRef{Index: int(sl.Index), URI: a.IssuerURL + "/status/" + sl.ListID}
 	}
 	return refs, nil
 }
@@ -83,18 +73,13 @@ type CredentialInfo struct {
 
 // CredentialInfo returns an issued credential's record.
 func (s *Service) CredentialInfo(ctx context.Context, slug, id string) (*CredentialInfo, error) {
-	c := &CredentialInfo{ID: id}
-	var issued, expires int64
-	var notified sql.NullString
-	err := s.readRow(ctx, `SELECT type_id, status, copies, issued_at, expires_at, notified FROM issuer_credentials WHERE id = $1 AND agency = $2`, id, slug).
-		Scan(&c.Type, &c.Status, &c.Copies, &issued, &expires, &notified)
-	if errors.Is(err, sql.ErrNoRows) {
+	c, err := s.st.credentialInfo(ctx, id, slug)
+	if errors.Is(err, errNoRecord) {
 		return nil, errorf(CodeNotFound, "no issued credential %q at this agency", id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.IssuedAt, c.ExpiresAt, c.Notified = time.Unix(issued, 0).UTC(), time.Unix(expires, 0).UTC(), notified.String
 	return c, nil
 }
 
@@ -112,10 +97,9 @@ func (s *Service) SetStatus(ctx context.Context, slug, actor, credentialID, stat
 	default:
 		return nil, errorf(CodeInvalidRequest, "status must be valid, revoked or suspended")
 	}
-	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
-		var cur string
-		err := s.txRow(ctx, tx, `SELECT status FROM issuer_credentials WHERE id = $1 AND agency = $2`, credentialID, slug).Scan(&cur)
-		if errors.Is(err, sql.ErrNoRows) {
+	err := s.st.writeTx(ctx, func(tx storeTx) error {
+		cur, err := tx.credentialStatus(ctx, credentialID, slug)
+		if errors.Is(err, errNoRecord) {
 			return errorf(CodeNotFound, "no issued credential %q at this agency", credentialID)
 		}
 		if err != nil {
@@ -127,13 +111,7 @@ func (s *Service) SetStatus(ctx context.Context, slug, actor, credentialID, stat
 		if cur == status {
 			return nil
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE issuer_credentials SET status = $1 WHERE id = $2`, status, credentialID); err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, `UPDATE issuer_status_entries SET status = $1 WHERE credential_id = $2`, value, credentialID); err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, `UPDATE issuer_status_lists SET version = version + 1 WHERE id IN (SELECT list_id FROM issuer_status_entries WHERE credential_id = $1)`, credentialID); err != nil {
+		if err := tx.setCredentialStatus(ctx, credentialID, status, value); err != nil {
 			return err
 		}
 		action := map[string]string{StatusValid: "credential.unsuspend", StatusRevoked: "credential.revoke", StatusSuspended: "credential.suspend"}[status]
@@ -159,10 +137,8 @@ func (s *Service) StatusListToken(ctx context.Context, slug, listID string) (str
 	if err != nil {
 		return "", err
 	}
-	var size, bits, version int64
-	err = s.readRow(ctx, `SELECT size, bits, version FROM issuer_status_lists WHERE id = $1 AND agency = $2`, listID, slug).
-		Scan(&size, &bits, &version)
-	if errors.Is(err, sql.ErrNoRows) {
+	size, bits, version, err := s.st.statusList(ctx, listID, slug)
+	if errors.Is(err, errNoRecord) {
 		return "", errorf(CodeNotFound, "no status list %q", listID)
 	}
 	if err != nil {
@@ -180,24 +156,14 @@ func (s *Service) StatusListToken(ctx context.Context, slug, listID string) (str
 	if err != nil {
 		return "", err
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT idx, status FROM issuer_status_entries WHERE list_id = $1 AND status <> 0`, listID)
+	entries, err := s.st.statusEntries(ctx, listID)
 	if err != nil {
 		return "", err
 	}
-	for rows.Next() {
-		var idx, st int64
-		if err := rows.Scan(&idx, &st); err != nil {
-			rows.Close()
+	for _, e := range entries {
+		if err := lst.Set(int(e.Index), byte(e.Status)); err != nil {
 			return "", err
 		}
-		if err := lst.Set(int(idx), byte(st)); err != nil {
-			rows.Close()
-			return "", err
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return "", err
 	}
 	ttl := s.cfg.StatusTTL
 	tok, err := statuslist.SignToken(a.signer, a.KeyID, statuslist.Token{
@@ -217,22 +183,5 @@ func (s *Service) Credentials(ctx context.Context, slug string, limit int) ([]Cr
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id, type_id, status, copies, issued_at, expires_at, notified FROM issuer_credentials
-		WHERE agency = $1 ORDER BY issued_at DESC, id LIMIT $2`, slug, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []CredentialInfo{}
-	for rows.Next() {
-		var c CredentialInfo
-		var issued, expires int64
-		var notified sql.NullString
-		if err := rows.Scan(&c.ID, &c.Type, &c.Status, &c.Copies, &issued, &expires, &notified); err != nil {
-			return nil, err
-		}
-		c.IssuedAt, c.ExpiresAt, c.Notified = time.Unix(issued, 0).UTC(), time.Unix(expires, 0).UTC(), notified.String
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.st.credentials(ctx, slug, limit)
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -40,24 +38,19 @@ func (s *Service) SetCertificate(ctx context.Context, slug string, x5c []string)
 		return errorf(CodeInvalidRequest, "the certificate is not for %s's signing key", slug)
 	}
 	b, _ := json.Marshal(x5c)
-	if _, err := s.exec(ctx, s.db.Writer(), `INSERT INTO issuer_agency_x5c (agency, x5c) VALUES ($1, $2)
-		ON CONFLICT (agency) DO UPDATE SET x5c = excluded.x5c`, slug, string(b)); err != nil {
+	if err := s.st.putX5C(ctx, slug, string(b)); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.agencies, slug)
 	s.mu.Unlock()
-	return s.audit(ctx, s.db.Writer(), slug, "operator", "agency.certificate", slug, leaf.Subject.CommonName)
+	return s.audit(ctx, s.st, slug, "operator", "agency.certificate", slug, leaf.Subject.CommonName)
 }
 
 // agencyX5C reads an agency's certificate chain (nil without one).
 func (s *Service) agencyX5C(ctx context.Context, slug string) ([]string, error) {
-	var raw string
-	err := s.readRow(ctx, `SELECT x5c FROM issuer_agency_x5c WHERE agency = $1`, slug).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	raw, err := s.st.agencyX5C(ctx, slug)
+	if err != nil || raw == "" {
 		return nil, err
 	}
 	var x5c []string

@@ -24,6 +24,8 @@
 // the read-then-write code that one SQLite writer made safe stays safe
 // across replicas: of two transactions that spend the same single-use
 // value, one commits and the other sees the value spent.
+// [DB.ReadCommittedTx] is for the few short transactions that move a hot
+// counter on in place, which SERIALIZABLE would make collide.
 //
 // # Portable SQL
 //
@@ -221,10 +223,31 @@ func (db *DB) Close() error {
 // the transaction is rolled back and fn runs again. fn MUST therefore act
 // only through tx, and assign (not accumulate) any result it hands out.
 func (db *DB) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.writeTx(ctx, sql.LevelSerializable, fn)
+}
+
+// ReadCommittedTx is WriteTx at READ COMMITTED on PostgreSQL, for a short
+// transaction that updates a hot row in place, such as a counter that
+// every request moves on (UPDATE ... SET n = n + 1 ... RETURNING). Under
+// SERIALIZABLE all concurrent callers but one would fail on that row and
+// be retried; under READ COMMITTED they queue on the row's lock for as
+// long as the statement holds it, and an UPDATE that waited evaluates its
+// WHERE again on the row's newest version.
+//
+// Each statement sees what was committed before it began, so fn MUST NOT
+// rely on a value it read staying true: it must lock what it reads
+// (UPDATE ... RETURNING, SELECT ... FOR UPDATE) or write conditionally.
+// fn MAY run more than once (on a deadlock, see WriteTx). On SQLite, whose
+// one writer serializes every transaction, it is WriteTx.
+func (db *DB) ReadCommittedTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.writeTx(ctx, sql.LevelReadCommitted, fn)
+}
+
+func (db *DB) writeTx(ctx context.Context, level sql.IsolationLevel, fn func(tx *sql.Tx) error) error {
 	if db.engine != PostgreSQL {
 		return db.writeTxOnce(ctx, nil, fn)
 	}
-	opts := &sql.TxOptions{Isolation: sql.LevelSerializable}
+	opts := &sql.TxOptions{Isolation: level}
 	var err error
 	for attempt := range MaxTxAttempts {
 		err = db.writeTxOnce(ctx, opts, fn)

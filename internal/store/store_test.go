@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -351,6 +352,73 @@ func TestWriteTxReadModifyWrite(t *testing.T) {
 		db.Reader().QueryRowContext(ctx, `SELECT n FROM c WHERE id = 1`).Scan(&n)
 		if n != workers*each {
 			t.Errorf("counter = %d, want %d (an update was lost)", n, workers*each)
+		}
+	})
+}
+
+// ReadCommittedTx: 32 callers moving one counter on by UPDATE ... RETURNING
+// at once each run once (no serialization failure, so no retry) and each
+// get a value of their own; the transaction runs at READ COMMITTED on
+// PostgreSQL, and a failing fn writes nothing.
+func TestReadCommittedTx(t *testing.T) {
+	t.Parallel()
+	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
+		t.Parallel()
+		ctx := t.Context()
+		db := x.Open(t, store.Options{Conns: 40})
+		if _, err := db.Migrate(ctx, "rc", migrations("0001_c.sql", `CREATE TABLE c (id BIGINT PRIMARY KEY, n BIGINT NOT NULL); INSERT INTO c VALUES (1, 0);`)); err != nil {
+			t.Fatal(err)
+		}
+		const callers = 32
+		var runs atomic.Int64
+		got := make([]int64, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				errs[i] = db.ReadCommittedTx(ctx, func(tx *sql.Tx) error {
+					runs.Add(1)
+					return tx.QueryRowContext(ctx, `UPDATE c SET n = n + 1 WHERE id = 1 RETURNING n`).Scan(&got[i])
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		seen := map[int64]bool{}
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("ReadCommittedTx #%d = %v", i, err)
+			}
+			if seen[got[i]] || got[i] < 1 || got[i] > callers {
+				t.Errorf("caller %d got %d: want distinct values in 1..%d", i, got[i], callers)
+			}
+			seen[got[i]] = true
+		}
+		if runs.Load() != callers {
+			t.Errorf("fn ran %d times for %d callers, want once each", runs.Load(), callers)
+		}
+		if x.Engine == store.PostgreSQL {
+			var level string
+			err := db.ReadCommittedTx(ctx, func(tx *sql.Tx) error {
+				return tx.QueryRowContext(ctx, `SHOW transaction_isolation`).Scan(&level)
+			})
+			if err != nil || level != "read committed" {
+				t.Errorf("transaction_isolation = %q, %v, want read committed", level, err)
+			}
+		}
+		boom := errors.New("boom")
+		err := db.ReadCommittedTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE c SET n = 0 WHERE id = 1`); err != nil {
+				return err
+			}
+			return boom
+		})
+		var n int64
+		db.Reader().QueryRowContext(ctx, `SELECT n FROM c WHERE id = 1`).Scan(&n)
+		if !errors.Is(err, boom) || n != callers {
+			t.Errorf("failing ReadCommittedTx = %v, counter %d; want boom and %d (rolled back)", err, n, callers)
 		}
 	})
 }

@@ -60,39 +60,3 @@ func (c *stmts) prepare(ctx context.Context, db *sql.DB, q string) *sql.Stmt {
 	c.m[db][q] = st
 	return st
 }
-
-// execer runs a write: within a transaction (*sql.Tx) or on its own.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// exec runs a prepared write statement on db (a *sql.Tx or the writer).
-func (s *Service) exec(ctx context.Context, db execer, q string, args ...any) (sql.Result, error) {
-	tx, inTx := db.(*sql.Tx)
-	st := s.stmts.get(ctx, s.db.Writer(), q, inTx)
-	switch {
-	case st == nil:
-		return db.ExecContext(ctx, q, args...)
-	case inTx:
-		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	return st.ExecContext(ctx, args...)
-}
-
-// txRow runs a prepared query inside a write transaction.
-func (s *Service) txRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
-	st := s.stmts.get(ctx, s.db.Writer(), q, true)
-	if st == nil {
-		return tx.QueryRowContext(ctx, q, args...)
-	}
-	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-}
-
-// readRow runs a prepared query on the read pool.
-func (s *Service) readRow(ctx context.Context, q string, args ...any) *sql.Row {
-	st := s.stmts.get(ctx, s.db.Reader(), q, false)
-	if st == nil {
-		return s.db.Reader().QueryRowContext(ctx, q, args...)
-	}
-	return st.QueryRowContext(ctx, args...)
-}
