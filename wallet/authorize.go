@@ -55,8 +55,11 @@ func (w *Wallet) ReceiveAuthorized(ctx context.Context, issuerURL, configID stri
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := w.configuration(md, issuerURL, configID)
+	cfg, err := configuration(md, configID)
 	if err != nil {
+		return nil, err
+	}
+	if err := w.checkEndpoints(md, issuerURL); err != nil {
 		return nil, err
 	}
 	issuerDID, err := w.checkIssuer(ctx, issuerURL, cfg.VCT)

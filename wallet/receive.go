@@ -88,20 +88,25 @@ func (w *Wallet) fetchMetadata(ctx context.Context, iss string) (*vciwire.Issuer
 	return &md, nil
 }
 
-// configuration returns the metadata's credential configuration configID,
-// which must be a dc+sd-jwt credential, and checks that the endpoints the
-// wallet calls with it are https on the issuer's host.
-func (w *Wallet) configuration(md *vciwire.IssuerMetadata, iss, configID string) (vciwire.CredentialConfiguration, error) {
+// configuration returns the metadata's credential configuration
+// configID, which must be a dc+sd-jwt credential.
+func configuration(md *vciwire.IssuerMetadata, configID string) (vciwire.CredentialConfiguration, error) {
 	cfg, ok := md.CredentialConfigurationsSupported[configID]
 	if !ok || cfg.Format != credential.TypSDJWTVC || cfg.VCT == "" {
 		return cfg, werr(CodeBadMetadata, "the issuer does not describe %q as a dc+sd-jwt credential", configID)
 	}
+	return cfg, nil
+}
+
+// checkEndpoints checks that the credential and nonce endpoints are https
+// on the issuer's host.
+func (w *Wallet) checkEndpoints(md *vciwire.IssuerMetadata, iss string) error {
 	for _, ep := range []string{md.CredentialEndpoint, md.NonceEndpoint} {
 		if _, err := w.checkURL(ep); err != nil || !sameOrigin(ep, iss) {
-			return cfg, werr(CodeBadMetadata, "endpoint %q must be https on the issuer's host", ep)
+			return werr(CodeBadMetadata, "endpoint %q must be https on the issuer's host", ep)
 		}
 	}
-	return cfg, nil
+	return nil
 }
 
 // fetchASMetadata fetches the metadata of the issuer's authorization
@@ -206,12 +211,15 @@ func (w *Wallet) prepare(ctx context.Context, iss, configID string) (*issuance, 
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := w.configuration(md, iss, configID)
+	cfg, err := configuration(md, configID)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := cfg.ProofTypesSupported[vciwire.ProofTypeJWT]; !ok {
 		return nil, werr(CodeBadMetadata, "the issuer does not accept jwt proofs for %q", configID)
+	}
+	if err := w.checkEndpoints(md, iss); err != nil {
+		return nil, err
 	}
 	// The registry: the issuer URL must belong to a did:tong agency
 	// accredited for this vct.
@@ -483,21 +491,9 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 	if ri == nil {
 		return nil, werr(CodeIssuerRefused, "the issuer gave no refresh token for %s; ask it for a new offer", id)
 	}
-	form := url.Values{vciwire.ParamGrantType: {vciwire.GrantRefreshToken}, vciwire.ParamRefreshToken: {ri.Token}}
-	r, tok, err := w.postToken(ctx, ri.TokenEndpoint, form, nil)
+	access, err := w.refreshToken(ctx, id, ri)
 	if err != nil {
 		return nil, err
-	}
-	if tok == nil {
-		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
-	}
-	if tok.RefreshToken != "" && tok.RefreshToken != ri.Token {
-		// The issuer rotates refresh tokens (RFC 9700 §4.14.2): the old
-		// one no longer works, and presenting it again would revoke them
-		// all, so the new one is kept at once.
-		if err := w.keepRefreshToken(ctx, id, tok.RefreshToken); err != nil {
-			return nil, err
-		}
 	}
 	nonce, err := w.nonce(ctx, ri.NonceEndpoint)
 	if err != nil {
@@ -508,7 +504,7 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err = w.postCredentialRequest(ctx, ri.CredentialEndpoint, rec.ConfigurationID, hk.proofs, map[string]string{"Authorization": "Bearer " + tok.AccessToken})
+	r, err := w.postCredentialRequest(ctx, ri.CredentialEndpoint, rec.ConfigurationID, hk.proofs, map[string]string{"Authorization": "Bearer " + access})
 	if err != nil {
 		return nil, err
 	}
@@ -520,10 +516,38 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 	if err != nil {
 		return nil, err
 	}
-	issuerKey := publicJWK(results[len(results)-1].IssuerKey)
+	return w.keepFresh(ctx, id, &rec, fresh, publicJWK(results[len(results)-1].IssuerKey))
+}
+
+// refreshToken redeems a credential's refresh token for an access token
+// (RFC 6749 §6), keeping the new refresh token when the issuer rotates
+// it.
+func (w *Wallet) refreshToken(ctx context.Context, id string, ri *refreshInfo) (string, error) {
+	form := url.Values{vciwire.ParamGrantType: {vciwire.GrantRefreshToken}, vciwire.ParamRefreshToken: {ri.Token}}
+	r, tok, err := w.postToken(ctx, ri.TokenEndpoint, form, nil)
+	if err != nil {
+		return "", err
+	}
+	if tok == nil {
+		return "", werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
+	}
+	if tok.RefreshToken != "" && tok.RefreshToken != ri.Token {
+		// The issuer rotates refresh tokens (RFC 9700 §4.14.2): the old
+		// one no longer works, and presenting it again would revoke them
+		// all, so the new one is kept at once.
+		if err := w.keepRefreshToken(ctx, id, tok.RefreshToken); err != nil {
+			return "", err
+		}
+	}
+	return tok.AccessToken, nil
+}
+
+// keepFresh adds a refill's copies to the stored credential, dropping the
+// used ones. It reads the record again into rec, under the lock.
+func (w *Wallet) keepFresh(ctx context.Context, id string, rec *credentialRecord, fresh []credentialCopy, issuerKey *jose.JWK) (*Credential, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.v.get(ctx, kindCredential, id, &rec); err != nil {
+	if err := w.v.get(ctx, kindCredential, id, rec); err != nil {
 		return nil, err
 	}
 	kept := fresh
@@ -535,7 +559,7 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 	rec.Copies = kept
 	rec.IssuerKey = issuerKey
 	rec.Status, rec.StatusCheckedAt = StatusValid, w.opts.Now().UTC()
-	if err := w.v.put(ctx, kindCredential, id, rec.ReceivedAt, &rec); err != nil {
+	if err := w.v.put(ctx, kindCredential, id, rec.ReceivedAt, rec); err != nil {
 		return nil, err
 	}
 	return rec.public(w.opts.Now()), nil

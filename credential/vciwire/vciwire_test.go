@@ -192,3 +192,42 @@ func TestWireBytes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecode decodes arbitrary bytes as the messages a wallet reads from
+// an issuer it does not yet trust (an offer, the metadata, a token and a
+// credential response). It must not panic, and a message that decodes
+// must encode to JSON that decodes to the same encoding again.
+func FuzzDecode(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	if len(files) == 0 {
+		f.Fatal("no seeds in testdata")
+	}
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		_, body, _ := bytes.Cut(raw, []byte("\n\n"))
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, name := range []string{"CredentialOffer", "IssuerMetadata", "TokenResponse", "CredentialResponse"} {
+			msg := types[name]()
+			if json.Unmarshal(b, msg) != nil {
+				continue
+			}
+			once, err := json.Marshal(msg)
+			if err != nil {
+				t.Fatalf("%s: Marshal after Unmarshal: %v", name, err)
+			}
+			again := types[name]()
+			if err := json.Unmarshal(once, again); err != nil {
+				t.Fatalf("%s: Unmarshal(%s) = %v", name, once, err)
+			}
+			twice, _ := json.Marshal(again)
+			if !bytes.Equal(once, twice) {
+				t.Fatalf("%s: encoding is not stable:\n%s\n%s", name, once, twice)
+			}
+		}
+	})
+}
