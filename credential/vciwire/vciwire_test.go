@@ -231,3 +231,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestMdocSigningAlgs: an issuer whose metadata also describes an
+// mso_mdoc configuration lists COSE algorithm identifiers, which are
+// integers (Appendix A.2.2); its metadata must still decode.
+func TestMdocSigningAlgs(t *testing.T) {
+	t.Parallel()
+	in := `{"credential_issuer":"https://i.example","credential_endpoint":"https://i.example/c",
+	  "credential_configurations_supported":{
+	    "mdl":{"format":"mso_mdoc","doctype":"org.iso.18013.5.1.mDL","credential_signing_alg_values_supported":[-7,-9]},
+	    "pid":{"format":"dc+sd-jwt","vct":"urn:pid","credential_signing_alg_values_supported":["ES256"]}}}`
+	var md vciwire.IssuerMetadata
+	if err := json.Unmarshal([]byte(in), &md); err != nil {
+		t.Fatalf("Unmarshal = %v", err)
+	}
+	if got := md.CredentialConfigurationsSupported["mdl"].CredentialSigningAlgValuesSupported; len(got) != 2 || got[0] != -7.0 {
+		t.Errorf("mdl algs = %v, want [-7 -9]", got)
+	}
+	if got := md.CredentialConfigurationsSupported["pid"].VCT; got != "urn:pid" {
+		t.Errorf("pid vct = %q, want urn:pid", got)
+	}
+}
