@@ -13,19 +13,21 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tongid/tong/credential/vciwire"
 )
 
 // Names of the authorization code flow (RFC 6749, RFC 7636, RFC 9126,
 // OpenID4VCI 1.0 §5).
 const (
-	GrantAuthorizationCode = "authorization_code"
+	GrantAuthorizationCode = vciwire.GrantAuthorizationCode
 	// RequestURIPrefix is how RFC 9126 §2.2 suggests request_uri values
 	// look: "urn:ietf:params:oauth:request_uri:<reference-value>".
 	RequestURIPrefix = "urn:ietf:params:oauth:request_uri:"
 	// PKCEMethodS256 is the only code_challenge_method accepted.
 	PKCEMethodS256 = "S256"
 	// AuthorizationDetailsType is OpenID4VCI 1.0 §5.1.1's type.
-	AuthorizationDetailsType = "openid_credential"
+	AuthorizationDetailsType = vciwire.AuthorizationDetailsType
 	// ProfileHAIP marks an agency of high assurance (OpenID4VC HAIP 1.0):
 	// its authorization code flow requires DPoP at the PAR and token
 	// endpoints, so that its access tokens are all DPoP-bound at the
@@ -133,10 +135,7 @@ type PARRequest struct {
 }
 
 // PARResponse is the PAR endpoint's answer (RFC 9126 §2.2).
-type PARResponse struct {
-	RequestURI string `json:"request_uri"`
-	ExpiresIn  int    `json:"expires_in"`
-}
+type PARResponse = vciwire.PARResponse
 
 var (
 	// Spec: RFC 7636 §4.2: code_challenge = BASE64URL(SHA256(code_verifier)),
@@ -144,12 +143,6 @@ var (
 	challengeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 	verifierRE  = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 )
-
-// authorizationDetail is one element of authorization_details (§5.1.1).
-type authorizationDetail struct {
-	Type                      string `json:"type"`
-	CredentialConfigurationID string `json:"credential_configuration_id"`
-}
 
 // PushAuthorizationRequest stores a pushed authorization request and
 // returns its request_uri.
@@ -237,7 +230,7 @@ func (s *Service) requestedType(ctx context.Context, slug, details, scope string
 	var id string
 	switch {
 	case details != "":
-		var ds []authorizationDetail
+		var ds []vciwire.AuthorizationDetail
 		if len(details) > 4<<10 || json.Unmarshal([]byte(details), &ds) != nil {
 			return "", errorf(CodeInvalidRequest, "authorization_details must be a JSON array")
 		}

@@ -8,34 +8,23 @@ import (
 	"time"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/credential/vciwire"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
 )
 
 // CredentialRequest is the credential endpoint's body (OpenID4VCI §8.2).
-type CredentialRequest struct {
-	CredentialConfigurationID string          `json:"credential_configuration_id,omitempty"`
-	CredentialIdentifier      string          `json:"credential_identifier,omitempty"`
-	Proofs                    json.RawMessage `json:"proofs,omitempty"`
-	// Proof is the pre-final singular form; it is refused with a clear
-	// error rather than ignored.
-	Proof                        json.RawMessage `json:"proof,omitempty"`
-	CredentialResponseEncryption json.RawMessage `json:"credential_response_encryption,omitempty"`
-}
+// Its Proof member (the pre-final singular form) is refused with a clear
+// error rather than ignored.
+type CredentialRequest = vciwire.CredentialRequest
 
-// CredentialResponse is the credential (or deferred) endpoint's answer.
-// Either Credentials is set (200) or TransactionID and Interval (202).
-type CredentialResponse struct {
-	Credentials    []IssuedCredential `json:"credentials,omitempty"`
-	TransactionID  string             `json:"transaction_id,omitempty"`
-	Interval       int                `json:"interval,omitempty"`
-	NotificationID string             `json:"notification_id,omitempty"`
-}
+// CredentialResponse is the credential (or deferred) endpoint's answer
+// (§8.3, §9.2). Either Credentials is set (200) or TransactionID and
+// Interval (202).
+type CredentialResponse = vciwire.CredentialResponse
 
 // IssuedCredential is one credential in a response.
-type IssuedCredential struct {
-	Credential string `json:"credential"`
-}
+type IssuedCredential = vciwire.IssuedCredential
 
 // offerRow is an offer as the credential endpoint needs it.
 // Claims, TransactionID, ApprovedBy and HolderKeys are nil when unset.
@@ -338,9 +327,7 @@ func (s *Service) refreshCredential(ctx context.Context, a *Agency, at *accessTo
 }
 
 // DeferredRequest is the deferred credential endpoint's body (§9.1).
-type DeferredRequest struct {
-	TransactionID string `json:"transaction_id"`
-}
+type DeferredRequest = vciwire.DeferredCredentialRequest
 
 // Deferred answers a deferred credential request: 202 while the officer
 // has not approved, the credentials once they have.
@@ -406,17 +393,13 @@ func (s *Service) Approve(ctx context.Context, slug, actor, credentialID string)
 
 // Notification events (OpenID4VCI §11.1).
 const (
-	EventAccepted = "credential_accepted"
-	EventFailure  = "credential_failure"
-	EventDeleted  = "credential_deleted"
+	EventAccepted = vciwire.EventCredentialAccepted
+	EventFailure  = vciwire.EventCredentialFailure
+	EventDeleted  = vciwire.EventCredentialDeleted
 )
 
-// NotificationRequest is the notification endpoint's body.
-type NotificationRequest struct {
-	NotificationID   string `json:"notification_id"`
-	Event            string `json:"event"`
-	EventDescription string `json:"event_description,omitempty"`
-}
+// NotificationRequest is the notification endpoint's body (§11.1).
+type NotificationRequest = vciwire.NotificationRequest
 
 // Notify records a wallet's notification about an issued credential.
 func (s *Service) Notify(ctx context.Context, slug, token, dpopKey string, req NotificationRequest) error {

@@ -15,13 +15,14 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/tongid/tong/credential/vciwire"
 	"github.com/tongid/tong/internal/ids"
 )
 
 // Grant and parameter names of OpenID4VCI 1.0.
 const (
-	GrantPreAuthorizedCode = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-	GrantRefreshToken      = "refresh_token"
+	GrantPreAuthorizedCode = vciwire.GrantPreAuthorizedCode
+	GrantRefreshToken      = vciwire.GrantRefreshToken
 	OfferScheme            = "openid-credential-offer://"
 )
 
@@ -64,24 +65,14 @@ type Offer struct {
 }
 
 // CredentialOffer is the OpenID4VCI credential offer object (§4.1.1).
-type CredentialOffer struct {
-	CredentialIssuer           string                        `json:"credential_issuer"`
-	CredentialConfigurationIDs []string                      `json:"credential_configuration_ids"`
-	Grants                     map[string]PreAuthorizedGrant `json:"grants"`
-}
+type CredentialOffer = vciwire.CredentialOffer
 
-// PreAuthorizedGrant is the offer's pre-authorized code grant.
-type PreAuthorizedGrant struct {
-	PreAuthorizedCode string  `json:"pre-authorized_code"`
-	TxCode            *TxCode `json:"tx_code,omitempty"`
-}
+// PreAuthorizedGrant is the offer's pre-authorized code grant: its
+// PreAuthorizedCode and TxCode.
+type PreAuthorizedGrant = vciwire.Grant
 
 // TxCode describes the PIN the wallet must ask for.
-type TxCode struct {
-	InputMode   string `json:"input_mode,omitempty"`
-	Length      int    `json:"length,omitempty"`
-	Description string `json:"description,omitempty"`
-}
+type TxCode = vciwire.TxCode
 
 // CreateOffer stores an offer of one credential to one citizen and
 // returns its URI and tx_code.
@@ -224,21 +215,11 @@ type TokenRequest struct {
 
 // TokenResponse is the token endpoint's answer (RFC 6749 §5.1,
 // OpenID4VCI §6.2).
-type TokenResponse struct {
-	AccessToken          string                `json:"access_token"`
-	TokenType            string                `json:"token_type"`
-	ExpiresIn            int                   `json:"expires_in"`
-	RefreshToken         string                `json:"refresh_token,omitempty"`
-	AuthorizationDetails []AuthorizationDetail `json:"authorization_details,omitempty"`
-}
+type TokenResponse = vciwire.TokenResponse
 
 // AuthorizationDetail tells the wallet which credential identifiers its
 // token covers (OpenID4VCI §6.2).
-type AuthorizationDetail struct {
-	Type                      string   `json:"type"`
-	CredentialConfigurationID string   `json:"credential_configuration_id"`
-	CredentialIdentifiers     []string `json:"credential_identifiers"`
-}
+type AuthorizationDetail = vciwire.AuthorizationDetail
 
 // accessToken is what an access token seals: the offer it is bound to.
 type accessToken struct {
@@ -362,7 +343,7 @@ func (s *Service) grant(slug, offerID, typeID, credID, dpopKey string, now time.
 	rt, _ := json.Marshal(refreshToken{Offer: offerID, Agency: slug, Key: key, JKT: dpopKey})
 	resp := &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
 		RefreshToken:         seal(s.tokenKey, "refresh_token", rt),
-		AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
+		AuthorizationDetails: []AuthorizationDetail{{Type: AuthorizationDetailsType, CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
 	if dpopKey != "" {
 		resp.TokenType = "DPoP"
 	}
@@ -433,7 +414,7 @@ func (s *Service) refresh(ctx context.Context, slug string, req TokenRequest) (*
 		nrt, _ := json.Marshal(refreshToken{Offer: rt.Offer, Agency: slug, Key: rt.Key, Gen: next, JKT: rt.JKT})
 		resp = &TokenResponse{AccessToken: seal(s.tokenKey, "access_token", at), TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTokenTTL / time.Second),
 			RefreshToken:         seal(s.tokenKey, "refresh_token", nrt),
-			AuthorizationDetails: []AuthorizationDetail{{Type: "openid_credential", CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
+			AuthorizationDetails: []AuthorizationDetail{{Type: AuthorizationDetailsType, CredentialConfigurationID: typeID, CredentialIdentifiers: []string{credID}}}}
 		if req.DPoPKey != "" {
 			resp.TokenType = "DPoP"
 		}

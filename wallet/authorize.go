@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/credential/vciwire"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/keys"
 )
@@ -55,160 +55,205 @@ func (w *Wallet) ReceiveAuthorized(ctx context.Context, issuerURL, configID stri
 	if err != nil {
 		return nil, err
 	}
-	cfg, ok := md.Configurations[configID]
-	if !ok || cfg.Format != credential.TypSDJWTVC || cfg.VCT == "" {
-		return nil, werr(CodeBadMetadata, "the issuer does not describe %q as a dc+sd-jwt credential", configID)
+	cfg, err := configuration(md, configID)
+	if err != nil {
+		return nil, err
 	}
-	for _, ep := range []string{md.CredentialEndpoint, md.NonceEndpoint} {
-		if _, err := w.checkURL(ep); err != nil || !sameOrigin(ep, issuerURL) {
-			return nil, werr(CodeBadMetadata, "endpoint %q must be https on the issuer's host", ep)
-		}
+	if err := w.checkEndpoints(md, issuerURL); err != nil {
+		return nil, err
 	}
 	issuerDID, err := w.checkIssuer(ctx, issuerURL, cfg.VCT)
 	if err != nil {
 		return nil, err
 	}
-	asID := issuerURL
-	if len(md.AuthorizationServers) > 0 {
-		asID = md.AuthorizationServers[0]
+	is := &issuance{iss: issuerURL, configID: configID, issuerDID: issuerDID, md: md, cfg: cfg}
+	as, err := w.codeFlowServer(ctx, md, issuerURL)
+	if err != nil {
+		return nil, err
 	}
-	asURL, _ := wellKnown(asID, "oauth-authorization-server")
-	var as struct {
-		Issuer                string   `json:"issuer"`
-		AuthorizationEndpoint string   `json:"authorization_endpoint"`
-		PAREndpoint           string   `json:"pushed_authorization_request_endpoint"`
-		TokenEndpoint         string   `json:"token_endpoint"`
-		CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
-		DPoPAlgs              []string `json:"dpop_signing_alg_values_supported"`
-		ISSParameter          bool     `json:"authorization_response_iss_parameter_supported"`
+	dp, err := w.newDPoP(as)
+	if err != nil {
+		return nil, err
 	}
-	if err := w.getJSON(ctx, asURL, &as); err != nil {
-		return nil, &Error{Code: CodeBadMetadata, Description: "fetching authorization server metadata", Err: err}
+	verifier, state := random32(), random32()
+	requestURI, err := w.pushAuthorization(ctx, as, configID, verifier, state, dp)
+	if err != nil {
+		return nil, err
 	}
-	if as.Issuer != asID || as.TokenEndpoint == "" || as.AuthorizationEndpoint == "" || as.PAREndpoint == "" {
+	redirectTo, err := w.signIn(ctx, as, requestURI, consent)
+	if err != nil {
+		return nil, err
+	}
+	code, err := readRedirect(redirectTo, state, as)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.authorizationCodeToken(ctx, is, as, code, verifier, dp); err != nil {
+		return nil, err
+	}
+	return w.issue(ctx, is)
+}
+
+// codeFlowServer fetches the issuer's authorization server metadata and
+// checks that it runs the authorization code flow as the wallet does:
+// pushed authorization requests, PKCE with S256, endpoints the wallet may
+// call.
+func (w *Wallet) codeFlowServer(ctx context.Context, md *vciwire.IssuerMetadata, iss string) (*vciwire.ASMetadata, error) {
+	asID, as, err := w.fetchASMetadata(ctx, md, iss)
+	if err != nil {
+		return nil, err
+	}
+	if as.Issuer != asID || as.TokenEndpoint == "" || as.AuthorizationEndpoint == "" || as.PushedAuthorizationRequestEndpoint == "" {
 		return nil, werr(CodeBadMetadata, "the authorization server %q has no pushed authorization request and authorization endpoints", asID)
 	}
-	if !contains(as.CodeChallengeMethods, "S256") {
+	if !contains(as.CodeChallengeMethodsSupported, "S256") {
 		return nil, werr(CodeBadMetadata, "the authorization server does not support PKCE with S256")
 	}
-	for _, ep := range []string{as.AuthorizationEndpoint, as.PAREndpoint, as.TokenEndpoint} {
+	for _, ep := range []string{as.AuthorizationEndpoint, as.PushedAuthorizationRequestEndpoint, as.TokenEndpoint} {
 		if _, err := w.checkURL(ep); err != nil {
 			return nil, werr(CodeBadMetadata, "endpoint %q: %v", ep, err)
 		}
 	}
-	var dk *keys.Signer
-	if contains(as.DPoPAlgs, "ES256") {
-		if dk, err = keys.Generate(nil, keys.ES256); err != nil {
+	return as, nil
+}
+
+// dpopKey signs the DPoP proofs of one flow; a nil key signs none.
+type dpopKey struct {
+	k   *keys.Signer
+	now func() time.Time
+}
+
+// newDPoP makes a DPoP key when the authorization server lists ES256 in
+// dpop_signing_alg_values_supported, else a dpopKey that signs nothing.
+func (w *Wallet) newDPoP(as *vciwire.ASMetadata) (*dpopKey, error) {
+	d := &dpopKey{now: w.opts.Now}
+	if contains(as.DPoPSigningAlgValuesSupported, "ES256") {
+		var err error
+		if d.k, err = keys.Generate(nil, keys.ES256); err != nil {
 			return nil, err
 		}
 	}
-	dpop := func(method, u, accessToken string) map[string]string {
-		if dk == nil {
-			return nil
-		}
-		p, err := dpopProof(dk, method, u, accessToken, w.opts.Now())
-		if err != nil {
-			return nil
-		}
-		return map[string]string{"DPoP": p}
-	}
+	return d, nil
+}
 
-	// PAR with PKCE and authorization_details.
-	verifier, state := random32(), random32()
+// header gives the DPoP header for one request, or nil.
+func (d *dpopKey) header(method, u, accessToken string) map[string]string {
+	if d.k == nil {
+		return nil
+	}
+	p, err := dpopProof(d.k, method, u, accessToken, d.now())
+	if err != nil {
+		return nil
+	}
+	return map[string]string{"DPoP": p}
+}
+
+// pushAuthorization sends the Pushed Authorization Request (RFC 9126)
+// with PKCE and authorization_details (OpenID4VCI 1.0 §5.1.1), and
+// returns its request_uri.
+func (w *Wallet) pushAuthorization(ctx context.Context, as *vciwire.ASMetadata, configID, verifier, state string, dp *dpopKey) (string, error) {
 	sum := sha256.Sum256([]byte(verifier))
-	details, _ := json.Marshal([]map[string]string{{"type": "openid_credential", "credential_configuration_id": configID}})
+	details, _ := json.Marshal([]vciwire.AuthorizationDetail{{Type: vciwire.AuthorizationDetailsType, CredentialConfigurationID: configID}})
 	form := url.Values{"response_type": {"code"}, "client_id": {ClientID}, "redirect_uri": {RedirectURI}, "state": {state},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 		"authorization_details": {string(details)}}
-	r, err := w.do(ctx, http.MethodPost, as.PAREndpoint, "application/x-www-form-urlencoded", []byte(form.Encode()), dpop(http.MethodPost, as.PAREndpoint, ""))
+	ep := as.PushedAuthorizationRequestEndpoint
+	r, err := w.do(ctx, http.MethodPost, ep, "application/x-www-form-urlencoded", []byte(form.Encode()), dp.header(http.MethodPost, ep, ""))
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	var par struct {
-		RequestURI string `json:"request_uri"`
-	}
+	var par vciwire.PARResponse
 	if r.status != http.StatusCreated || json.Unmarshal(r.body, &par) != nil || par.RequestURI == "" {
-		return nil, werr(CodeIssuerRefused, "pushed authorization request: %s", oauthError(r))
+		return "", werr(CodeIssuerRefused, "pushed authorization request: %s", oauthError(r))
 	}
+	return par.RequestURI, nil
+}
 
-	// The authorization endpoint asks for a presentation.
-	q := url.Values{"client_id": {ClientID}, "request_uri": {par.RequestURI}}
+// signIn opens the authorization endpoint, answers the presentation it
+// asks for (after consent), and waits until the page is done; it returns
+// where the page redirects.
+func (w *Wallet) signIn(ctx context.Context, as *vciwire.ASMetadata, requestURI string, consent ConsentFunc) (string, error) {
+	q := url.Values{"client_id": {ClientID}, "request_uri": {requestURI}}
 	sep := "?"
 	if strings.Contains(as.AuthorizationEndpoint, "?") {
 		sep = "&"
 	}
-	var page struct {
-		Status          string `json:"status"`
-		PresentationURI string `json:"presentation_uri"`
-		StatusURI       string `json:"status_uri"`
-		RedirectTo      string `json:"redirect_to"`
-	}
+	var page vciwire.AuthorizationStatus
 	accept := map[string]string{"Accept": "application/json"}
-	if r, err = w.do(ctx, http.MethodGet, as.AuthorizationEndpoint+sep+q.Encode(), "", nil, accept); err != nil {
-		return nil, err
+	r, err := w.do(ctx, http.MethodGet, as.AuthorizationEndpoint+sep+q.Encode(), "", nil, accept)
+	if err != nil {
+		return "", err
 	}
 	if r.status != 200 || json.Unmarshal(r.body, &page) != nil || page.PresentationURI == "" || !sameOrigin(page.StatusURI, as.AuthorizationEndpoint) {
-		return nil, werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
+		return "", werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
 	}
 	req, err := w.Match(ctx, page.PresentationURI)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if _, err := w.Present(ctx, req, consent); err != nil {
-		return nil, err
+		return "", err
 	}
 	for page.Status != "done" {
 		if r, err = w.do(ctx, http.MethodGet, page.StatusURI, "", nil, accept); err != nil {
-			return nil, err
+			return "", err
 		}
 		if r.status != 200 || json.Unmarshal(r.body, &page) != nil {
-			return nil, werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
+			return "", werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
 		}
 		if page.Status == "done" {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return nil, werr(CodeIssuerRefused, "the issuer did not finish the authorization")
+			return "", werr(CodeIssuerRefused, "the issuer did not finish the authorization")
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+	return page.RedirectTo, nil
+}
 
-	// The redirect: state and iss, then the code.
-	ru, err := url.Parse(page.RedirectTo)
-	if err != nil || !strings.HasPrefix(page.RedirectTo, RedirectURI) {
-		return nil, werr(CodeIssuerRefused, "the authorization server redirected elsewhere")
+// readRedirect checks the authorization response's state and iss and
+// returns its code.
+func readRedirect(redirectTo, state string, as *vciwire.ASMetadata) (string, error) {
+	ru, err := url.Parse(redirectTo)
+	if err != nil || !strings.HasPrefix(redirectTo, RedirectURI) {
+		return "", werr(CodeIssuerRefused, "the authorization server redirected elsewhere")
 	}
 	rq := ru.Query()
 	if rq.Get("state") != state {
-		return nil, werr(CodeIssuerRefused, "the authorization response's state is not ours")
+		return "", werr(CodeIssuerRefused, "the authorization response's state is not ours")
 	}
 	// Spec: RFC 9207 §2.4: a client that knows the server sends iss MUST
 	// check it against the issuer identifier.
-	if (as.ISSParameter || rq.Has("iss")) && rq.Get("iss") != as.Issuer {
-		return nil, werr(CodeIssuerRefused, "the authorization response's iss is not the authorization server")
+	if (as.AuthorizationResponseISSSupported || rq.Has("iss")) && rq.Get("iss") != as.Issuer {
+		return "", werr(CodeIssuerRefused, "the authorization response's iss is not the authorization server")
 	}
 	if e := rq.Get("error"); e != "" {
-		return nil, werr(CodeAuthorizationDenied, "%s: %s", e, rq.Get("error_description"))
+		return "", werr(CodeAuthorizationDenied, "%s: %s", e, rq.Get("error_description"))
 	}
-	tf := url.Values{"grant_type": {"authorization_code"}, "code": {rq.Get("code")}, "code_verifier": {verifier},
-		"redirect_uri": {RedirectURI}, "client_id": {ClientID}}
-	if r, err = w.do(ctx, http.MethodPost, as.TokenEndpoint, "application/x-www-form-urlencoded", []byte(tf.Encode()), dpop(http.MethodPost, as.TokenEndpoint, "")); err != nil {
-		return nil, err
+	return rq.Get("code"), nil
+}
+
+// authorizationCodeToken redeems the code with its PKCE verifier, and a
+// DPoP proof when the flow has a key, and sets is's token endpoint and
+// auth: DPoP for a DPoP-bound token, Bearer (and its refresh token)
+// otherwise.
+func (w *Wallet) authorizationCodeToken(ctx context.Context, is *issuance, as *vciwire.ASMetadata, code, verifier string, dp *dpopKey) error {
+	form := url.Values{vciwire.ParamGrantType: {vciwire.GrantAuthorizationCode}, vciwire.ParamCode: {code}, vciwire.ParamCodeVerifier: {verifier},
+		vciwire.ParamRedirectURI: {RedirectURI}, vciwire.ParamClientID: {ClientID}}
+	r, tok, err := w.postToken(ctx, as.TokenEndpoint, form, dp.header(http.MethodPost, as.TokenEndpoint, ""))
+	if err != nil {
+		return err
 	}
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		TokenType    string `json:"token_type"`
-		RefreshToken string `json:"refresh_token"`
+	if tok == nil {
+		return werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
 	}
-	if r.status != 200 || json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" {
-		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
-	}
-	is := &issuance{iss: issuerURL, configID: configID, issuerDID: issuerDID, md: md, cfg: cfg, tokenEndpoint: as.TokenEndpoint}
+	is.tokenEndpoint = as.TokenEndpoint
 	switch {
-	case dk != nil && strings.EqualFold(tok.TokenType, "DPoP"):
+	case dp.k != nil && strings.EqualFold(tok.TokenType, "DPoP"):
 		is.auth = func(method, u string) map[string]string {
-			h := dpop(method, u, tok.AccessToken)
+			h := dp.header(method, u, tok.AccessToken)
 			if h == nil {
 				h = map[string]string{}
 			}
@@ -221,9 +266,9 @@ func (w *Wallet) ReceiveAuthorized(ctx context.Context, issuerURL, configID stri
 			return map[string]string{"Authorization": "Bearer " + tok.AccessToken}
 		}
 	default:
-		return nil, werr(CodeIssuerRefused, "token endpoint gave a %q token", tok.TokenType)
+		return werr(CodeIssuerRefused, "token endpoint gave a %q token", tok.TokenType)
 	}
-	return w.issue(ctx, is)
+	return nil
 }
 
 // dpopProof signs a DPoP proof (RFC 9449 §4.2) for one request.

@@ -53,7 +53,8 @@ func TestWasmLinksNoServerCode(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"github.com/tongid/tong/wallet", "github.com/tongid/tong/didregistry/client", "github.com/tongid/tong/wallet/idbstore", "github.com/tongid/tong/wallet/wasm"} {
+	for _, want := range []string{"github.com/tongid/tong/wallet", "github.com/tongid/tong/didregistry/client", "github.com/tongid/tong/wallet/idbstore", "github.com/tongid/tong/wallet/wasm",
+		"github.com/tongid/tong/credential/vciwire"} {
 		found := false
 		for _, d := range deps {
 			found = found || d == want

@@ -7,33 +7,26 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/tongid/tong/credential/vciwire"
 )
 
 // Display is one locale's display metadata of an issuer or a credential
 // type, from the issuer's Credential Issuer Metadata (OpenID4VCI 1.0
 // §12.2.4: display, and credential_metadata.display), kept at receive
-// time so the wallet shows it offline.
-type Display struct {
-	Name        string `json:"name,omitempty"`
-	Locale      string `json:"locale,omitempty"`
-	Description string `json:"description,omitempty"`
-	Logo        *Logo  `json:"logo,omitempty"`
-	// BackgroundColor and TextColor are CSS colours; the wallet keeps
-	// only hexadecimal ones (#rgb, #rrggbb), which are safe in a style.
-	BackgroundColor string `json:"background_color,omitempty"`
-	TextColor       string `json:"text_color,omitempty"`
-}
+// time so the wallet shows it offline. Of the CSS colours
+// BackgroundColor and TextColor the wallet keeps only hexadecimal ones
+// (#rgb, #rrggbb), which are safe in a style.
+type Display = vciwire.Display
 
 // Logo is a display's logo. At receive time the wallet fetches the logo
 // (at most MaxLogoSize bytes of an image type) and keeps it as a data:
 // URI, so cards show offline and the app loads no image from the issuer.
-type Logo struct {
-	URI     string `json:"uri"`
-	AltText string `json:"alt_text,omitempty"`
-}
+type Logo = vciwire.Logo
 
-// ClaimDisplay is a claims description's path and display names
-// (OpenID4VCI 1.0 Appendix B.2: credential_metadata.claims).
+// ClaimDisplay is what the wallet keeps of a claims description
+// (OpenID4VCI 1.0 Appendix B.2: credential_metadata.claims): its path and
+// display names.
 type ClaimDisplay struct {
 	Path    []any     `json:"path"`
 	Display []Display `json:"display,omitempty"`
@@ -93,7 +86,7 @@ func isImageDataURI(s string) bool {
 	return logoTypes[mt] && strings.Contains(s, ";base64,")
 }
 
-func cleanClaimDisplays(in []ClaimDisplay) []ClaimDisplay {
+func cleanClaimDisplays(in []vciwire.ClaimDescription) []ClaimDisplay {
 	var out []ClaimDisplay
 	for _, c := range in {
 		if len(out) == 256 || len(c.Path) == 0 || len(c.Path) > 8 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tongid/tong/credential"
 	"github.com/tongid/tong/credential/statuslist"
+	"github.com/tongid/tong/credential/vciwire"
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/internal/jose"
@@ -17,16 +18,7 @@ import (
 )
 
 // Offer is a parsed OpenID4VCI credential offer (§4.1.1).
-type Offer struct {
-	CredentialIssuer           string   `json:"credential_issuer"`
-	CredentialConfigurationIDs []string `json:"credential_configuration_ids"`
-	Grants                     struct {
-		PreAuthorized *struct {
-			Code   string          `json:"pre-authorized_code"`
-			TxCode json.RawMessage `json:"tx_code"`
-		} `json:"urn:ietf:params:oauth:grant-type:pre-authorized_code"`
-	} `json:"grants"`
-}
+type Offer vciwire.CredentialOffer
 
 // ParseOffer reads an offer URI: openid-credential-offer:// (or any
 // scheme, such as an https link) carrying credential_offer by value or
@@ -62,53 +54,31 @@ func (w *Wallet) ParseOffer(ctx context.Context, offerURI string) (*Offer, error
 	if _, err := w.checkURL(o.CredentialIssuer); err != nil {
 		return nil, werr(CodeBadOffer, "credential_issuer: %v", err)
 	}
-	if o.Grants.PreAuthorized == nil || o.Grants.PreAuthorized.Code == "" {
+	if o.preAuthorizedCode() == "" {
 		return nil, werr(CodeBadOffer, "only offers with a pre-authorized code are supported")
 	}
 	return &o, nil
 }
 
+// preAuthorizedCode is the offer's pre-authorized code, or "".
+func (o *Offer) preAuthorizedCode() string {
+	return o.Grants[vciwire.GrantPreAuthorizedCode].PreAuthorizedCode
+}
+
 // NeedsTxCode reports whether the offer asks for a PIN: any tx_code
 // object, even {}, means the wallet must send one (§4.1.1).
 func (o *Offer) NeedsTxCode() bool {
-	return o.Grants.PreAuthorized != nil && len(o.Grants.PreAuthorized.TxCode) > 0 && string(o.Grants.PreAuthorized.TxCode) != "null"
-}
-
-// issuerMetadata is what the wallet reads of Credential Issuer Metadata.
-type issuerMetadata struct {
-	CredentialIssuer           string   `json:"credential_issuer"`
-	CredentialEndpoint         string   `json:"credential_endpoint"`
-	NonceEndpoint              string   `json:"nonce_endpoint"`
-	DeferredCredentialEndpoint string   `json:"deferred_credential_endpoint"`
-	NotificationEndpoint       string   `json:"notification_endpoint"`
-	AuthorizationServers       []string `json:"authorization_servers"`
-	BatchCredentialIssuance    *struct {
-		BatchSize int `json:"batch_size"`
-	} `json:"batch_credential_issuance"`
-	Display        []Display                          `json:"display"`
-	Configurations map[string]credentialConfiguration `json:"credential_configurations_supported"`
-}
-
-// credentialConfiguration is one entry of
-// credential_configurations_supported.
-type credentialConfiguration struct {
-	Format             string                     `json:"format"`
-	VCT                string                     `json:"vct"`
-	ProofTypes         map[string]json.RawMessage `json:"proof_types_supported"`
-	CredentialMetadata struct {
-		Display []Display      `json:"display"`
-		Claims  []ClaimDisplay `json:"claims"`
-	} `json:"credential_metadata"`
+	return o.Grants[vciwire.GrantPreAuthorizedCode].TxCode != nil
 }
 
 // fetchMetadata fetches and checks an issuer's Credential Issuer Metadata
 // (OpenID4VCI 1.0 §12.2).
-func (w *Wallet) fetchMetadata(ctx context.Context, iss string) (*issuerMetadata, error) {
+func (w *Wallet) fetchMetadata(ctx context.Context, iss string) (*vciwire.IssuerMetadata, error) {
 	mdURL, err := wellKnown(iss, "openid-credential-issuer")
 	if err != nil {
 		return nil, werr(CodeBadMetadata, "%v", err)
 	}
-	var md issuerMetadata
+	var md vciwire.IssuerMetadata
 	if err := w.getJSON(ctx, mdURL, &md); err != nil {
 		return nil, &Error{Code: codeOrNetwork(err, CodeBadMetadata), Description: "fetching issuer metadata", Err: err}
 	}
@@ -116,6 +86,45 @@ func (w *Wallet) fetchMetadata(ctx context.Context, iss string) (*issuerMetadata
 		return nil, werr(CodeBadMetadata, "metadata names issuer %q, the offer %q", md.CredentialIssuer, iss)
 	}
 	return &md, nil
+}
+
+// configuration returns the metadata's credential configuration
+// configID, which must be a dc+sd-jwt credential.
+func configuration(md *vciwire.IssuerMetadata, configID string) (vciwire.CredentialConfiguration, error) {
+	cfg, ok := md.CredentialConfigurationsSupported[configID]
+	if !ok || cfg.Format != credential.TypSDJWTVC || cfg.VCT == "" {
+		return cfg, werr(CodeBadMetadata, "the issuer does not describe %q as a dc+sd-jwt credential", configID)
+	}
+	return cfg, nil
+}
+
+// checkEndpoints checks that the credential and nonce endpoints are https
+// on the issuer's host.
+func (w *Wallet) checkEndpoints(md *vciwire.IssuerMetadata, iss string) error {
+	for _, ep := range []string{md.CredentialEndpoint, md.NonceEndpoint} {
+		if _, err := w.checkURL(ep); err != nil || !sameOrigin(ep, iss) {
+			return werr(CodeBadMetadata, "endpoint %q must be https on the issuer's host", ep)
+		}
+	}
+	return nil
+}
+
+// fetchASMetadata fetches the metadata of the issuer's authorization
+// server (OpenID4VCI 1.0 §12.3, RFC 8414 §3): the first of
+// authorization_servers, or the issuer itself. It returns the
+// authorization server's identifier with it; the caller checks the
+// members it needs.
+func (w *Wallet) fetchASMetadata(ctx context.Context, md *vciwire.IssuerMetadata, iss string) (string, *vciwire.ASMetadata, error) {
+	asID := iss
+	if len(md.AuthorizationServers) > 0 {
+		asID = md.AuthorizationServers[0]
+	}
+	asURL, _ := wellKnown(asID, "oauth-authorization-server")
+	var as vciwire.ASMetadata
+	if err := w.getJSON(ctx, asURL, &as); err != nil {
+		return "", nil, &Error{Code: CodeBadMetadata, Description: "fetching authorization server metadata", Err: err}
+	}
+	return asID, &as, nil
 }
 
 // OfferInfo is what an offer is for, shown before the citizen accepts it.
@@ -135,11 +144,7 @@ type OfferedCredential struct {
 }
 
 // TxCode is the offer's tx_code object (OpenID4VCI 1.0 §4.1.1).
-type TxCode struct {
-	Length      int    `json:"length,omitempty"`
-	InputMode   string `json:"input_mode,omitempty"` // numeric (default) or text
-	Description string `json:"description,omitempty"`
-}
+type TxCode = vciwire.TxCode
 
 // PreviewOffer parses an offer and fetches its issuer's metadata, to show
 // what it gives; nothing is stored and the code is not redeemed.
@@ -154,7 +159,7 @@ func (w *Wallet) PreviewOffer(ctx context.Context, offerURI string) (*OfferInfo,
 	}
 	info := &OfferInfo{Issuer: o.CredentialIssuer, IssuerName: pickDisplay(md.Display, "").Name}
 	for _, id := range o.CredentialConfigurationIDs {
-		cfg, ok := md.Configurations[id]
+		cfg, ok := md.CredentialConfigurationsSupported[id]
 		if !ok {
 			return nil, werr(CodeBadMetadata, "the issuer does not describe %q", id)
 		}
@@ -162,8 +167,7 @@ func (w *Wallet) PreviewOffer(ctx context.Context, offerURI string) (*OfferInfo,
 		info.Credentials = append(info.Credentials, OfferedCredential{ConfigurationID: id, Name: pickDisplay(ds, "").Name, Display: ds})
 	}
 	if o.NeedsTxCode() {
-		var tc TxCode
-		_ = json.Unmarshal(o.Grants.PreAuthorized.TxCode, &tc)
+		tc := *o.Grants[vciwire.GrantPreAuthorizedCode].TxCode
 		if tc.InputMode == "" {
 			tc.InputMode = "numeric"
 		}
@@ -175,6 +179,12 @@ func (w *Wallet) PreviewOffer(ctx context.Context, offerURI string) (*OfferInfo,
 // Receive runs the OpenID4VCI pre-authorized code flow for an offer and
 // stores the credential: every copy is verified (signature, vct, holder
 // key, status) before anything is kept.
+//
+// The steps: parse the offer; fetch the issuer's metadata and check the
+// offered configuration and the issuer's accreditation (prepare); redeem
+// the pre-authorized code at the token endpoint (preAuthorizedToken); then
+// the credential half, issue: a nonce, one key proof per copy, the
+// credential request, the check of every copy, and the store.
 func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credential, error) {
 	o, err := w.ParseOffer(ctx, offerURI)
 	if err != nil {
@@ -183,23 +193,33 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	if o.NeedsTxCode() && txCode == "" {
 		return nil, werr(CodeTxCodeRequired, "this offer needs the PIN (tx_code) the agency gave you")
 	}
-	iss := o.CredentialIssuer
+	is, err := w.prepare(ctx, o.CredentialIssuer, o.CredentialConfigurationIDs[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := w.preAuthorizedToken(ctx, is, o, txCode); err != nil {
+		return nil, err
+	}
+	return w.issue(ctx, is)
+}
+
+// prepare fetches the issuer's metadata, checks the configuration offered
+// (a dc+sd-jwt credential, jwt proofs) and asks the registry whether the
+// issuer is accredited for its vct. The issuance it returns lacks auth.
+func (w *Wallet) prepare(ctx context.Context, iss, configID string) (*issuance, error) {
 	md, err := w.fetchMetadata(ctx, iss)
 	if err != nil {
 		return nil, err
 	}
-	configID := o.CredentialConfigurationIDs[0]
-	cfg, ok := md.Configurations[configID]
-	if !ok || cfg.Format != credential.TypSDJWTVC || cfg.VCT == "" {
-		return nil, werr(CodeBadMetadata, "the issuer does not describe %q as a dc+sd-jwt credential", configID)
+	cfg, err := configuration(md, configID)
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := cfg.ProofTypes["jwt"]; !ok {
+	if _, ok := cfg.ProofTypesSupported[vciwire.ProofTypeJWT]; !ok {
 		return nil, werr(CodeBadMetadata, "the issuer does not accept jwt proofs for %q", configID)
 	}
-	for _, ep := range []string{md.CredentialEndpoint, md.NonceEndpoint} {
-		if _, err := w.checkURL(ep); err != nil || !sameOrigin(ep, iss) {
-			return nil, werr(CodeBadMetadata, "endpoint %q must be https on the issuer's host", ep)
-		}
+	if err := w.checkEndpoints(md, iss); err != nil {
+		return nil, err
 	}
 	// The registry: the issuer URL must belong to a did:tong agency
 	// accredited for this vct.
@@ -207,59 +227,66 @@ func (w *Wallet) Receive(ctx context.Context, offerURI, txCode string) (*Credent
 	if err != nil {
 		return nil, err
 	}
+	return &issuance{iss: iss, configID: configID, issuerDID: issuerDID, md: md, cfg: cfg}, nil
+}
 
-	// Token.
-	asID := iss
-	if len(md.AuthorizationServers) > 0 {
-		asID = md.AuthorizationServers[0]
-	}
-	asURL, _ := wellKnown(asID, "oauth-authorization-server")
-	var as struct {
-		Issuer        string `json:"issuer"`
-		TokenEndpoint string `json:"token_endpoint"`
-	}
-	if err := w.getJSON(ctx, asURL, &as); err != nil {
-		return nil, &Error{Code: CodeBadMetadata, Description: "fetching authorization server metadata", Err: err}
+// preAuthorizedToken redeems the offer's pre-authorized code (and PIN)
+// for a Bearer access token (§6), and sets is's token endpoint, refresh
+// token and auth.
+func (w *Wallet) preAuthorizedToken(ctx context.Context, is *issuance, o *Offer, txCode string) error {
+	asID, as, err := w.fetchASMetadata(ctx, is.md, is.iss)
+	if err != nil {
+		return err
 	}
 	if as.Issuer != asID || as.TokenEndpoint == "" {
-		return nil, werr(CodeBadMetadata, "authorization server metadata names issuer %q, want %q", as.Issuer, asID)
+		return werr(CodeBadMetadata, "authorization server metadata names issuer %q, want %q", as.Issuer, asID)
 	}
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:pre-authorized_code"}, "pre-authorized_code": {o.Grants.PreAuthorized.Code}}
+	form := url.Values{vciwire.ParamGrantType: {vciwire.GrantPreAuthorizedCode}, vciwire.ParamPreAuthorizedCode: {o.preAuthorizedCode()}}
 	if o.NeedsTxCode() {
-		form.Set("tx_code", txCode)
+		form.Set(vciwire.ParamTxCode, txCode)
 	}
-	r, err := w.do(ctx, http.MethodPost, as.TokenEndpoint, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
+	r, tok, err := w.postToken(ctx, as.TokenEndpoint, form, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r.status != 200 {
 		// Spec: OpenID4VCI 1.0 §6.3: invalid_grant when "the End-User
 		// provided the wrong Pre-Authorized Code or Transaction Code".
 		if oauthCode(r) == "invalid_grant" {
-			return nil, werr(CodeOfferInvalid, "token endpoint: %s", oauthError(r))
+			return werr(CodeOfferInvalid, "token endpoint: %s", oauthError(r))
 		}
-		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
+		return werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
 	}
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		TokenType    string `json:"token_type"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	if json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "Bearer") {
-		return nil, werr(CodeIssuerRefused, "token endpoint gave no Bearer access token")
+	if tok == nil || !strings.EqualFold(tok.TokenType, "Bearer") {
+		return werr(CodeIssuerRefused, "token endpoint gave no Bearer access token")
 	}
 	bearer := map[string]string{"Authorization": "Bearer " + tok.AccessToken}
-	return w.issue(ctx, &issuance{iss: iss, configID: configID, issuerDID: issuerDID, md: md, cfg: cfg,
-		tokenEndpoint: as.TokenEndpoint, refreshToken: tok.RefreshToken,
-		auth: func(string, string) map[string]string { return bearer }})
+	is.tokenEndpoint, is.refreshToken = as.TokenEndpoint, tok.RefreshToken
+	is.auth = func(string, string) map[string]string { return bearer }
+	return nil
+}
+
+// postToken sends a Token Request (§6.1). tok is the Token Response
+// (§6.2) when the answer is a 200 with an access token, else nil; the
+// caller reads r for the error.
+func (w *Wallet) postToken(ctx context.Context, endpoint string, form url.Values, hdr map[string]string) (r *response, tok *vciwire.TokenResponse, err error) {
+	r, err = w.do(ctx, http.MethodPost, endpoint, "application/x-www-form-urlencoded", []byte(form.Encode()), hdr)
+	if err != nil {
+		return nil, nil, err
+	}
+	var t vciwire.TokenResponse
+	if r.status != 200 || json.Unmarshal(r.body, &t) != nil || t.AccessToken == "" {
+		return r, nil, nil
+	}
+	return r, &t, nil
 }
 
 // issuance is what the credential half of a flow needs once the wallet
 // holds an access token.
 type issuance struct {
 	iss, configID, issuerDID string
-	md                       *issuerMetadata
-	cfg                      credentialConfiguration
+	md                       *vciwire.IssuerMetadata
+	cfg                      vciwire.CredentialConfiguration
 	tokenEndpoint            string
 	refreshToken             string // "" keeps no refresh (Refill)
 	// auth gives the headers that authorize a request to a protected
@@ -270,50 +297,107 @@ type issuance struct {
 // issue asks for the credential's copies, checks every copy, and stores
 // it.
 func (w *Wallet) issue(ctx context.Context, is *issuance) (*Credential, error) {
-	iss, configID, issuerDID, md, cfg := is.iss, is.configID, is.issuerDID, is.md, is.cfg
-
-	// Nonce, then one proof per copy, each with its own key.
-	r, err := w.do(ctx, http.MethodPost, md.NonceEndpoint, "", nil, nil)
+	md := is.md
+	n := w.batchSize(md)
+	nonce, err := w.nonce(ctx, md.NonceEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	var nonce struct {
-		CNonce string `json:"c_nonce"`
+	hk, err := w.prove(n, is.iss, nonce)
+	if err != nil {
+		return nil, err
 	}
-	if r.status != 200 || json.Unmarshal(r.body, &nonce) != nil || nonce.CNonce == "" {
-		return nil, werr(CodeIssuerRefused, "nonce endpoint: %s", oauthError(r))
+	cr, err := w.credentialResponse(ctx, is, hk.proofs)
+	if err != nil {
+		return nil, err
 	}
+	if len(cr.Credentials) != n {
+		return nil, werr(CodeBadCredential, "asked for %d copies, got %d", n, len(cr.Credentials))
+	}
+	rec := w.newRecord(is, n)
+	// Check every copy before keeping any.
+	copies, results, verr := w.verifyCopies(ctx, cr.Credentials, is.iss, is.cfg.VCT, hk)
+	if verr == nil {
+		rec.Claims, rec.IssuedAt, rec.Expiry = publicClaims(results[0].Claims), results[0].IssuedAt, results[0].Expiry
+		rec.IssuerKey = publicJWK(results[0].IssuerKey)
+		rec.Copies = copies
+	}
+	w.notify(ctx, is, cr.NotificationID, verr == nil)
+	if verr != nil {
+		return nil, verr
+	}
+	return w.store(ctx, rec)
+}
+
+// batchSize is how many copies to ask for: Options.Copies, bounded by
+// the issuer's batch_size (one without batch issuance).
+func (w *Wallet) batchSize(md *vciwire.IssuerMetadata) int {
 	n := w.opts.Copies
 	if md.BatchCredentialIssuance == nil {
 		n = 1
 	} else if bs := md.BatchCredentialIssuance.BatchSize; bs < n {
 		n = max(bs, 1)
 	}
-	signers := make([]*keys.Signer, n)
-	jwks := make([]jose.JWK, n)
-	proofs := make([]string, n)
+	return n
+}
+
+// nonce fetches a c_nonce from the nonce endpoint (§7).
+func (w *Wallet) nonce(ctx context.Context, endpoint string) (string, error) {
+	r, err := w.do(ctx, http.MethodPost, endpoint, "", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var nr vciwire.NonceResponse
+	if r.status != 200 || json.Unmarshal(r.body, &nr) != nil || nr.CNonce == "" {
+		return "", werr(CodeIssuerRefused, "nonce endpoint: %s", oauthError(r))
+	}
+	return nr.CNonce, nil
+}
+
+// holderKeys are the fresh keys of one credential request, and their
+// proofs.
+type holderKeys struct {
+	signers []*keys.Signer
+	jwks    []jose.JWK
+	proofs  []string
+}
+
+// prove makes n holder keys, each with its own key proof for aud and
+// nonce (§8.2, Appendix F.1).
+func (w *Wallet) prove(n int, aud, nonce string) (*holderKeys, error) {
+	hk := &holderKeys{signers: make([]*keys.Signer, n), jwks: make([]jose.JWK, n), proofs: make([]string, n)}
+	var err error
 	for i := range n {
-		if signers[i], jwks[i], err = newHolderKey(w.opts.HolderAlg); err != nil {
+		if hk.signers[i], hk.jwks[i], err = newHolderKey(w.opts.HolderAlg); err != nil {
 			return nil, err
 		}
-		if proofs[i], err = proofJWT(signers[i], iss, nonce.CNonce, w.opts.Now()); err != nil {
+		if hk.proofs[i], err = proofJWT(hk.signers[i], aud, nonce, w.opts.Now()); err != nil {
 			return nil, err
 		}
 	}
-	body, _ := json.Marshal(map[string]any{"credential_configuration_id": configID, "proofs": map[string]any{"jwt": proofs}})
-	r, err = w.do(ctx, http.MethodPost, md.CredentialEndpoint, "application/json", body, is.auth(http.MethodPost, md.CredentialEndpoint))
+	return hk, nil
+}
+
+// postCredentialRequest sends a Credential Request (§8.2) for configID
+// with jwt proofs.
+func (w *Wallet) postCredentialRequest(ctx context.Context, endpoint, configID string, proofs []string, hdr map[string]string) (*response, error) {
+	ps, _ := json.Marshal(vciwire.Proofs{JWT: proofs})
+	body, _ := json.Marshal(vciwire.CredentialRequest{CredentialConfigurationID: configID, Proofs: ps})
+	return w.do(ctx, http.MethodPost, endpoint, "application/json", body, hdr)
+}
+
+// credentialResponse requests the credential and reads the Credential
+// Response (§8.3), waiting at the deferred endpoint (§9) when the issuer
+// answers 202.
+func (w *Wallet) credentialResponse(ctx context.Context, is *issuance, proofs []string) (*vciwire.CredentialResponse, error) {
+	md := is.md
+	r, err := w.postCredentialRequest(ctx, md.CredentialEndpoint, is.configID, proofs, is.auth(http.MethodPost, md.CredentialEndpoint))
 	if err != nil {
 		return nil, err
 	}
-	var cr struct {
-		Credentials []struct {
-			Credential string `json:"credential"`
-		} `json:"credentials"`
-		TransactionID  string `json:"transaction_id"`
-		Interval       int    `json:"interval"`
-		NotificationID string `json:"notification_id"`
-	}
-	if r.status == http.StatusAccepted {
+	var cr vciwire.CredentialResponse
+	switch {
+	case r.status == http.StatusAccepted:
 		_ = json.Unmarshal(r.body, &cr)
 		cr.Credentials = nil
 		if cr.TransactionID == "" || md.DeferredCredentialEndpoint == "" {
@@ -322,18 +406,20 @@ func (w *Wallet) issue(ctx context.Context, is *issuance) (*Credential, error) {
 		if err := w.waitDeferred(ctx, md.DeferredCredentialEndpoint, is.auth, cr.TransactionID, cr.Interval, &cr); err != nil {
 			return nil, err
 		}
-	} else if r.status != 200 {
+	case r.status != 200:
 		return nil, werr(CodeIssuerRefused, "credential endpoint: %s", oauthError(r))
-	} else if json.Unmarshal(r.body, &cr) != nil {
+	case json.Unmarshal(r.body, &cr) != nil:
 		return nil, werr(CodeIssuerRefused, "credential endpoint: malformed answer")
 	}
-	if len(cr.Credentials) != n {
-		return nil, werr(CodeBadCredential, "asked for %d copies, got %d", n, len(cr.Credentials))
-	}
+	return &cr, nil
+}
 
-	// Check every copy before keeping any.
-	rec := &credentialRecord{Credential: Credential{ID: ids.New("cred_"), Issuer: iss, IssuerDID: issuerDID,
-		ConfigurationID: configID, VCT: cfg.VCT, ReceivedAt: w.opts.Now().UTC()}}
+// newRecord starts the record of a credential being received: what the
+// metadata says of the issuer and the type, and how to refill it.
+func (w *Wallet) newRecord(is *issuance, n int) *credentialRecord {
+	md, cfg := is.md, is.cfg
+	rec := &credentialRecord{Credential: Credential{ID: ids.New("cred_"), Issuer: is.iss, IssuerDID: is.issuerDID,
+		ConfigurationID: is.configID, VCT: cfg.VCT, ReceivedAt: w.opts.Now().UTC()}}
 	rec.IssuerName = pickDisplay(md.Display, "").Name
 	rec.IssuerDisplay = cleanDisplays(md.Display)
 	rec.Display = cleanDisplays(cfg.CredentialMetadata.Display)
@@ -344,33 +430,45 @@ func (w *Wallet) issue(ctx context.Context, is *issuance) (*Credential, error) {
 		rec.Refresh = &refreshInfo{Token: is.refreshToken, TokenEndpoint: is.tokenEndpoint, NonceEndpoint: md.NonceEndpoint,
 			CredentialEndpoint: md.CredentialEndpoint, BatchSize: n}
 	}
-	verr := func() error {
-		for i, c := range cr.Credentials {
-			res, err := w.verifyIssued(ctx, c.Credential, iss, cfg.VCT, signers[i])
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				rec.Claims, rec.IssuedAt, rec.Expiry = publicClaims(res.Claims), res.IssuedAt, res.Expiry
-				rec.IssuerKey = publicJWK(res.IssuerKey)
-			}
-			rec.Copies = append(rec.Copies, credentialCopy{SDJWT: c.Credential, Key: jwks[i], Status: res.Status})
+	return rec
+}
+
+// verifyCopies checks each issued copy against the key it was bound to
+// (verifyIssued), and returns the copies to keep with each one's result.
+func (w *Wallet) verifyCopies(ctx context.Context, creds []vciwire.IssuedCredential, iss, vct string, hk *holderKeys) ([]credentialCopy, []*credential.Result, error) {
+	copies := make([]credentialCopy, 0, len(creds))
+	results := make([]*credential.Result, 0, len(creds))
+	for i, c := range creds {
+		res, err := w.verifyIssued(ctx, c.Credential, iss, vct, hk.signers[i])
+		if err != nil {
+			return nil, nil, err
 		}
-		return nil
-	}()
-	if cr.NotificationID != "" && md.NotificationEndpoint != "" {
-		event := "credential_accepted"
-		if verr != nil {
-			event = "credential_failure"
-		}
-		nb, _ := json.Marshal(map[string]string{"notification_id": cr.NotificationID, "event": event})
-		if r, err := w.do(ctx, http.MethodPost, md.NotificationEndpoint, "application/json", nb, is.auth(http.MethodPost, md.NotificationEndpoint)); err != nil || r.status != http.StatusNoContent {
-			w.opts.Logger.WarnContext(ctx, "notification not accepted", "issuer", iss)
-		}
+		copies = append(copies, credentialCopy{SDJWT: c.Credential, Key: hk.jwks[i], Status: res.Status})
+		results = append(results, res)
 	}
-	if verr != nil {
-		return nil, verr
+	return copies, results, nil
+}
+
+// notify tells the issuer whether the wallet kept the credential (§11),
+// when it gave a notification_id and has a notification endpoint. A
+// refused notification is logged, never an error.
+func (w *Wallet) notify(ctx context.Context, is *issuance, notificationID string, accepted bool) {
+	ep := is.md.NotificationEndpoint
+	if notificationID == "" || ep == "" {
+		return
 	}
+	event := vciwire.EventCredentialAccepted
+	if !accepted {
+		event = vciwire.EventCredentialFailure
+	}
+	nb, _ := json.Marshal(vciwire.NotificationRequest{NotificationID: notificationID, Event: event})
+	if r, err := w.do(ctx, http.MethodPost, ep, "application/json", nb, is.auth(http.MethodPost, ep)); err != nil || r.status != http.StatusNoContent {
+		w.opts.Logger.WarnContext(ctx, "notification not accepted", "issuer", is.iss)
+	}
+}
+
+// store inlines the record's logos and keeps it.
+func (w *Wallet) store(ctx context.Context, rec *credentialRecord) (*Credential, error) {
 	w.inlineLogos(ctx, rec.Display)
 	w.inlineLogos(ctx, rec.IssuerDisplay)
 	if err := w.v.put(ctx, kindCredential, rec.ID, rec.ReceivedAt, rec); err != nil {
@@ -393,73 +491,63 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 	if ri == nil {
 		return nil, werr(CodeIssuerRefused, "the issuer gave no refresh token for %s; ask it for a new offer", id)
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ri.Token}}
-	r, err := w.do(ctx, http.MethodPost, ri.TokenEndpoint, "application/x-www-form-urlencoded", []byte(form.Encode()), nil)
+	access, err := w.refreshToken(ctx, id, ri)
 	if err != nil {
 		return nil, err
 	}
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
+	nonce, err := w.nonce(ctx, ri.NonceEndpoint)
+	if err != nil {
+		return nil, err
 	}
-	if r.status != 200 || json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" {
-		return nil, werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
+	n := max(ri.BatchSize, 1)
+	hk, err := w.prove(n, rec.Issuer, nonce)
+	if err != nil {
+		return nil, err
+	}
+	r, err := w.postCredentialRequest(ctx, ri.CredentialEndpoint, rec.ConfigurationID, hk.proofs, map[string]string{"Authorization": "Bearer " + access})
+	if err != nil {
+		return nil, err
+	}
+	var cr vciwire.CredentialResponse
+	if r.status != 200 || json.Unmarshal(r.body, &cr) != nil || len(cr.Credentials) != n {
+		return nil, werr(CodeIssuerRefused, "credential endpoint: %s", oauthError(r))
+	}
+	fresh, results, err := w.verifyCopies(ctx, cr.Credentials, rec.Issuer, rec.VCT, hk)
+	if err != nil {
+		return nil, err
+	}
+	return w.keepFresh(ctx, id, &rec, fresh, publicJWK(results[len(results)-1].IssuerKey))
+}
+
+// refreshToken redeems a credential's refresh token for an access token
+// (RFC 6749 §6), keeping the new refresh token when the issuer rotates
+// it.
+func (w *Wallet) refreshToken(ctx context.Context, id string, ri *refreshInfo) (string, error) {
+	form := url.Values{vciwire.ParamGrantType: {vciwire.GrantRefreshToken}, vciwire.ParamRefreshToken: {ri.Token}}
+	r, tok, err := w.postToken(ctx, ri.TokenEndpoint, form, nil)
+	if err != nil {
+		return "", err
+	}
+	if tok == nil {
+		return "", werr(CodeIssuerRefused, "token endpoint: %s", oauthError(r))
 	}
 	if tok.RefreshToken != "" && tok.RefreshToken != ri.Token {
 		// The issuer rotates refresh tokens (RFC 9700 §4.14.2): the old
 		// one no longer works, and presenting it again would revoke them
 		// all, so the new one is kept at once.
 		if err := w.keepRefreshToken(ctx, id, tok.RefreshToken); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
-	if r, err = w.do(ctx, http.MethodPost, ri.NonceEndpoint, "", nil, nil); err != nil {
-		return nil, err
-	}
-	var nonce struct {
-		CNonce string `json:"c_nonce"`
-	}
-	if r.status != 200 || json.Unmarshal(r.body, &nonce) != nil || nonce.CNonce == "" {
-		return nil, werr(CodeIssuerRefused, "nonce endpoint: %s", oauthError(r))
-	}
-	n := max(ri.BatchSize, 1)
-	signers := make([]*keys.Signer, n)
-	jwks := make([]jose.JWK, n)
-	proofs := make([]string, n)
-	for i := range n {
-		if signers[i], jwks[i], err = newHolderKey(w.opts.HolderAlg); err != nil {
-			return nil, err
-		}
-		if proofs[i], err = proofJWT(signers[i], rec.Issuer, nonce.CNonce, w.opts.Now()); err != nil {
-			return nil, err
-		}
-	}
-	body, _ := json.Marshal(map[string]any{"credential_configuration_id": rec.ConfigurationID, "proofs": map[string]any{"jwt": proofs}})
-	r, err = w.do(ctx, http.MethodPost, ri.CredentialEndpoint, "application/json", body, map[string]string{"Authorization": "Bearer " + tok.AccessToken})
-	if err != nil {
-		return nil, err
-	}
-	var cr struct {
-		Credentials []struct {
-			Credential string `json:"credential"`
-		} `json:"credentials"`
-	}
-	if r.status != 200 || json.Unmarshal(r.body, &cr) != nil || len(cr.Credentials) != n {
-		return nil, werr(CodeIssuerRefused, "credential endpoint: %s", oauthError(r))
-	}
-	var fresh []credentialCopy
-	var issuerKey *jose.JWK
-	for i, c := range cr.Credentials {
-		res, err := w.verifyIssued(ctx, c.Credential, rec.Issuer, rec.VCT, signers[i])
-		if err != nil {
-			return nil, err
-		}
-		issuerKey = publicJWK(res.IssuerKey)
-		fresh = append(fresh, credentialCopy{SDJWT: c.Credential, Key: jwks[i], Status: res.Status})
-	}
+	return tok.AccessToken, nil
+}
+
+// keepFresh adds a refill's copies to the stored credential, dropping the
+// used ones. It reads the record again into rec, under the lock.
+func (w *Wallet) keepFresh(ctx context.Context, id string, rec *credentialRecord, fresh []credentialCopy, issuerKey *jose.JWK) (*Credential, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.v.get(ctx, kindCredential, id, &rec); err != nil {
+	if err := w.v.get(ctx, kindCredential, id, rec); err != nil {
 		return nil, err
 	}
 	kept := fresh
@@ -471,7 +559,7 @@ func (w *Wallet) Refill(ctx context.Context, id string) (*Credential, error) {
 	rec.Copies = kept
 	rec.IssuerKey = issuerKey
 	rec.Status, rec.StatusCheckedAt = StatusValid, w.opts.Now().UTC()
-	if err := w.v.put(ctx, kindCredential, id, rec.ReceivedAt, &rec); err != nil {
+	if err := w.v.put(ctx, kindCredential, id, rec.ReceivedAt, rec); err != nil {
 		return nil, err
 	}
 	return rec.public(w.opts.Now()), nil
@@ -498,7 +586,7 @@ func (w *Wallet) waitDeferred(ctx context.Context, endpoint string, auth func(me
 	if interval < 1 {
 		interval = 5
 	}
-	body, _ := json.Marshal(map[string]string{"transaction_id": txID})
+	body, _ := json.Marshal(vciwire.DeferredCredentialRequest{TransactionID: txID})
 	for {
 		select {
 		case <-ctx.Done():

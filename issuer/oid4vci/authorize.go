@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/tongid/tong/credential/vciwire"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/qr"
 	"github.com/tongid/tong/issuer"
@@ -24,17 +25,7 @@ import (
 // AuthorizationStatus is the JSON form of the authorization page, for
 // clients that send Accept: application/json (a wallet that handles the
 // presentation itself, or a test).
-type AuthorizationStatus struct {
-	Status string `json:"status"` // "pending" or "done"
-	// PresentationURI is the OpenID4VP request the citizen's wallet
-	// answers (pending only).
-	PresentationURI string `json:"presentation_uri,omitempty"`
-	// StatusURI is where to ask again.
-	StatusURI string `json:"status_uri,omitempty"`
-	// RedirectTo is the client's redirect_uri with code and state, or
-	// with error (done only).
-	RedirectTo string `json:"redirect_to,omitempty"`
-}
+type AuthorizationStatus = vciwire.AuthorizationStatus
 
 func (a *API) par(w http.ResponseWriter, r *http.Request) {
 	ag, ok := a.agency(w, r)

@@ -22,6 +22,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/credential/vciwire"
 	"github.com/tongid/tong/internal/httpx"
 	"github.com/tongid/tong/internal/jose"
 	"github.com/tongid/tong/internal/qr"
@@ -129,51 +130,15 @@ func (a *API) agency(w http.ResponseWriter, r *http.Request) (*issuer.Agency, bo
 	return ag, true
 }
 
-// IssuerMetadata is the Credential Issuer Metadata (OpenID4VCI §12.2).
-type IssuerMetadata struct {
-	CredentialIssuer                  string                             `json:"credential_issuer"`
-	CredentialEndpoint                string                             `json:"credential_endpoint"`
-	NonceEndpoint                     string                             `json:"nonce_endpoint"`
-	DeferredCredentialEndpoint        string                             `json:"deferred_credential_endpoint"`
-	NotificationEndpoint              string                             `json:"notification_endpoint"`
-	BatchCredentialIssuance           *BatchIssuance                     `json:"batch_credential_issuance,omitempty"`
-	Display                           []issuer.Display                   `json:"display"`
-	CredentialConfigurationsSupported map[string]CredentialConfiguration `json:"credential_configurations_supported"`
-}
-
-// BatchIssuance is batch_credential_issuance.
-type BatchIssuance struct {
-	BatchSize int `json:"batch_size"`
-}
-
-// CredentialConfiguration describes one credential type (§12.2.4, App. A.3).
-type CredentialConfiguration struct {
-	Format                               string               `json:"format"`
-	Scope                                string               `json:"scope"`
-	VCT                                  string               `json:"vct"`
-	CryptographicBindingMethodsSupported []string             `json:"cryptographic_binding_methods_supported"`
-	CredentialSigningAlgValuesSupported  []string             `json:"credential_signing_alg_values_supported"`
-	ProofTypesSupported                  map[string]ProofType `json:"proof_types_supported"`
-	CredentialMetadata                   CredentialMetadata   `json:"credential_metadata"`
-}
-
-// ProofType is one entry of proof_types_supported.
-type ProofType struct {
-	ProofSigningAlgValuesSupported []string `json:"proof_signing_alg_values_supported"`
-}
-
-// CredentialMetadata is credential_metadata: display and claims.
-type CredentialMetadata struct {
-	Display []issuer.Display `json:"display"`
-	Claims  []ClaimMetadata  `json:"claims"`
-}
-
-// ClaimMetadata is a claims description (App. B.2).
-type ClaimMetadata struct {
-	Path      []string         `json:"path"`
-	Mandatory bool             `json:"mandatory,omitempty"`
-	Display   []issuer.Display `json:"display,omitempty"`
-}
+// The Credential Issuer Metadata (OpenID4VCI §12.2.4) and its parts.
+type (
+	IssuerMetadata          = vciwire.IssuerMetadata
+	BatchIssuance           = vciwire.BatchCredentialIssuance
+	CredentialConfiguration = vciwire.CredentialConfiguration
+	ProofType               = vciwire.ProofType
+	CredentialMetadata      = vciwire.CredentialMetadata
+	ClaimMetadata           = vciwire.ClaimDescription
+)
 
 // Metadata builds an agency's Credential Issuer Metadata.
 func Metadata(ctx context.Context, svc *issuer.Service, ag *issuer.Agency) (*IssuerMetadata, error) {
@@ -188,7 +153,7 @@ func Metadata(ctx context.Context, svc *issuer.Service, ag *issuer.Agency) (*Iss
 		NonceEndpoint:                     base + "/nonce",
 		DeferredCredentialEndpoint:        base + "/deferred_credential",
 		NotificationEndpoint:              base + "/notification",
-		Display:                           []issuer.Display{{Name: ag.Name, Locale: "en"}},
+		Display:                           []vciwire.Display{{Name: ag.Name, Locale: "en"}},
 		CredentialConfigurationsSupported: map[string]CredentialConfiguration{},
 	}
 	if n := svc.BatchSize(); n >= 2 {
@@ -197,19 +162,36 @@ func Metadata(ctx context.Context, svc *issuer.Service, ag *issuer.Agency) (*Iss
 	for id, t := range types {
 		claims := make([]ClaimMetadata, len(t.Claims))
 		for i, c := range t.Claims {
-			claims[i] = ClaimMetadata{Path: c.Path, Mandatory: c.Mandatory, Display: c.Display}
+			path := make([]any, len(c.Path))
+			for j, p := range c.Path {
+				path[j] = p
+			}
+			claims[i] = ClaimMetadata{Path: path, Mandatory: c.Mandatory, Display: wireDisplays(c.Display)}
 		}
 		m.CredentialConfigurationsSupported[id] = CredentialConfiguration{
 			Format:                               credential.TypSDJWTVC,
 			Scope:                                id,
 			VCT:                                  t.VCT,
 			CryptographicBindingMethodsSupported: []string{"jwk"},
-			CredentialSigningAlgValuesSupported:  []string{ag.Signer().Alg()},
-			ProofTypesSupported:                  map[string]ProofType{"jwt": {ProofSigningAlgValuesSupported: issuer.ProofSigningAlgs}},
-			CredentialMetadata:                   CredentialMetadata{Display: t.Display, Claims: claims},
+			CredentialSigningAlgValuesSupported:  []any{ag.Signer().Alg()},
+			ProofTypesSupported:                  map[string]ProofType{vciwire.ProofTypeJWT: {ProofSigningAlgValuesSupported: issuer.ProofSigningAlgs}},
+			CredentialMetadata:                   CredentialMetadata{Display: wireDisplays(t.Display), Claims: claims},
 		}
 	}
 	return m, nil
+}
+
+// wireDisplays gives a credential type's display names as metadata
+// display objects.
+func wireDisplays(ds []issuer.Display) []vciwire.Display {
+	if ds == nil {
+		return nil
+	}
+	out := make([]vciwire.Display, len(ds))
+	for i, d := range ds {
+		out[i] = vciwire.Display{Name: d.Name, Locale: d.Locale, Description: d.Description}
+	}
+	return out
 }
 
 func (a *API) issuerMetadata(w http.ResponseWriter, r *http.Request) {
@@ -226,26 +208,9 @@ func (a *API) issuerMetadata(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, r, http.StatusOK, m)
 }
 
-// ASMetadata is the OAuth 2.0 Authorization Server Metadata (RFC 8414)
-// of an agency, which is its own authorization server.
-type ASMetadata struct {
-	Issuer                             string   `json:"issuer"`
-	AuthorizationEndpoint              string   `json:"authorization_endpoint,omitempty"`
-	PushedAuthorizationRequestEndpoint string   `json:"pushed_authorization_request_endpoint,omitempty"`
-	RequirePushedAuthorizationRequests bool     `json:"require_pushed_authorization_requests,omitempty"`
-	CodeChallengeMethodsSupported      []string `json:"code_challenge_methods_supported,omitempty"`
-	AuthorizationDetailsTypesSupported []string `json:"authorization_details_types_supported,omitempty"`
-	AuthorizationResponseISSSupported  bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
-	TokenEndpoint                      string   `json:"token_endpoint"`
-	ResponseTypesSupported             []string `json:"response_types_supported"`
-	GrantTypesSupported                []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
-	PreAuthorizedGrantAnonymousAccess  bool     `json:"pre-authorized_grant_anonymous_access_supported"`
-	DPoPSigningAlgValuesSupported      []string `json:"dpop_signing_alg_values_supported"`
-	// Attestation-Based Client Authentication (the draft's AS metadata).
-	ClientAttestationSigningAlgs    []string `json:"client_attestation_signing_alg_values_supported,omitempty"`
-	ClientAttestationPoPSigningAlgs []string `json:"client_attestation_pop_signing_alg_values_supported,omitempty"`
-}
+// ASMetadata is the OAuth 2.0 Authorization Server Metadata (RFC 8414,
+// OpenID4VCI §12.3) of an agency, which is its own authorization server.
+type ASMetadata = vciwire.ASMetadata
 
 func (a *API) asMetadata(w http.ResponseWriter, r *http.Request) {
 	ag, ok := a.agency(w, r)
@@ -353,18 +318,20 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
+	f := r.PostForm
 	req := issuer.TokenRequest{
-		GrantType:         r.PostForm.Get("grant_type"),
-		PreAuthorizedCode: r.PostForm.Get("pre-authorized_code"),
-		TxCode:            r.PostForm.Get("tx_code"),
-		TxCodeSent:        r.PostForm.Has("tx_code"),
-		RefreshToken:      r.PostForm.Get("refresh_token"),
-		Code:              r.PostForm.Get("code"),
-		CodeVerifier:      r.PostForm.Get("code_verifier"),
-		RedirectURI:       r.PostForm.Get("redirect_uri"),
-		ClientID:          r.PostForm.Get("client_id"),
+		GrantType:         f.Get(vciwire.ParamGrantType),
+		PreAuthorizedCode: f.Get(vciwire.ParamPreAuthorizedCode),
+		TxCode:            f.Get(vciwire.ParamTxCode),
+		TxCodeSent:        f.Has(vciwire.ParamTxCode),
+		RefreshToken:      f.Get(vciwire.ParamRefreshToken),
+		Code:              f.Get(vciwire.ParamCode),
+		CodeVerifier:      f.Get(vciwire.ParamCodeVerifier),
+		RedirectURI:       f.Get(vciwire.ParamRedirectURI),
+		ClientID:          f.Get(vciwire.ParamClientID),
 	}
-	for _, k := range []string{"grant_type", "pre-authorized_code", "tx_code", "refresh_token", "code", "code_verifier", "redirect_uri", "client_id"} {
+	for _, k := range []string{vciwire.ParamGrantType, vciwire.ParamPreAuthorizedCode, vciwire.ParamTxCode, vciwire.ParamRefreshToken,
+		vciwire.ParamCode, vciwire.ParamCodeVerifier, vciwire.ParamRedirectURI, vciwire.ParamClientID} {
 		if len(r.PostForm[k]) > 1 {
 			fail(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: k + " is repeated"})
 			return
@@ -387,7 +354,7 @@ func (a *API) nonce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, r, http.StatusOK, map[string]string{"c_nonce": a.svc.Nonce()})
+	httpx.WriteJSON(w, r, http.StatusOK, vciwire.NonceResponse{CNonce: a.svc.Nonce()})
 }
 
 // bearer reads the access token and checks the DPoP proof bound to it.
