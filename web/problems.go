@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"strings"
 
+	"github.com/tongid/tong/internal/text"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/verifier"
@@ -166,7 +167,7 @@ func publicError(err error) string {
 	var ve *verifier.Error
 	var ie *issuer.Error
 	var qe *inquiries.Error
-	var coded interface{ Code() string }
+	var te *text.Error
 	switch {
 	case errors.As(err, &qe):
 		if qe.Code == inquiries.CodeInvalidRequest && qe.Description != "" {
@@ -180,8 +181,8 @@ func publicError(err error) string {
 			return explainCode(string(ie.Code)) + " — " + ie.Description
 		}
 		return explainCode(string(ie.Code))
-	case errors.As(err, &coded): // errors that name their own code, such as invalid_text
-		return explainCode(coded.Code()) + " — " + err.Error()
+	case errors.As(err, &te):
+		return explainCode(string(te.Code)) + " — " + te.Description
 	}
 	return explainCode("server_error")
 }

@@ -179,7 +179,7 @@ func statusOf(c didregistry.Code) int {
 func writeRegistryError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *didregistry.Error
 	if errors.As(err, &e) {
-		httpx.WriteError(w, r, &httpx.Error{Status: statusOf(e.Code), Code: string(e.Code), Description: e.Detail, Err: err})
+		httpx.WriteError(w, r, &httpx.Error{Status: statusOf(e.Code), Code: string(e.Code), Description: e.Description, Err: err})
 		return
 	}
 	httpx.WriteError(w, r, err)
@@ -253,7 +253,7 @@ func proofStrings(p []tlog.Hash) []string {
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	id, ok := didParam(r)
 	if !ok {
-		a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidDID, Detail: "the DID's percent-encoding is malformed"})
+		a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidDID, Description: "the DID's percent-encoding is malformed"})
 		return
 	}
 	q := r.URL.Query()
@@ -261,7 +261,7 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	if vt := q.Get("versionTime"); vt != "" {
 		t, err := time.Parse(time.RFC3339, vt)
 		if err != nil {
-			a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidOptions, Detail: "versionTime is not RFC 3339"})
+			a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidOptions, Description: "versionTime is not RFC 3339"})
 			return
 		}
 		opts.VersionTime = t
@@ -353,12 +353,12 @@ func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*
 	}
 	if !strings.HasPrefix(id, didregistry.Prefix) {
 		if _, err := did.Parse(id); err != nil {
-			return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+			return nil, &did.Error{Code: did.CodeInvalidDID, Description: "not a valid DID"}
 		}
-		return nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "this registry resolves did:tong only"}
+		return nil, &did.Error{Code: did.CodeMethodNotSupported, Description: "this registry resolves did:tong only"}
 	}
 	if _, err := did.Parse(id); err != nil {
-		return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+		return nil, &did.Error{Code: did.CodeInvalidDID, Description: "not a valid DID"}
 	}
 	// The chain is read and replayed a page at a time; each state is kept
 	// without the leaf it came from.
@@ -405,7 +405,7 @@ func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*
 		seq += int64(len(page))
 	}
 	if head == nil {
-		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
+		return nil, &did.Error{Code: did.CodeNotFound, Description: id + " is not registered"}
 	}
 	e.bytes += int64(len(head.Document))
 	a.cache.Add(id, e, e.weight(id))
@@ -429,7 +429,7 @@ func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, s
 	status := http.StatusOK
 	if rerr != nil {
 		status = http.StatusGone
-		res.ResolutionMetadata.Error = (&did.Error{Code: did.CodeDeactivated, Detail: id + " is deactivated"}).Problem()
+		res.ResolutionMetadata.Error = did.ProblemOf(&did.Error{Code: did.CodeDeactivated, Description: id + " is deactivated"})
 	}
 	body, err := json.Marshal(res)
 	return status, body, err
@@ -454,7 +454,7 @@ func (a *API) resolutionError(w http.ResponseWriter, r *http.Request, err error)
 	case did.CodeInternalError:
 		status = http.StatusInternalServerError
 	}
-	res := did.Result{ResolutionMetadata: did.ResolutionMetadata{Error: de.Problem()}}
+	res := did.Result{ResolutionMetadata: did.ResolutionMetadata{Error: did.ProblemOf(de)}}
 	body, _ := json.Marshal(res)
 	writeResolution(w, status, body)
 }
@@ -482,7 +482,7 @@ func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 	latest := a.cfg.Log.Latest()
 	page, err := a.cfg.Log.ChainPage(ctx, id, 0, chainPage)
 	if err == nil && (len(page) == 0 || page[0].Index >= latest.Size) {
-		err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " is not registered"}
+		err = &didregistry.Error{Code: didregistry.CodeNotFound, Description: id + " is not registered"}
 	}
 	if err != nil {
 		writeRegistryError(w, r, err)
