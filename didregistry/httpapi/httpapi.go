@@ -157,34 +157,6 @@ func (a *API) Routes() http.Handler {
 	return r
 }
 
-// statusOf maps registry codes to HTTP statuses.
-func statusOf(c didregistry.Code) int {
-	switch c {
-	case didregistry.CodeConflict, didregistry.CodeExists, didregistry.CodeIssuerURLTaken:
-		return http.StatusConflict
-	case didregistry.CodeNotFound:
-		return http.StatusNotFound
-	case didregistry.CodeDeactivated:
-		return http.StatusGone
-	case didregistry.CodeUnauthorized, didregistry.CodePreRotation, didregistry.CodeNotAuthority, didregistry.CodeInvalidSignature:
-		return http.StatusForbidden
-	case didregistry.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case didregistry.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadRequest
-}
-
-func writeRegistryError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *didregistry.Error
-	if errors.As(err, &e) {
-		httpx.WriteError(w, r, &httpx.Error{Status: statusOf(e.Code), Code: string(e.Code), Description: e.Description, Err: err})
-		return
-	}
-	httpx.WriteError(w, r, err)
-}
-
 func (a *API) postOperation(w http.ResponseWriter, r *http.Request) {
 	body, err := httpx.ReadBody(w, r, MaxOperationBody)
 	if err != nil {
@@ -428,35 +400,11 @@ func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, s
 	res.ResolutionMetadata.Proof = []json.RawMessage{raw}
 	status := http.StatusOK
 	if rerr != nil {
-		status = http.StatusGone
+		status = resolutionStatusOf(did.CodeDeactivated)
 		res.ResolutionMetadata.Error = did.ProblemOf(&did.Error{Code: did.CodeDeactivated, Description: id + " is deactivated"})
 	}
 	body, err := json.Marshal(res)
 	return status, body, err
-}
-
-// resolutionError answers with a DID resolution result holding the error,
-// with the status the HTTP binding gives its type.
-func (a *API) resolutionError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *did.Error
-	if !errors.As(err, &de) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	status := http.StatusBadRequest
-	switch de.Code {
-	case did.CodeNotFound:
-		status = http.StatusNotFound
-	case did.CodeDeactivated:
-		status = http.StatusGone
-	case did.CodeMethodNotSupported:
-		status = http.StatusNotImplemented
-	case did.CodeInternalError:
-		status = http.StatusInternalServerError
-	}
-	res := did.Result{ResolutionMetadata: did.ResolutionMetadata{Error: did.ProblemOf(de)}}
-	body, _ := json.Marshal(res)
-	writeResolution(w, status, body)
 }
 
 // ChainEntry is one operation of GET /dids/{did}/log.
