@@ -101,3 +101,22 @@ func TestIsSentinel(t *testing.T) {
 		})
 	}
 }
+
+// registry is a package's error kind, as didregistry declares it.
+type registry struct{}
+
+func (registry) Prefix() string { return "didregistry" }
+
+func ExampleError() {
+	type Code string
+	type Error = fault.Error[Code, registry]
+	errNotFound := &Error{Code: "not_found"}
+
+	err := fmt.Errorf("resolve: %w", &Error{Code: "not_found", Description: "did:tong:abc is not registered"})
+	var e *Error
+	fmt.Println(errors.As(err, &e), e.Code, errors.Is(err, errNotFound))
+	fmt.Println(err)
+	// Output:
+	// true not_found true
+	// resolve: didregistry: not_found: did:tong:abc is not registered
+}
