@@ -1,9 +1,9 @@
 package credential
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/tongid/tong/internal/fault"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -71,30 +71,18 @@ const (
 	CodeKBClaims    Code = "kb_claims_invalid"
 )
 
-// Error is a refusal with a stable code. Use [CodeOf] or errors.As.
-type Error struct {
-	Code        Code
-	Description string
-	Err         error
-}
+// Error is a refusal with a stable code. Use [CodeOf] or errors.As. Its
+// message is "credential: code: description: cause".
+type Error = fault.Error[Code, kind]
 
-func (e *Error) Error() string {
-	if e.Description == "" {
-		return "credential: " + string(e.Code)
-	}
-	return "credential: " + string(e.Code) + ": " + e.Description
-}
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
 
-func (e *Error) Unwrap() error { return e.Err }
+// Prefix is "credential".
+func (kind) Prefix() string { return "credential" }
 
 // CodeOf returns the code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, kind](err) }
 
 func errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}

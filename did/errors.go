@@ -2,7 +2,8 @@ package did
 
 import (
 	"errors"
-	"strings"
+
+	"github.com/tongid/tong/internal/fault"
 )
 
 // Code is a stable, machine-readable error code. The values are the error
@@ -67,49 +68,33 @@ const problemTypeBase = "https://www.w3.org/ns/did#"
 func (c Code) URI() string { return problemTypeBase + string(c) }
 
 // Error is a DID syntax, document or resolution failure with a stable Code.
-// Detail is safe to show to a client; Err is the cause, kept for logs and
-// errors.Is.
-type Error struct {
-	Code   Code
-	Detail string
-	Err    error
-}
+// Description is safe to show to a client; Err is the cause, kept for logs
+// and errors.Is. Its message is "did: CODE: description: cause".
+type Error = fault.Error[Code, kind]
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("did: ")
-	b.WriteString(string(e.Code))
-	if e.Detail != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Detail)
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
+
+// Prefix is "did".
+func (kind) Prefix() string { return "did" }
+
+// ProblemOf returns the first *Error in err's chain as the RFC 9457 error
+// object of didResolutionMetadata, or nil if there is none. Err is left
+// out: it may hold details that are not for clients.
+func ProblemOf(err error) *Problem {
+	var e *Error
+	if !errors.As(err, &e) {
+		return nil
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Problem returns e as the RFC 9457 error object of didResolutionMetadata.
-// Err is left out: it may hold details that are not for clients.
-func (e *Error) Problem() *Problem {
-	return &Problem{Type: e.Code.URI(), Title: string(e.Code), Detail: e.Detail}
+	return &Problem{Type: e.Code.URI(), Title: string(e.Code), Detail: e.Description}
 }
 
 // CodeOf returns the Code of the first *Error in err's chain, or "" if there
 // is none.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, kind](err) }
 
 func errorf(code Code, detail string, cause error) *Error {
-	return &Error{Code: code, Detail: detail, Err: cause}
+	return &Error{Code: code, Description: detail, Err: cause}
 }
 
 // Sentinels for sub-cases that callers branch on. They are always wrapped

@@ -194,7 +194,7 @@ func ExampleNewMulti() {
 	_, err := m.Resolve(context.Background(), "did:example:123", did.ResolveOptions{})
 	var e *did.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.Code, e.Problem().Type)
+		fmt.Println(e.Code, did.ProblemOf(err).Type)
 	}
 	// Output: METHOD_NOT_SUPPORTED https://www.w3.org/ns/did#METHOD_NOT_SUPPORTED
 }

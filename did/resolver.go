@@ -161,7 +161,7 @@ func (p *Problem) Err() *Error {
 	if c, ok := strings.CutPrefix(p.Type, problemTypeBase); ok && knownCodes[Code(c)] {
 		code = Code(c)
 	}
-	return &Error{Code: code, Detail: p.Detail}
+	return &Error{Code: code, Description: p.Detail}
 }
 
 var knownCodes = map[Code]bool{

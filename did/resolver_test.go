@@ -49,7 +49,7 @@ func (r *tongLike) Resolve(ctx context.Context, did string, opts ResolveOptions)
 	}
 	if r.deactivated {
 		md.Deactivated = true
-		return &Result{DocumentMetadata: md}, &Error{Code: CodeDeactivated, Detail: "deactivated at version 3"}
+		return &Result{DocumentMetadata: md}, &Error{Code: CodeDeactivated, Description: "deactivated at version 3"}
 	}
 	return &Result{Document: r.doc.Clone(), DocumentMetadata: md, ResolutionMetadata: ResolutionMetadata{ContentType: MediaTypeDID}}, nil
 }
@@ -184,8 +184,8 @@ func TestResultJSON(t *testing.T) {
 	}
 
 	// An error result, as the HTTP binding writes it.
-	e := &Error{Code: CodeNotFound, Detail: "no such DID"}
-	errRes := Result{ResolutionMetadata: ResolutionMetadata{Error: e.Problem()}}
+	e := &Error{Code: CodeNotFound, Description: "no such DID"}
+	errRes := Result{ResolutionMetadata: ResolutionMetadata{Error: ProblemOf(e)}}
 	out, _ = json.Marshal(errRes)
 	want := `{"didDocument":null,"didDocumentMetadata":{},"didResolutionMetadata":{"error":{"type":"https://www.w3.org/ns/did#NOT_FOUND","title":"NOT_FOUND","detail":"no such DID"}}}`
 	if string(out) != want {

@@ -162,9 +162,9 @@ func TestErrorShape(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != CodeInvalidDID {
 		t.Fatalf("Parse error %v is not an *Error with %s", err, CodeInvalidDID)
 	}
-	p := e.Problem()
+	p := ProblemOf(e)
 	if p.Type != "https://www.w3.org/ns/did#INVALID_DID" {
-		t.Errorf("Problem().Type = %q", p.Type)
+		t.Errorf("ProblemOf().Type = %q", p.Type)
 	}
 	if got := p.Err(); got.Code != CodeInvalidDID {
 		t.Errorf("Problem.Err().Code = %q", got.Code)

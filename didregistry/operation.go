@@ -271,9 +271,9 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 		// invalid UTF-8, nesting beyond the limit) is not I-JSON (RFC 7493),
 		// so it has no JCS form: the same refusal as non-canonical bytes.
 		if json.Valid(leaf) {
-			return nil, &Error{Code: CodeNotCanonical, Detail: "operation is not I-JSON: " + err.Error(), Err: err}
+			return nil, &Error{Code: CodeNotCanonical, Description: "operation is not I-JSON: " + err.Error(), Err: err}
 		}
-		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
+		return nil, &Error{Code: CodeInvalidOperation, Description: err.Error(), Err: err}
 	}
 	canon, err := jcs.Append(make([]byte, 0, len(leaf)), v)
 	if err != nil || !bytes.Equal(canon, leaf) {
@@ -287,7 +287,7 @@ func ParseOperation(leaf []byte) (*Operation, error) {
 	}
 	op, err := operationFrom(m)
 	if err != nil {
-		return nil, &Error{Code: CodeInvalidOperation, Detail: err.Error(), Err: err}
+		return nil, &Error{Code: CodeInvalidOperation, Description: err.Error(), Err: err}
 	}
 	// The signing input is the same parse without the proof.
 	if op.Proof != nil {

@@ -84,7 +84,7 @@ func CheckIssuerURLs(op *Operation, boundTo func(issuerURL string) (string, erro
 			return err
 		}
 		if d != "" && d != op.DID {
-			return &Error{Code: CodeIssuerURLTaken, Detail: "the trust authority bound issuer " + u + " to another DID"}
+			return &Error{Code: CodeIssuerURLTaken, Description: "the trust authority bound issuer " + u + " to another DID"}
 		}
 	}
 	return nil
@@ -111,7 +111,7 @@ func Replay(rules Rules, chain []Entry, now time.Time) ([]*State, error) {
 		head = next
 	}
 	if len(states) == 0 {
-		return nil, &Error{Code: CodeNotFound, Detail: "empty chain"}
+		return nil, &Error{Code: CodeNotFound, Description: "empty chain"}
 	}
 	return states, nil
 }
@@ -131,7 +131,7 @@ func ReplayTrusted(chain []Entry) ([]*State, error) {
 		head = next
 	}
 	if len(states) == 0 {
-		return nil, &Error{Code: CodeNotFound, Detail: "empty chain"}
+		return nil, &Error{Code: CodeNotFound, Description: "empty chain"}
 	}
 	return states, nil
 }
@@ -150,7 +150,7 @@ func PickState(states []*State, opts did.ResolveOptions) (int, error) {
 			}
 		}
 		if pick < 0 {
-			return 0, &did.Error{Code: did.CodeNotFound, Detail: "no version " + opts.VersionID}
+			return 0, &did.Error{Code: did.CodeNotFound, Description: "no version " + opts.VersionID}
 		}
 	case !opts.VersionTime.IsZero():
 		pick = -1
@@ -160,11 +160,11 @@ func PickState(states []*State, opts did.ResolveOptions) (int, error) {
 			}
 		}
 		if pick < 0 {
-			return 0, &did.Error{Code: did.CodeNotFound, Detail: "the DID did not exist at " + FormatTime(opts.VersionTime)}
+			return 0, &did.Error{Code: did.CodeNotFound, Description: "the DID did not exist at " + FormatTime(opts.VersionTime)}
 		}
 	}
 	if pick < 0 {
-		return 0, &did.Error{Code: did.CodeNotFound, Detail: "no versions"}
+		return 0, &did.Error{Code: did.CodeNotFound, Description: "no versions"}
 	}
 	return pick, nil
 }
@@ -210,11 +210,11 @@ func ResolveStates(id string, states []*State, opts did.ResolveOptions) (*did.Re
 	res := &did.Result{DocumentMetadata: meta, ResolutionMetadata: did.ResolutionMetadata{ContentType: did.MediaTypeDIDResolution}}
 	if s.Deactivated {
 		res.DocumentMetadata.Deactivated = true
-		return res, s, &did.Error{Code: did.CodeDeactivated, Detail: id + " is deactivated"}
+		return res, s, &did.Error{Code: did.CodeDeactivated, Description: id + " is deactivated"}
 	}
 	doc, err := did.ParseDocument(s.Document)
 	if err != nil {
-		return nil, nil, &did.Error{Code: did.CodeInvalidDIDDocument, Detail: err.Error(), Err: err}
+		return nil, nil, &did.Error{Code: did.CodeInvalidDIDDocument, Description: err.Error(), Err: err}
 	}
 	res.Document = doc
 	return res, s, nil

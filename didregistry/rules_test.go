@@ -555,7 +555,7 @@ func TestIssuerURLs(t *testing.T) {
 		{"unbound", "", nil, ""},
 		{"bound to this DID", op.DID, nil, ""},
 		{"bound to another DID", "did:tong:zOther", nil, didregistry.CodeIssuerURLTaken},
-		{"lookup fails", "", &didregistry.Error{Code: didregistry.CodeUnavailable, Detail: "down"}, didregistry.CodeUnavailable},
+		{"lookup fails", "", &didregistry.Error{Code: didregistry.CodeUnavailable, Description: "down"}, didregistry.CodeUnavailable},
 	} {
 		err := didregistry.CheckIssuerURLs(op, func(u string) (string, error) {
 			if u != "https://psb.example/issuers/psb" {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/internal/fault"
 )
 
 // Code is a stable reason the registry refused an operation or a lookup.
@@ -42,21 +43,16 @@ const (
 	CodeIssuerURLTaken Code = "issuer_url_taken"
 )
 
-// Error is a refusal with a stable code. Detail is safe to show.
-type Error struct {
-	Code   Code
-	Detail string
-	Err    error
-}
+// Error is a refusal with a stable code. Description is safe to show. Its
+// message is "didregistry: code: description: cause", and errors.Is(err,
+// ErrConflict) and the other sentinels match on the code.
+type Error = fault.Error[Code, kind]
 
-func (e *Error) Error() string { return "didregistry: " + string(e.Code) + ": " + e.Detail }
-func (e *Error) Unwrap() error { return e.Err }
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
 
-// Is matches errors.Is(err, ErrConflict) and the other sentinels by code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Detail == "" && t.Code == e.Code
-}
+// Prefix is "didregistry".
+func (kind) Prefix() string { return "didregistry" }
 
 // Sentinels for the conditions callers branch on.
 var (
@@ -66,16 +62,10 @@ var (
 )
 
 // CodeOf returns the code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, kind](err) }
 
 func errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
 // State is a DID's current head: what its next operation is checked
@@ -147,12 +137,12 @@ func (r Rules) Validate(head *State, op *Operation, leaf []byte, now time.Time) 
 		return nil, errorf(CodeInvalidOperation, "operation is for %s, not %s", op.DID, head.DID)
 	}
 	if head.Deactivated {
-		return nil, &Error{Code: CodeDeactivated, Detail: head.DID + " is deactivated and accepts no operations"}
+		return nil, &Error{Code: CodeDeactivated, Description: head.DID + " is deactivated and accepts no operations"}
 	}
 	// Spec: docs/did-method-tong.md §Validation rule 2: "Each version has
 	// exactly one successor."
 	if op.Seq != head.Seq+1 || op.Prev != head.EntryHash {
-		return nil, &Error{Code: CodeConflict, Detail: fmt.Sprintf("operation names %s, but the head of %s is %s", VersionID(op.Seq-1, op.Prev), head.DID, head.VersionID())}
+		return nil, &Error{Code: CodeConflict, Description: fmt.Sprintf("operation names %s, but the head of %s is %s", VersionID(op.Seq-1, op.Prev), head.DID, head.VersionID())}
 	}
 	if !vt.After(head.VersionTime) {
 		return nil, errorf(CodeTime, "versionTime %s is not after %s", op.VersionTime, FormatTime(head.VersionTime))
@@ -250,7 +240,7 @@ func Precheck(op *Operation) (string, error) {
 
 func (r Rules) genesis(op *Operation, leaf []byte, vt time.Time, signer string) (*State, error) {
 	if op.Type != OpCreate {
-		return nil, &Error{Code: CodeNotFound, Detail: op.DID + " does not exist"}
+		return nil, &Error{Code: CodeNotFound, Description: op.DID + " does not exist"}
 	}
 	if op.Seq != 1 || op.Prev != "" {
 		return nil, errorf(CodeInvalidOperation, "a create has seq 1 and no prev")
@@ -276,7 +266,7 @@ func checkDocument(raw json.RawMessage, id string) error {
 	}
 	doc, err := did.ParseDocument(raw)
 	if err != nil {
-		return &Error{Code: CodeInvalidOperation, Detail: "document: " + err.Error(), Err: err}
+		return &Error{Code: CodeInvalidOperation, Description: "document: " + err.Error(), Err: err}
 	}
 	if doc.ID != id {
 		return errorf(CodeInvalidOperation, "document id %q is not %q", doc.ID, id)

@@ -1,8 +1,9 @@
 package verifier
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/tongid/tong/internal/fault"
 )
 
 // Code is a stable verification or API error code. The counter shows it.
@@ -40,35 +41,13 @@ const (
 	CodeConflict       Code = "conflict"
 )
 
-// Error is a verifier error with a stable code.
-type Error struct {
-	Code        Code
-	Description string
-	Err         error
-}
-
-func (e *Error) Error() string {
-	s := string(e.Code)
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// Error is a verifier error with a stable code. Its message is
+// "code: description: cause".
+type Error = fault.Error[Code, fault.Bare]
 
 func errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
 // CodeOf returns the Code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, fault.Bare](err) }

@@ -35,6 +35,9 @@ type Result struct {
 	// Staleness is the oldest cached data used past its fresh period
 	// (0 when everything was fresh), in seconds.
 	StalenessSeconds int64 `json:"staleness_seconds"`
+	// WalletError is the error the wallet answered (OpenID4VP 1.0 §8.5,
+	// such as access_denied) when Code is wallet_error.
+	WalletError string `json:"wallet_error,omitempty"`
 }
 
 // Check is one verified step.
@@ -125,6 +128,7 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		}
 		res.Checks = append(res.Checks, Check{Name: "state", OK: true})
 		if e := form.Get(vpwire.ParamError); e != "" {
+			res.WalletError = e
 			return fail(CodeWalletError, "the wallet answered %s", e)
 		}
 		p, err := s.Purpose(row.purpose)

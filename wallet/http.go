@@ -11,31 +11,23 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/tongid/tong/internal/fault"
 )
 
 // MaxResponse bounds every response the wallet reads.
 const MaxResponse = 1 << 20
 
 // Error is a wallet error with a stable code, so apps can show the right
-// message. Description never holds claim values.
-type Error struct {
-	Code        string
-	Description string
-	Err         error
-}
+// message. Description never holds claim values. Its message is
+// "wallet: code: description: cause".
+type Error = fault.Error[string, kind]
 
-func (e *Error) Error() string {
-	s := "wallet: " + e.Code
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
 
-func (e *Error) Unwrap() error { return e.Err }
+// Prefix is "wallet".
+func (kind) Prefix() string { return "wallet" }
 
 // Codes of Error.
 const (
@@ -59,20 +51,8 @@ func werr(code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
-// CodeOf returns the code of a wallet *Error, or "".
-func CodeOf(err error) string {
-	for err != nil {
-		if e, ok := err.(*Error); ok {
-			return e.Code
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return ""
-		}
-		err = u.Unwrap()
-	}
-	return ""
-}
+// CodeOf returns the code of the first wallet *Error in err's chain, or "".
+func CodeOf(err error) string { return fault.CodeOf[string, kind](err) }
 
 // checkURL allows https, and http to loopback hosts when configured.
 func (w *Wallet) checkURL(raw string) (*url.URL, error) {

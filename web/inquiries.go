@@ -128,11 +128,7 @@ func (s *Server) inquiriesAsk(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.cfg.Inquiries.Ask(r.Context(), chi.URLParam(r, "id"), clientKey(r), q)
 	if err != nil {
-		status := http.StatusBadRequest
-		if inquiries.CodeOf(err) == inquiries.CodeRateLimited {
-			status = http.StatusTooManyRequests
-		}
-		s.inquiriesTopicPage(w, r, status, publicError(err), q.Text, chosen)
+		s.inquiriesTopicPage(w, r, pageStatus(err), publicError(err), q.Text, chosen)
 		return
 	}
 	// Post, redirect, get: a reload never asks twice. ?new=1 shows the
@@ -438,11 +434,7 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		status := http.StatusBadRequest
-		if inquiries.CodeOf(err) == inquiries.CodeNotFound {
-			status = http.StatusNotFound
-		}
-		s.staffItemPage(w, r, status, publicError(err))
+		s.staffItemPage(w, r, pageStatus(err), publicError(err))
 		return
 	}
 	http.Redirect(w, r, "/agency/inquiries/"+url.PathEscape(ref), http.StatusSeeOther)

@@ -51,7 +51,7 @@ func (s *Server) outcome(ctx context.Context, sess *verifier.Session) outcomeVie
 	v.Verified = r.Verdict == verifier.StatusAccepted
 	v.Stale = r.StalenessSeconds
 	if !v.Verified {
-		v.Code = resultCode(r.Code, r.Description)
+		v.Code = resultCode(r)
 		if v.Code == "" {
 			v.Code = "server_error"
 		}

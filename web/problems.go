@@ -3,9 +3,11 @@ package web
 import (
 	"errors"
 	"html/template"
-	"strings"
+	"net/http"
+	"slices"
 	"time"
 
+	"github.com/tongid/tong/internal/text"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/verifier"
@@ -151,16 +153,46 @@ func explainAs(key, code string) template.HTML {
 }
 
 // resultCode is the code to explain for a verifier result: a wallet's
-// own error code when it sent one (access_denied), else the result's code.
-func resultCode(code verifier.Code, description string) string {
-	if code == verifier.CodeWalletError {
-		for _, c := range []string{"access_denied", "no_matching_credentials"} {
-			if strings.Contains(description, c) {
-				return c
-			}
+// own error code when it sent one we explain (access_denied), else the
+// result's code.
+func resultCode(r *verifier.Result) string {
+	if r.Code == verifier.CodeWalletError {
+		if slices.Contains(walletErrors, r.WalletError) {
+			return r.WalletError
 		}
 	}
-	return string(code)
+	return string(r.Code)
+}
+
+// walletErrors are the errors a wallet answers (OpenID4VP 1.0 §8.5) that
+// have an explanation of their own.
+var walletErrors = []string{"access_denied", "no_matching_credentials"}
+
+// pageStatuses is the pages' one table from domain codes to the status of
+// a page that shows a refusal (the page explains the code, see problems).
+// Every inquiries code is here (TestPageStatusesCoverEveryCode): a refused
+// form is a 400 unless its code says otherwise.
+var pageStatuses = map[inquiries.Code]int{
+	inquiries.CodeInvalidRequest:   http.StatusBadRequest,
+	inquiries.CodeNotFound:         http.StatusNotFound,
+	inquiries.CodeTopicClosed:      http.StatusBadRequest,
+	inquiries.CodeProofRequired:    http.StatusBadRequest,
+	inquiries.CodeProofNotAllowed:  http.StatusBadRequest,
+	inquiries.CodeRateLimited:      http.StatusTooManyRequests,
+	inquiries.CodeClosed:           http.StatusBadRequest,
+	inquiries.CodeTooManyMessages:  http.StatusBadRequest,
+	inquiries.CodeConflict:         http.StatusBadRequest,
+	inquiries.CodeNotVerified:      http.StatusBadRequest,
+	inquiries.CodeProofUnavailable: http.StatusBadRequest,
+}
+
+// pageStatus is the status of a page that shows err: its inquiries code's
+// in [pageStatuses], else 400.
+func pageStatus(err error) int {
+	if s, ok := pageStatuses[inquiries.CodeOf(err)]; ok {
+		return s
+	}
+	return http.StatusBadRequest
 }
 
 // publicError is the explanation of a typed, user-facing error; anything
@@ -169,7 +201,7 @@ func publicError(err error) string {
 	var ve *verifier.Error
 	var ie *issuer.Error
 	var qe *inquiries.Error
-	var coded interface{ Code() string }
+	var te *text.Error
 	var busy interface{ RetryAfter() time.Duration }
 	switch {
 	case errors.As(err, &qe):
@@ -184,8 +216,8 @@ func publicError(err error) string {
 			return explainCode(string(ie.Code)) + " — " + ie.Description
 		}
 		return explainCode(string(ie.Code))
-	case errors.As(err, &coded): // errors that name their own code, such as invalid_text
-		return explainCode(coded.Code()) + " — " + err.Error()
+	case errors.As(err, &te):
+		return explainCode(string(te.Code)) + " — " + te.Description
 	case errors.As(err, &busy): // a transaction that lost every retry to other writers
 		return explainCode("temporarily_unavailable")
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tongid/tong/internal/fault"
 )
 
 // Code is a stable, machine-readable reason why a DCQL query was rejected.
@@ -73,44 +75,43 @@ const (
 // the OAuth error "invalid_request".
 var ErrInvalidQuery = errors.New("dcql: invalid query")
 
-// Error is a rejected DCQL query. Pointer is the RFC 6901 JSON Pointer of
-// the offending member, for example "/credentials/0/claims/2/path/1"
-// (empty for the whole document). Detail is safe to show to the Verifier's
-// developers; it never contains credential data.
+// Error is a rejected DCQL query: the shared error (Code, Description,
+// Err) and Pointer, the RFC 6901 JSON Pointer of the offending member, for
+// example "/credentials/0/claims/2/path/1" (empty for the whole document).
+// Description is safe to show to the Verifier's developers; it never
+// contains credential data. Its message is
+// "dcql: code at pointer: description: cause".
 type Error struct {
-	Code    Code
+	base
 	Pointer string
-	Detail  string
-	Err     error
 }
+
+// base is the fault.Error that an [Error] extends.
+type base = fault.Error[Code, kind]
+
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
+
+// Prefix is "dcql".
+func (kind) Prefix() string { return "dcql" }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("dcql: ")
-	b.WriteString(string(e.Code))
+	b := e.base
 	if e.Pointer != "" {
-		b.WriteString(" at ")
-		b.WriteString(e.Pointer)
+		b.Code += Code(" at " + e.Pointer)
 	}
-	if e.Detail != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Detail)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	return b.Error()
 }
-
-// Unwrap returns the cause, if any.
-func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is [ErrInvalidQuery].
 func (e *Error) Is(target error) bool { return target == ErrInvalidQuery }
 
+func newError(code Code, ptr, description string, cause error) *Error {
+	return &Error{base: base{Code: code, Description: description, Err: cause}, Pointer: ptr}
+}
+
 func errorf(code Code, ptr string, format string, args ...any) *Error {
-	return &Error{Code: code, Pointer: ptr, Detail: fmt.Sprintf(format, args...)}
+	return newError(code, ptr, fmt.Sprintf(format, args...), nil)
 }
 
 // ptr appends reference tokens to a JSON Pointer (RFC 6901 §3: "~" is

@@ -29,7 +29,7 @@ func Parse(data []byte) (*Query, error) {
 	dec.UseNumber()
 	var root any
 	if err := dec.Decode(&root); err != nil {
-		return nil, &Error{Code: CodeMalformedJSON, Err: err}
+		return nil, newError(CodeMalformedJSON, "", "", err)
 	}
 	q, err := decodeQuery(root)
 	if err != nil {
@@ -81,7 +81,7 @@ func checkJSON(data []byte) error {
 			break
 		}
 		if err != nil {
-			return &Error{Code: CodeMalformedJSON, Err: err}
+			return newError(CodeMalformedJSON, "", "", err)
 		}
 		if len(stack) > 0 && stack[len(stack)-1].obj && stack[len(stack)-1].isKey {
 			top := &stack[len(stack)-1]

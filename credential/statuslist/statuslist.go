@@ -27,12 +27,12 @@ import (
 	"crypto"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"time"
 
+	"github.com/tongid/tong/internal/fault"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -75,24 +75,18 @@ const (
 	CodeBadAlgorithm Code = "status_list_alg"
 )
 
-// Error is a refusal with a stable code.
-type Error struct {
-	Code        Code
-	Description string
-	Err         error
-}
+// Error is a refusal with a stable code. Its message is
+// "statuslist: code: description: cause".
+type Error = fault.Error[Code, kind]
 
-func (e *Error) Error() string { return "statuslist: " + string(e.Code) + ": " + e.Description }
-func (e *Error) Unwrap() error { return e.Err }
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
+
+// Prefix is "statuslist".
+func (kind) Prefix() string { return "statuslist" }
 
 // CodeOf returns the code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, kind](err) }
 
 func errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}

@@ -24,13 +24,13 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/tongid/tong/credential/statuslist"
 	"github.com/tongid/tong/did"
+	"github.com/tongid/tong/internal/fault"
 	"github.com/tongid/tong/internal/jose"
 )
 
@@ -74,24 +74,18 @@ const (
 	CodeNotYetValid      Code = "not_yet_valid"
 )
 
-// Error is a refusal with a stable code.
-type Error struct {
-	Code        Code
-	Description string
-	Err         error
-}
+// Error is a refusal with a stable code. Its message is
+// "vcjose: code: description: cause".
+type Error = fault.Error[Code, kind]
 
-func (e *Error) Error() string { return "vcjose: " + string(e.Code) + ": " + e.Description }
-func (e *Error) Unwrap() error { return e.Err }
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
+
+// Prefix is "vcjose".
+func (kind) Prefix() string { return "vcjose" }
 
 // CodeOf returns the code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, kind](err) }
 
 func errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}

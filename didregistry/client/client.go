@@ -138,7 +138,7 @@ func (c *Client) get(ctx context.Context, path string, v any) (int, error) {
 			Description string `json:"error_description"`
 		}
 		json.Unmarshal(body, &e)
-		return resp.StatusCode, &didregistry.Error{Code: didregistry.Code(e.Error), Detail: fmt.Sprintf("GET %s: %d %s", path, resp.StatusCode, e.Description)}
+		return resp.StatusCode, &didregistry.Error{Code: didregistry.Code(e.Error), Description: fmt.Sprintf("GET %s: %d %s", path, resp.StatusCode, e.Description)}
 	}
 	return resp.StatusCode, json.Unmarshal(body, v)
 }
@@ -184,7 +184,7 @@ func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
 		return nil, err
 	}
 	if resp.DID != id || len(resp.Entries) == 0 {
-		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " has no operations"}
+		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Description: id + " has no operations"}
 	}
 	cp, err := c.tracker.Update([]byte(resp.Checkpoint))
 	if err != nil {
@@ -199,7 +199,7 @@ func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
 			return nil, err
 		}
 		if err := tlog.CheckRecord(proof, cp.Size, cp.Hash, e.LogIndex, tlog.RecordHash(leaf)); err != nil {
-			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Detail: fmt.Sprintf("entry %d is not in the checkpointed log", e.LogIndex), Err: err}
+			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Description: fmt.Sprintf("entry %d is not in the checkpointed log", e.LogIndex), Err: err}
 		}
 		chain[i] = didregistry.Entry{Index: e.LogIndex, Leaf: leaf}
 		vc.Proofs = append(vc.Proofs, wire.Proof{LogIndex: e.LogIndex, Checkpoint: resp.Checkpoint, InclusionProof: e.InclusionProof})
@@ -208,7 +208,7 @@ func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
 			return nil, err
 		}
 		if op.DID != id {
-			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Detail: "the chain holds another DID's operation"}
+			return nil, &didregistry.Error{Code: didregistry.CodeInvalidOperation, Description: "the chain holds another DID's operation"}
 		}
 		vc.Operations = append(vc.Operations, op)
 	}
@@ -223,14 +223,14 @@ func (c *Client) Chain(ctx context.Context, id string) (*VerifiedChain, error) {
 // Resolve resolves a did:tong, verifying everything (did.Resolver).
 func (c *Client) Resolve(ctx context.Context, id string, opts did.ResolveOptions) (*did.Result, error) {
 	if !strings.HasPrefix(id, didregistry.Prefix) {
-		return nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "not a did:tong"}
+		return nil, &did.Error{Code: did.CodeMethodNotSupported, Description: "not a did:tong"}
 	}
 	vc, err := c.Chain(ctx, id)
 	if err != nil {
 		if didregistry.CodeOf(err) == didregistry.CodeNotFound {
-			return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered", Err: err}
+			return nil, &did.Error{Code: did.CodeNotFound, Description: id + " is not registered", Err: err}
 		}
-		return nil, &did.Error{Code: did.CodeInternalError, Detail: "the registry's answer does not verify", Err: err}
+		return nil, &did.Error{Code: did.CodeInternalError, Description: "the registry's answer does not verify", Err: err}
 	}
 	res, st, err := didregistry.ResolveStates(id, vc.States, opts)
 	if res != nil {
@@ -352,7 +352,7 @@ func (c *Client) DIDForIssuerURL(ctx context.Context, u string) (string, *did.Do
 			}
 		}
 		if bound != resp.DID {
-			return "", nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "the trust authority did not bind issuer " + u + " to " + resp.DID}
+			return "", nil, &didregistry.Error{Code: didregistry.CodeNotFound, Description: "the trust authority did not bind issuer " + u + " to " + resp.DID}
 		}
 	}
 	res, err := c.Resolve(ctx, resp.DID, did.ResolveOptions{})
@@ -361,7 +361,7 @@ func (c *Client) DIDForIssuerURL(ctx context.Context, u string) (string, *did.Do
 	}
 	raw, _ := json.Marshal(res.Document)
 	if !slices.Contains(didregistry.IssuerURLs(raw), strings.TrimSuffix(u, "/")) {
-		return "", nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: resp.DID + " does not name issuer " + u}
+		return "", nil, &didregistry.Error{Code: didregistry.CodeNotFound, Description: resp.DID + " does not name issuer " + u}
 	}
 	return resp.DID, res.Document, nil
 }
@@ -389,7 +389,7 @@ func (c *Client) Submit(ctx context.Context, op *didregistry.Operation) (wire.Re
 			Description string `json:"error_description"`
 		}
 		json.Unmarshal(body, &e)
-		return wire.Receipt{}, &didregistry.Error{Code: didregistry.Code(e.Error), Detail: e.Description}
+		return wire.Receipt{}, &didregistry.Error{Code: didregistry.Code(e.Error), Description: e.Description}
 	}
 	var r wire.Receipt
 	return r, json.Unmarshal(body, &r)

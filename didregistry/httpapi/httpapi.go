@@ -168,34 +168,6 @@ func (a *API) Routes() http.Handler {
 	return r
 }
 
-// statusOf maps registry codes to HTTP statuses.
-func statusOf(c didregistry.Code) int {
-	switch c {
-	case didregistry.CodeConflict, didregistry.CodeExists, didregistry.CodeIssuerURLTaken:
-		return http.StatusConflict
-	case didregistry.CodeNotFound:
-		return http.StatusNotFound
-	case didregistry.CodeDeactivated:
-		return http.StatusGone
-	case didregistry.CodeUnauthorized, didregistry.CodePreRotation, didregistry.CodeNotAuthority, didregistry.CodeInvalidSignature:
-		return http.StatusForbidden
-	case didregistry.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case didregistry.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadRequest
-}
-
-func writeRegistryError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *didregistry.Error
-	if errors.As(err, &e) {
-		httpx.WriteError(w, r, &httpx.Error{Status: statusOf(e.Code), Code: string(e.Code), Description: e.Detail, Err: err})
-		return
-	}
-	httpx.WriteError(w, r, err)
-}
-
 // Appender appends operations: POST /registry/operations.
 type Appender interface {
 	// Append validates and durably appends one operation (its canonical
@@ -288,7 +260,7 @@ type Chains interface {
 func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	id, ok := didParam(r)
 	if !ok {
-		a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidDID, Detail: "the DID's percent-encoding is malformed"})
+		a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidDID, Description: "the DID's percent-encoding is malformed"})
 		return
 	}
 	q := r.URL.Query()
@@ -296,7 +268,7 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 	if vt := q.Get("versionTime"); vt != "" {
 		t, err := time.Parse(time.RFC3339, vt)
 		if err != nil {
-			a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidOptions, Detail: "versionTime is not RFC 3339"})
+			a.resolutionError(w, r, &did.Error{Code: did.CodeInvalidOptions, Description: "versionTime is not RFC 3339"})
 			return
 		}
 		opts.VersionTime = t
@@ -388,12 +360,12 @@ func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*
 	}
 	if !strings.HasPrefix(id, didregistry.Prefix) {
 		if _, err := did.Parse(id); err != nil {
-			return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+			return nil, &did.Error{Code: did.CodeInvalidDID, Description: "not a valid DID"}
 		}
-		return nil, &did.Error{Code: did.CodeMethodNotSupported, Detail: "this registry resolves did:tong only"}
+		return nil, &did.Error{Code: did.CodeMethodNotSupported, Description: "this registry resolves did:tong only"}
 	}
 	if _, err := did.Parse(id); err != nil {
-		return nil, &did.Error{Code: did.CodeInvalidDID, Detail: "not a valid DID"}
+		return nil, &did.Error{Code: did.CodeInvalidDID, Description: "not a valid DID"}
 	}
 	// The chain is read and replayed a page at a time; each state is kept
 	// without the leaf it came from.
@@ -440,7 +412,7 @@ func (a *API) chainAt(ctx context.Context, id string, latest store.Published) (*
 		seq += int64(len(page))
 	}
 	if head == nil {
-		return nil, &did.Error{Code: did.CodeNotFound, Detail: id + " is not registered"}
+		return nil, &did.Error{Code: did.CodeNotFound, Description: id + " is not registered"}
 	}
 	e.bytes += int64(len(head.Document))
 	a.cache.Add(id, e, e.weight(id))
@@ -463,35 +435,11 @@ func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, s
 	res.ResolutionMetadata.Proof = []json.RawMessage{raw}
 	status := http.StatusOK
 	if rerr != nil {
-		status = http.StatusGone
-		res.ResolutionMetadata.Error = (&did.Error{Code: did.CodeDeactivated, Detail: id + " is deactivated"}).Problem()
+		status = resolutionStatusOf(did.CodeDeactivated)
+		res.ResolutionMetadata.Error = did.ProblemOf(&did.Error{Code: did.CodeDeactivated, Description: id + " is deactivated"})
 	}
 	body, err := json.Marshal(res)
 	return status, body, err
-}
-
-// resolutionError answers with a DID resolution result holding the error,
-// with the status the HTTP binding gives its type.
-func (a *API) resolutionError(w http.ResponseWriter, r *http.Request, err error) {
-	var de *did.Error
-	if !errors.As(err, &de) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	status := http.StatusBadRequest
-	switch de.Code {
-	case did.CodeNotFound:
-		status = http.StatusNotFound
-	case did.CodeDeactivated:
-		status = http.StatusGone
-	case did.CodeMethodNotSupported:
-		status = http.StatusNotImplemented
-	case did.CodeInternalError:
-		status = http.StatusInternalServerError
-	}
-	res := did.Result{ResolutionMetadata: did.ResolutionMetadata{Error: de.Problem()}}
-	body, _ := json.Marshal(res)
-	writeResolution(w, status, body)
 }
 
 // ChainEntry is one operation of GET /dids/{did}/log.
@@ -517,7 +465,7 @@ func (a *API) didLog(w http.ResponseWriter, r *http.Request) {
 	latest := a.head.Latest()
 	page, err := a.chains.ChainPage(ctx, id, 0, chainPage)
 	if err == nil && (len(page) == 0 || page[0].Index >= latest.Size) {
-		err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: id + " is not registered"}
+		err = &didregistry.Error{Code: didregistry.CodeNotFound, Description: id + " is not registered"}
 	}
 	if err != nil {
 		writeRegistryError(w, r, err)

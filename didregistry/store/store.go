@@ -548,11 +548,11 @@ func (l *Log) commit(batch []*pending) {
 				head = h
 			}
 			if head == nil && p.op.Type != didregistry.OpCreate {
-				results[i].err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: p.op.DID + " does not exist"}
+				results[i].err = &didregistry.Error{Code: didregistry.CodeNotFound, Description: p.op.DID + " does not exist"}
 				continue
 			}
 			if head != nil && p.op.Type == didregistry.OpCreate {
-				results[i].err = &didregistry.Error{Code: didregistry.CodeExists, Detail: p.op.DID + " already exists"}
+				results[i].err = &didregistry.Error{Code: didregistry.CodeExists, Description: p.op.DID + " already exists"}
 				continue
 			}
 			next, err := l.cfg.Rules.Validate(head, p.op, p.leaf, now)
@@ -578,7 +578,7 @@ func (l *Log) commit(batch []*pending) {
 				var revokedAt string
 				err := tx.QueryRowContext(ctx, qSelectRevokedAt, p.op.Revokes).Scan(&revokedAt)
 				if errors.Is(err, sql.ErrNoRows) || (err == nil && revokedAt != "") {
-					results[i].err = &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "no live accreditation " + p.op.Revokes}
+					results[i].err = &didregistry.Error{Code: didregistry.CodeNotFound, Description: "no live accreditation " + p.op.Revokes}
 					continue
 				}
 				if err != nil {
@@ -648,7 +648,7 @@ func (l *Log) commit(batch []*pending) {
 	if err != nil {
 		l.log.Error("registry batch failed", slog.Int("ops", len(batch)), slog.Any("err", err))
 		for _, p := range batch {
-			p.res <- result{err: &didregistry.Error{Code: didregistry.CodeUnavailable, Detail: "the registry could not commit", Err: err}}
+			p.res <- result{err: &didregistry.Error{Code: didregistry.CodeUnavailable, Description: "the registry could not commit", Err: err}}
 		}
 		clear(l.cache) // it may hold hashes of the rolled-back batch's reads only; reload from disk
 		return
@@ -768,7 +768,7 @@ func (l *Log) State(ctx context.Context, did string) (*didregistry.State, error)
 	var raw string
 	err := l.db.Reader().QueryRowContext(ctx, `SELECT state FROM registry_heads WHERE did = $1`, did).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: did + " is not registered"}
+		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Description: did + " is not registered"}
 	}
 	if err != nil {
 		return nil, err
@@ -796,7 +796,7 @@ func (l *Log) Chain(ctx context.Context, did string) ([]didregistry.Entry, error
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: did + " is not registered"}
+		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Description: did + " is not registered"}
 	}
 	return out, nil
 }
@@ -860,7 +860,7 @@ func (l *Log) Checkpoint(ctx context.Context, size int64) ([]byte, error) {
 	var s string
 	err := l.db.Reader().QueryRowContext(ctx, `SELECT signed FROM registry_checkpoints WHERE size = $1`, size).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Detail: fmt.Sprintf("no checkpoint of size %d", size)}
+		return nil, &didregistry.Error{Code: didregistry.CodeNotFound, Description: fmt.Sprintf("no checkpoint of size %d", size)}
 	}
 	return []byte(s), err
 }
@@ -941,7 +941,7 @@ func (l *Log) DIDForIssuerURL(ctx context.Context, url string) (string, error) {
 	var d string
 	err := l.db.Reader().QueryRowContext(ctx, `SELECT did FROM registry_issuer_urls WHERE url = $1`, strings.TrimSuffix(url, "/")).Scan(&d)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", &didregistry.Error{Code: didregistry.CodeNotFound, Detail: "the trust authority bound no DID to issuer " + url}
+		return "", &didregistry.Error{Code: didregistry.CodeNotFound, Description: "the trust authority bound no DID to issuer " + url}
 	}
 	return d, err
 }

@@ -95,7 +95,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *Error
 	var te *text.Error
 	if !errors.As(err, &he) && errors.As(err, &te) {
-		he = Wrap(http.StatusBadRequest, te.Code(), te.Error(), err)
+		he = Wrap(http.StatusBadRequest, string(te.Code), te.Description, err)
 	}
 	var busy retryAfterer
 	if he == nil && errors.As(err, &busy) {

@@ -40,6 +40,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tongid/tong/internal/fault"
 )
 
 // Algorithms.
@@ -68,40 +70,23 @@ const (
 	CodeInvalidKey       Code = "invalid_key"
 )
 
-// Error is a refusal with a stable code.
-type Error struct {
-	Code        Code
-	Description string
-	Err         error
-}
+// Error is a refusal with a stable code. Its message is
+// "jose: code: description: cause", and errors.Is(err, &Error{Code: c})
+// matches on the code.
+type Error = fault.Error[Code, kind]
 
-func (e *Error) Error() string {
-	if e.Description == "" {
-		return "jose: " + string(e.Code)
-	}
-	return "jose: " + string(e.Code) + ": " + e.Description
-}
+// kind is the fault.Kind of this package's errors.
+type kind struct{}
 
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is makes errors.Is(err, &Error{Code: c}) match on the code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Description == "" && t.Err == nil
-}
+// Prefix is "jose".
+func (kind) Prefix() string { return "jose" }
 
 func errf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
 // CodeOf returns the code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, kind](err) }
 
 var errBadSignature = &Error{Code: CodeInvalidSignature, Description: "signature does not verify"}
 

@@ -29,29 +29,39 @@ package text
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/tongid/tong/internal/fault"
 )
 
+// Code is the stable code of a refusal.
+type Code string
+
 // CodeInvalidText is the stable error code of every refusal.
-const CodeInvalidText = "invalid_text"
+const CodeInvalidText Code = "invalid_text"
 
 // MaxName is the longest name accepted, in bytes (170 Chinese characters).
 const MaxName = 512
 
-// Error says which field was refused and why. Its message names the field
-// and the byte offset, never echoes the value (the value may be the attack).
+// Error says which field was refused and why: the shared error with Code
+// [CodeInvalidText] and a Description that names the field and the byte
+// offset, never echoes the value (the value may be the attack). Its
+// message is the Description alone ("label holds a control character at
+// byte 3"), as people read it in consoles.
 type Error struct {
-	Field  string
-	Reason string
+	base
+	Field string
 	// Offset is the byte offset of the first bad character.
 	Offset int
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s %s at byte %d", e.Field, e.Reason, e.Offset)
-}
+// base is the fault.Error that an [Error] extends.
+type base = fault.Error[Code, fault.Bare]
 
-// Code is CodeInvalidText.
-func (e *Error) Code() string { return CodeInvalidText }
+func (e *Error) Error() string { return e.Description }
+
+func refusal(field, reason string, offset int) *Error {
+	return &Error{base: base{Code: CodeInvalidText, Description: fmt.Sprintf("%s %s at byte %d", field, reason, offset)}, Field: field, Offset: offset}
+}
 
 // Name returns an *Error when s holds invalid UTF-8 or a character that
 // package text refuses (see the package documentation), and nil otherwise.
@@ -59,11 +69,11 @@ func (e *Error) Code() string { return CodeInvalidText }
 // is accepted: whether a name is required is the caller's rule.
 func Name(field, s string) error {
 	if len(s) > MaxName {
-		return &Error{Field: field, Reason: fmt.Sprintf("is longer than %d bytes", MaxName), Offset: MaxName}
+		return refusal(field, fmt.Sprintf("is longer than %d bytes", MaxName), MaxName)
 	}
 	for i, r := range s {
 		if reason := refused(r, s[i:]); reason != "" {
-			return &Error{Field: field, Reason: reason, Offset: i}
+			return refusal(field, reason, i)
 		}
 	}
 	return nil

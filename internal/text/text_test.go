@@ -56,8 +56,8 @@ func TestName(t *testing.T) {
 			if !errors.As(err, &te) {
 				t.Fatalf("Name(%q) = %v, want *text.Error", tc.in, err)
 			}
-			if te.Code() != text.CodeInvalidText || te.Field != "label" || te.Offset != tc.offset {
-				t.Errorf("Name(%q) = {%s %s %d}, want {%s label %d}", tc.in, te.Code(), te.Field, te.Offset, text.CodeInvalidText, tc.offset)
+			if te.Code != text.CodeInvalidText || te.Field != "label" || te.Offset != tc.offset {
+				t.Errorf("Name(%q) = {%s %s %d}, want {%s label %d}", tc.in, te.Code, te.Field, te.Offset, text.CodeInvalidText, tc.offset)
 			}
 		})
 	}

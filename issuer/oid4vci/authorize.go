@@ -167,11 +167,7 @@ func (a *API) authzError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	st := http.StatusBadRequest
-	if ie.Code == issuer.CodeNotFound {
-		st = http.StatusNotFound
-	}
-	w.WriteHeader(st)
+	w.WriteHeader(statusOf(ie.Code))
 	_ = authzErrTmpl.Execute(w, map[string]string{"Code": code, "Description": desc})
 }
 

@@ -12,7 +12,6 @@ package oid4vci
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -91,34 +90,6 @@ func (a *API) Routes() http.Handler {
 		})
 	})
 	return r
-}
-
-// fail maps an issuer error to its HTTP status.
-func fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ie *issuer.Error
-	if !errors.As(err, &ie) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	status := http.StatusBadRequest
-	var hdr http.Header
-	switch ie.Code {
-	case issuer.CodeInvalidToken:
-		status = http.StatusUnauthorized
-		scheme := "Bearer"
-		if strings.HasPrefix(r.Header.Get("Authorization"), "DPoP ") {
-			scheme = "DPoP"
-		}
-		hdr = http.Header{"Www-Authenticate": {fmt.Sprintf(`%s error="invalid_token", error_description=%q`, scheme, ie.Description)}}
-	case issuer.CodeUnauthorized:
-		status = http.StatusUnauthorized
-		hdr = http.Header{"Www-Authenticate": {`Bearer realm="tong-issuer"`}}
-	case issuer.CodeNotFound:
-		status = http.StatusNotFound
-	case issuer.CodeConflict, issuer.CodeVCTTaken:
-		status = http.StatusConflict
-	}
-	httpx.WriteError(w, r, &httpx.Error{Status: status, Code: string(ie.Code), Description: ie.Description, Err: ie, Header: hdr})
 }
 
 func (a *API) agency(w http.ResponseWriter, r *http.Request) (*issuer.Agency, bool) {

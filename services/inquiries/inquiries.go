@@ -46,6 +46,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tongid/tong/internal/fault"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/verifier"
 )
@@ -102,31 +103,10 @@ const (
 )
 
 // Error is an inquiries error with a stable Code. Description is safe to
-// show: it never holds a question's text or a token.
-type Error struct {
-	Code        Code
-	Description string
-	Err         error
-}
-
-func (e *Error) Error() string {
-	s := string(e.Code)
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is makes errors.Is(err, &Error{Code: c}) match on the code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Description == ""
-}
+// show: it never holds a question's text or a token. Its message is
+// "code: description: cause", and errors.Is(err, &Error{Code: c}) matches
+// on the code.
+type Error = fault.Error[Code, fault.Bare]
 
 func errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
@@ -141,13 +121,7 @@ var (
 )
 
 // CodeOf returns the Code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return fault.CodeOf[Code, fault.Bare](err) }
 
 // Proof is something an asker may prove about themselves: one DCQL
 // credential query of the inquiry-* verifier purposes.

@@ -52,27 +52,6 @@ func (a *API) Routes() http.Handler {
 	return r
 }
 
-func fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *verifier.Error
-	if !errors.As(err, &ve) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	status := http.StatusBadRequest
-	var hdr http.Header
-	switch ve.Code {
-	case verifier.CodeUnauthorized:
-		status, hdr = http.StatusUnauthorized, http.Header{"Www-Authenticate": {`Bearer realm="tong-verifier"`}}
-	case verifier.CodeNotFound, verifier.CodeSessionNotFound:
-		status = http.StatusNotFound
-	case verifier.CodeSessionExpired:
-		status = http.StatusGone
-	case verifier.CodeRegistryUnavailable, verifier.CodeStatusUnavailable:
-		status = http.StatusServiceUnavailable
-	}
-	httpx.WriteError(w, r, &httpx.Error{Status: status, Code: string(ve.Code), Description: ve.Description, Err: ve, Header: hdr})
-}
-
 // ContentTypeRequestObject is the media type of a request object.
 const ContentTypeRequestObject = vpwire.MediaTypeRequestObject
 

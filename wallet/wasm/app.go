@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tongid/tong/didregistry/client"
+	"github.com/tongid/tong/internal/fault"
 	"github.com/tongid/tong/internal/ids"
 	"github.com/tongid/tong/wallet"
 )
@@ -66,19 +67,18 @@ func newApp(be backend, origin string, hc *http.Client) *app {
 	return &app{be: be, origin: origin, http: hc, kdf: wallet.PhoneKDF, now: time.Now, reqs: map[string]*wallet.Request{}}
 }
 
-// appError is a rejection: a stable code, a message for the citizen in
-// English and Chinese, and the seconds to wait for a lockout.
+// appError is a rejection: the shared error with a stable code, the
+// citizen's message in English as its Description and the cause as its
+// Err; the message in Chinese, and the seconds to wait for a lockout.
 type appError struct {
-	Code       string
-	Message    string
+	appBase
 	MessageZh  string
 	RetryAfter int
 	TriesLeft  int
-	cause      error
 }
 
-func (e *appError) Error() string { return e.Code + ": " + e.Message }
-func (e *appError) Unwrap() error { return e.cause }
+// appBase is the fault.Error that an appError extends.
+type appBase = fault.Error[string, fault.Bare]
 
 // App-level codes (the wallet's own codes pass through unchanged).
 const (
@@ -136,7 +136,7 @@ func newErr(code string, cause error) *appError {
 	if !ok {
 		m = messages[codeInternal]
 	}
-	return &appError{Code: code, Message: m[0], MessageZh: m[1], cause: cause}
+	return &appError{appBase: appBase{Code: code, Description: m[0], Err: cause}, MessageZh: m[1]}
 }
 
 // toAppError maps any error to a rejection with a stable code.

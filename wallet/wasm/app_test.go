@@ -288,7 +288,7 @@ func TestRefusesUnaccreditedVerifier(t *testing.T) {
 	if e.Code != wallet.CodeVerifierNotAccredited {
 		t.Fatalf("request() from an unaccredited verifier: %v, want %s", err, wallet.CodeVerifierNotAccredited)
 	}
-	for _, m := range []string{e.Message, e.MessageZh} {
+	for _, m := range []string{e.Description, e.MessageZh} {
 		if m == "" || strings.Contains(m, "HTTP") || strings.Contains(m, "did:") || strings.Contains(m, "_") {
 			t.Errorf("message %q is not for a citizen", m)
 		}

@@ -49,11 +49,11 @@ func (b idbBackend) Destroy(ctx context.Context) error {
 
 func storageErr(err error) error {
 	if errors.Is(err, idbstore.ErrBlocked) {
-		return &appError{Code: "wallet_open_elsewhere", Message: "The wallet is open in another tab or window. Close it there, then try again.",
-			MessageZh: "钱包正在另一个标签页或窗口中打开。请先关闭它，然后重试。", cause: err}
+		return &appError{appBase: appBase{Code: "wallet_open_elsewhere", Description: "The wallet is open in another tab or window. Close it there, then try again.", Err: err},
+			MessageZh: "钱包正在另一个标签页或窗口中打开。请先关闭它，然后重试。"}
 	}
-	e := &appError{Code: "storage_unavailable", Message: "This browser does not let the wallet keep data (a private window, or storage is full or blocked). Use a normal window and allow storage.",
-		MessageZh: "此浏览器不允许钱包保存数据（可能是无痕窗口，或存储已满或被禁止）。请使用普通窗口并允许存储。", cause: err}
+	e := &appError{appBase: appBase{Code: "storage_unavailable", Description: "This browser does not let the wallet keep data (a private window, or storage is full or blocked). Use a normal window and allow storage.", Err: err},
+		MessageZh: "此浏览器不允许钱包保存数据（可能是无痕窗口，或存储已满或被禁止）。请使用普通窗口并允许存储。"}
 	return e
 }
 
@@ -210,7 +210,7 @@ func toJS(v any) any {
 }
 
 func jsError(e *appError) js.Value {
-	err := js.Global().Get("Error").New(e.Message)
+	err := js.Global().Get("Error").New(e.Description)
 	err.Set("code", e.Code)
 	err.Set("message_zh", e.MessageZh)
 	err.Set("retry_after", e.RetryAfter)

@@ -7,7 +7,6 @@ package inquiriesapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -64,30 +63,6 @@ func (a *API) Routes() http.Handler {
 		})
 	})
 	return r
-}
-
-// fail maps service errors to statuses; a 5xx never shows its cause.
-func fail(w http.ResponseWriter, r *http.Request, err error) {
-	var qe *inquiries.Error
-	if !errors.As(err, &qe) {
-		httpx.WriteError(w, r, err)
-		return
-	}
-	status := http.StatusBadRequest
-	var hdr http.Header
-	switch qe.Code {
-	case inquiries.CodeNotFound:
-		status = http.StatusNotFound
-	case inquiries.CodeTopicClosed, inquiries.CodeClosed, inquiries.CodeTooManyMessages, inquiries.CodeConflict, inquiries.CodeNotVerified:
-		status = http.StatusConflict
-	case inquiries.CodeRateLimited:
-		status, hdr = http.StatusTooManyRequests, http.Header{"Retry-After": {"3600"}}
-	}
-	desc := qe.Description
-	if desc == "" {
-		desc = strings.ReplaceAll(string(qe.Code), "_", " ")
-	}
-	httpx.WriteError(w, r, &httpx.Error{Status: status, Code: string(qe.Code), Description: desc, Header: hdr})
 }
 
 type ctxStaff struct{}

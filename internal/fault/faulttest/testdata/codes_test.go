@@ -1,0 +1,3 @@
+package codes
+
+const codeInTest Code = "test_only"
