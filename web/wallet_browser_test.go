@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tongid/tong/didregistry"
+	"github.com/tongid/tong/internal/browsertest"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
@@ -112,7 +113,7 @@ func newPhone(t testing.TB, base string) *phone {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.WindowSize(390, 844),
-		chromedp.UserAgent(phoneUA), chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.UserAgent(phoneUA), chromedp.UserDataDir(browsertest.ProfileDir(t)),
 		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-video-capture", cam),
 	}
