@@ -12,9 +12,10 @@
 //	<checkpoint body>
 //
 // [Witness.Routes] serves POST /add-checkpoint. The witness keeps, per log
-// origin, the size and root of the newest checkpoint it cosigned, in
-// SQLite, and checks and updates them atomically (a compare-and-swap), so
-// two concurrent requests can never roll it back.
+// origin, the size and root of the newest checkpoint it cosigned, in its
+// database (store.go, SQLite or PostgreSQL), and checks and updates them
+// atomically (a compare-and-swap), so two concurrent requests, or two
+// replicas, can never roll it back.
 //
 // [C2SP tlog-witness]: https://c2sp.org/tlog-witness
 package witness
@@ -27,7 +28,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/binary"
@@ -168,8 +168,9 @@ type Config struct {
 
 // Witness is a tlog-witness server.
 type Witness struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	state stateStore
 }
 
 // New migrates the witness's table and returns the witness.
@@ -189,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*Witness, error) {
 	if _, err := cfg.DB.Migrate(ctx, "witness", sub); err != nil {
 		return nil, err
 	}
-	return &Witness{cfg: cfg, log: cfg.Logger}, nil
+	return &Witness{cfg: cfg, log: cfg.Logger, state: sqlState{cfg.DB}}, nil
 }
 
 // Routes serves POST /add-checkpoint.
@@ -284,37 +285,29 @@ func (w *Witness) addCheckpoint(rw http.ResponseWriter, r *http.Request) {
 	}
 	var conflict int64 = -1
 	var unprocessable bool
-	err = w.cfg.DB.WriteTx(r.Context(), func(tx *sql.Tx) error {
-		var size int64
-		var root []byte
-		err := tx.QueryRowContext(r.Context(), `SELECT size, root FROM witness_logs WHERE origin = $1`, c.Origin).Scan(&size, &root)
-		if errors.Is(err, sql.ErrNoRows) {
-			size, root = 0, nil
-		} else if err != nil {
-			return err
-		}
+	// decide runs inside the store's transaction and may run again (a
+	// PostgreSQL retry), so it assigns its verdicts, never accumulates.
+	err = w.state.advance(r.Context(), c.Origin, cosigned{size: c.Size, root: c.Hash[:]}, func(last cosigned) bool {
+		conflict, unprocessable = -1, false
 		// Spec: tlog-witness: "The witness MUST check that the old size
 		// matches the size of the latest checkpoint it cosigned ... If it
 		// doesn't match, the witness MUST respond with a 409 Conflict".
-		if req.old != size {
-			conflict = size
-			return nil
+		if req.old != last.size {
+			conflict = last.size
+			return false
 		}
-		if size > 0 {
-			if c.Size == size {
-				if !bytes.Equal(root, c.Hash[:]) {
-					conflict = size
-					return nil
+		if last.size > 0 {
+			if c.Size == last.size {
+				if !bytes.Equal(last.root, c.Hash[:]) {
+					conflict = last.size
+					return false
 				}
-			} else if tlog.CheckTree(req.proof, c.Size, c.Hash, size, tlog.Hash(root)) != nil {
+			} else if tlog.CheckTree(req.proof, c.Size, c.Hash, last.size, tlog.Hash(last.root)) != nil {
 				unprocessable = true
-				return nil
+				return false
 			}
 		}
-		_, err = tx.ExecContext(r.Context(), `INSERT INTO witness_logs (origin, size, root, updated) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, updated = excluded.updated`,
-			c.Origin, c.Size, c.Hash[:], time.Now().UTC().Format(time.RFC3339))
-		return err
+		return true
 	})
 	switch {
 	case err != nil:
