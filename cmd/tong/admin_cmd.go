@@ -172,7 +172,7 @@ func newAdminAgencyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := openIssuer(ctx, db, kd, ac.data, loopbackURL(issuerURL), nil, nil)
+			svc, err := openIssuer(ctx, db, kd, ac.data, loopbackURL(issuerURL), nil, nil, nil)
 			if err != nil {
 				return err
 			}

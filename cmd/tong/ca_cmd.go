@@ -130,7 +130,7 @@ header from then on, beside kid.`,
 				return err
 			}
 			if agency != "" {
-				svc, err := openIssuer(ctx, db, kd, ac.data, loopbackURL(ac.server), nil, nil)
+				svc, err := openIssuer(ctx, db, kd, ac.data, loopbackURL(ac.server), nil, nil, nil)
 				if err != nil {
 					return err
 				}

@@ -17,12 +17,12 @@ import (
 
 // openIssuer starts the issuing service. Its secret (access tokens,
 // nonces, PIN MACs) lives in DATA/issuer.secret; every replica must share it.
-func openIssuer(ctx context.Context, db *store.DB, kd *keys.Dir, data string, demo bool, authn issuer.Authenticator, logger *slog.Logger) (*issuer.Service, error) {
+func openIssuer(ctx context.Context, db *store.DB, kd *keys.Dir, data string, demo bool, authn issuer.Authenticator, attesters []issuer.ClientAttester, logger *slog.Logger) (*issuer.Service, error) {
 	secret, err := keys.LoadOrCreateMasterKey(filepath.Join(data, "issuer.secret"))
 	if err != nil {
 		return nil, err
 	}
-	cfg := issuer.Config{DB: db, Keys: kd, Secret: secret, AllowLoopbackHTTP: demo, Logger: logger, Authenticator: authn}
+	cfg := issuer.Config{DB: db, Keys: kd, Secret: secret, AllowLoopbackHTTP: demo, Logger: logger, Authenticator: authn, ClientAttesters: attesters}
 	if demo {
 		// Counters cache status lists for their ttl; in the demo a
 		// revocation should show within half a minute.

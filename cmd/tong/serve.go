@@ -50,6 +50,9 @@ type serveFlags struct {
 	trustedProxies []string
 	streamsPerSess int
 	maxStreams     int
+
+	// Wallet attesters whose OAuth Client Attestations the issuer accepts.
+	attesters []string
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -94,6 +97,7 @@ lets requests in flight finish, then closes the database.`,
 	fl.DurationVar(&f.streamTimeout, "stream-write-timeout", httpx.DefaultStreamWriteTimeout, "time each server-sent event may take to be written")
 	fl.Float64Var(&f.rateLimit, "rate-limit", httpx.DefaultRatePerMinute, "requests a minute one client (an IPv4 address or IPv6 /64) may send to the routes that need no credential and change state: booking, paying, signing in, registry writes, wallet endpoints (0: no limit)")
 	fl.IntVar(&f.rateBurst, "rate-limit-burst", httpx.DefaultRateBurst, "requests one client may send at once before --rate-limit applies")
+	fl.StringArrayVar(&f.attesters, "wallet-attester", nil, "a wallet attester whose client attestations (OAuth-Client-Attestation) the issuer accepts, ISSUER=PEM-FILE with its ECDSA P-256 or Ed25519 public key (repeatable; default: none, and an attestation sent is refused)")
 	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (default: none; the connection's address is the client)")
 	fl.IntVar(&f.streamsPerSess, "max-streams-per-session", httpx.DefaultStreamsPerKey, "live result streams (server-sent events) one session may have open at once")
 	fl.IntVar(&f.maxStreams, "max-streams", httpx.DefaultMaxStreams, "live result streams open at once in all")
@@ -163,6 +167,10 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	if err != nil {
 		return usagef("--trusted-proxies: %v", err)
 	}
+	attesters, err := parseAttesters(f.attesters)
+	if err != nil {
+		return usagef("--wallet-attester %v", err)
+	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -224,7 +232,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		authn = &web.IssuerAuthenticator{}
 		issAuthn = authn
 	}
-	iss, err := openIssuer(ctx, db, kd, f.data, f.demo, issAuthn, logger)
+	iss, err := openIssuer(ctx, db, kd, f.data, f.demo, issAuthn, attesters, logger)
 	if err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
