@@ -130,20 +130,36 @@ func TestCrashRecovery(t *testing.T) {
 			root      string
 		}
 		acks := make(chan ack, 1<<16)
+		first := make(chan struct{})
 		go func() {
 			sc := bufio.NewScanner(stdout)
+			acked := false
 			for sc.Scan() {
 				f := strings.Fields(sc.Text())
 				if len(f) == 5 && f[0] == "ack" {
 					i, _ := strconv.ParseInt(f[1], 10, 64)
 					s, _ := strconv.ParseInt(f[3], 10, 64)
 					acks <- ack{i, f[2], s, f[4]}
+					if !acked {
+						acked = true
+						close(first)
+					}
 				}
+			}
+			if !acked {
+				close(first) // the child died without acknowledging: the check below says so
 			}
 			close(acks)
 		}()
+		// The kill comes at a random moment after the child's first
+		// acknowledgement (a fixed delay from its start was sometimes
+		// before it, on a loaded machine, and the round proved nothing).
+		select {
+		case <-first:
+		case <-time.After(2 * time.Minute):
+		}
 		n, _ := rand.Int(rand.Reader, big.NewInt(400))
-		time.Sleep(300*time.Millisecond + time.Duration(n.Int64())*time.Millisecond)
+		time.Sleep(time.Duration(n.Int64()) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		var got []ack
