@@ -114,20 +114,37 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		acks := map[string]int{}
-		done := make(chan struct{})
+		done, first := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(done)
+			acked := false
+			defer func() {
+				if !acked {
+					close(first)
+				}
+			}()
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				var tok string
 				var n int
 				if _, err := fmt.Sscanf(sc.Text(), "ack %s %d", &tok, &n); err == nil && n > acks[tok] {
 					acks[tok] = n
+					if !acked {
+						acked = true
+						close(first)
+					}
 				}
 			}
 		}()
+		// The kill comes at a random moment after the first
+		// acknowledgement, not at a fixed delay from the start, which on
+		// a loaded machine could come before it.
+		select {
+		case <-first:
+		case <-time.After(2 * time.Minute):
+		}
 		n, _ := rand.Int(rand.Reader, big.NewInt(400))
-		time.Sleep(400*time.Millisecond + time.Duration(n.Int64())*time.Millisecond)
+		time.Sleep(time.Duration(n.Int64()) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		<-done
