@@ -87,7 +87,8 @@ func TestReceiveAuthorized(t *testing.T) {
 // the wallet back with a response_code; the attacker's page learns only
 // that the citizen presented, the citizen's browser following the
 // wallet's redirect without the page's cookie gets session_mismatch and
-// no code, and the authorization is spent. The credential staged for the
+// no code, and the authorization is spent; the attacker's cookie with a
+// missing or made-up response_code gets the same. The credential staged for the
 // citizen is still theirs: their own ReceiveAuthorized then gets it.
 func TestReceiveAuthorizedSessionFixation(t *testing.T) {
 	authn := &web.IssuerAuthenticator{}
@@ -122,43 +123,52 @@ func TestReceiveAuthorizedSessionFixation(t *testing.T) {
 		return resp.StatusCode, resp.Header
 	}
 
-	// The attacker's flow: PAR with their own PKCE and redirect_uri.
-	sum := sha256.Sum256([]byte(strings.Repeat("v", 43)))
-	form := url.Values{"response_type": {"code"}, "client_id": {"attacker"}, "redirect_uri": {"https://attacker.example/cb"}, "state": {"s"},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-		"authorization_details": {`[{"type":"openid_credential","credential_configuration_id":"beijing-residence"}]`}}
-	resp, err := hc.PostForm(housing.IssuerURL+"/par", form)
-	if err != nil {
-		t.Fatal(err)
+	// attack runs the attacker's flow (PAR with their own PKCE and
+	// redirect_uri, the authorization page) and has the victim's wallet
+	// answer the page; it returns the page, the attacker's cookie and the
+	// wallet's receipt.
+	attack := func() (vciwire.AuthorizationStatus, string, *wallet.Receipt) {
+		t.Helper()
+		sum := sha256.Sum256([]byte(strings.Repeat("v", 43)))
+		form := url.Values{"response_type": {"code"}, "client_id": {"attacker"}, "redirect_uri": {"https://attacker.example/cb"}, "state": {"s"},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+			"authorization_details": {`[{"type":"openid_credential","credential_configuration_id":"beijing-residence"}]`}}
+		resp, err := hc.PostForm(housing.IssuerURL+"/par", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var par vciwire.PARResponse
+		_ = json.NewDecoder(resp.Body).Decode(&par)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("PAR: %d", resp.StatusCode)
+		}
+		var page vciwire.AuthorizationStatus
+		st, h := get(housing.IssuerURL+"/authorize?"+url.Values{"client_id": {"attacker"}, "request_uri": {par.RequestURI}}.Encode(), "", &page)
+		cookies := (&http.Response{Header: h}).Cookies()
+		if st != 200 || page.PresentationURI == "" || len(cookies) != 1 {
+			t.Fatalf("authorize: %d %+v, cookies %v", st, page, cookies)
+		}
+		req, err := victim.Match(ctx, page.PresentationURI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := victim.Present(ctx, req, func(context.Context, *wallet.ConsentRequest) (wallet.Decision, error) {
+			return wallet.Decision{Approve: true}, nil
+		})
+		if err != nil {
+			t.Fatalf("Present: %v", err)
+		}
+		if !strings.HasPrefix(rec.RedirectURI, page.StatusURI+issuer.ReturnPath+"?response_code=") {
+			t.Fatalf("the verifier sent the wallet to %q, want the authorization's return URL with a response_code", rec.RedirectURI)
+		}
+		return page, cookies[0].Name + "=" + cookies[0].Value, rec
 	}
-	var par vciwire.PARResponse
-	_ = json.NewDecoder(resp.Body).Decode(&par)
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("PAR: %d", resp.StatusCode)
+	type answer struct {
+		vciwire.AuthorizationStatus
+		Error string `json:"error"`
 	}
-	var page vciwire.AuthorizationStatus
-	st, h := get(housing.IssuerURL+"/authorize?"+url.Values{"client_id": {"attacker"}, "request_uri": {par.RequestURI}}.Encode(), "", &page)
-	cookies := (&http.Response{Header: h}).Cookies()
-	if st != 200 || page.PresentationURI == "" || len(cookies) != 1 {
-		t.Fatalf("authorize: %d %+v, cookies %v", st, page, cookies)
-	}
-	attackerCookie := cookies[0].Name + "=" + cookies[0].Value
-
-	// The victim's wallet answers the attacker's page.
-	req, err := victim.Match(ctx, page.PresentationURI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := victim.Present(ctx, req, func(context.Context, *wallet.ConsentRequest) (wallet.Decision, error) {
-		return wallet.Decision{Approve: true}, nil
-	})
-	if err != nil {
-		t.Fatalf("Present: %v", err)
-	}
-	if !strings.HasPrefix(rec.RedirectURI, page.StatusURI+issuer.ReturnPath+"?response_code=") {
-		t.Fatalf("the verifier sent the wallet to %q, want the authorization's return URL with a response_code", rec.RedirectURI)
-	}
+	page, attackerCookie, rec := attack()
 
 	// The attacker's page: presented, no code.
 	var polled vciwire.AuthorizationStatus
@@ -167,16 +177,23 @@ func TestReceiveAuthorizedSessionFixation(t *testing.T) {
 	}
 	// The victim's browser, back from the wallet without the page's
 	// cookie: refused, no code; and the authorization is spent.
-	var back struct {
-		vciwire.AuthorizationStatus
-		Error string `json:"error"`
-	}
+	var back answer
 	if st, _ := get(rec.RedirectURI, "", &back); st != http.StatusForbidden || back.Error != string(issuer.CodeSessionMismatch) || back.RedirectTo != "" {
 		t.Fatalf("the victim's browser at the return URL: %d %+v, want 403 %s", st, back, issuer.CodeSessionMismatch)
 	}
 	back.Error = ""
 	if st, _ := get(rec.RedirectURI, attackerCookie, &back); st != http.StatusNotFound || back.Error != string(issuer.CodeNotFound) || back.RedirectTo != "" {
 		t.Fatalf("the attacker's cookie with the victim's response_code afterwards: %d %+v, want 404 not_found", st, back)
+	}
+
+	// The attacker's own cookie without the victim's response_code, or
+	// with a made-up one, gets no code either.
+	for _, code := range []string{"", "AAAAAAAAAAAAAAAAAAAAAA"} {
+		page, attackerCookie, _ := attack()
+		back = answer{}
+		if st, _ := get(page.StatusURI+issuer.ReturnPath+"?response_code="+code, attackerCookie, &back); st != http.StatusForbidden || back.Error != string(issuer.CodeSessionMismatch) || back.RedirectTo != "" {
+			t.Fatalf("the attacker's cookie with response_code %q: %d %+v, want 403 %s", code, st, back, issuer.CodeSessionMismatch)
+		}
 	}
 
 	// The staged credential still waits for the citizen.
