@@ -84,7 +84,7 @@ const (
 // successful presentation the wallet is given returnTo with a fresh
 // response_code, and opens it in the user agent; only that user agent can
 // finish the authorization. This is the defence against session fixation
-// (OpenID4VP 1.0 §14.3): whoever merely holds the authorization page sees
+// (OpenID4VP 1.0, Security Considerations, "Session Fixation"): whoever merely holds the authorization page sees
 // that the citizen presented, never the code.
 type Authenticator interface {
 	// Start begins an authentication for an agency and returns the
@@ -416,7 +416,7 @@ func (s *Service) PollAuthorization(ctx context.Context, slug, id string) (*Auth
 // response_code that does not match fails the authorization with
 // CodeSessionMismatch; a finished authorization is CodeNotFound.
 //
-// Spec: OpenID4VP 1.0 #section-14.3 (session fixation): the response
+// Spec: OpenID4VP 1.0 #name-session-fixation: the response
 // code is checked by the party the user agent returns to, and the user
 // agent must be the one that started the flow, so that a citizen who
 // scans an attacker's page completes nothing for the attacker.

@@ -33,7 +33,7 @@
 // back with a response_code, and [Service.FinishAuthorization] binds a
 // one-time code to the offer staged for the verified subject only for
 // the browser that opened the page and brings that response_code
-// (session fixation, OpenID4VP 1.0 §14.3); [Service.PollAuthorization]
+// (OpenID4VP 1.0 "Session Fixation"); [Service.PollAuthorization]
 // only tells the page whether the citizen presented. The token endpoint's
 // authorization_code grant checks the code_verifier, redirect_uri and
 // client_id. An agency set to [ProfileHAIP] ([Service.SetProfile])

@@ -156,9 +156,10 @@ func (a *API) authzStatus(w http.ResponseWriter, r *http.Request) {
 // presentation (the verifier's redirect_uri): with the binding cookie and
 // the response_code, the redirect to the client with the code.
 //
-// Spec: OpenID4VP 1.0 #section-8.2: "the Verifier ... MUST check the
-// response code" it put into the redirect_uri; #section-14.3: this is
-// what stops session fixation.
+// Spec: OpenID4VP 1.0 #section-8.2 (direct_post with a redirect_uri
+// carrying a response_code) and #name-session-fixation: the party the
+// user agent returns to checks the response_code, and the user agent
+// must be the one that started the flow.
 func (a *API) authzDone(w http.ResponseWriter, r *http.Request) {
 	ag, ok := a.agency(w, r)
 	if !ok {
