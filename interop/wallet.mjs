@@ -153,7 +153,8 @@ async function present({ request_uri }) {
 // issuer's metadata): the library's PAR with PKCE (and DPoP), then the
 // authorization endpoint, where the issuer asks for an OpenID4VP
 // presentation of a credential this wallet already holds; this wallet
-// answers it with present(), follows the page to the redirect, and lets
+// answers it with present(), follows the verifier's redirect_uri back to
+// the authorization endpoint with the page's cookie, and lets
 // the library check iss, redeem the code with the code_verifier (and a
 // DPoP proof) and fetch the credential.
 async function authorize({ issuer, credential_configuration_id, client_id, redirect_uri, dpop }) {
@@ -188,15 +189,20 @@ async function authorize({ issuer, credential_configuration_id, client_id, redir
   const page = await fetch(init.authorizationRequestUrl, { headers: { Accept: 'application/json' } });
   const pj = await page.json();
   if (page.status !== 200 || !pj.presentation_uri) throw new Error(`authorization endpoint: ${page.status} ${JSON.stringify(pj)}`);
+  // The page binds the authorization to this user agent with a cookie
+  // (fetch keeps no cookie jar, so the wallet carries it itself).
+  const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const presented = await present({ request_uri: pj.presentation_uri });
-  let done;
-  for (let i = 0; i < 50; i++) {
-    const r = await fetch(pj.status_uri, { headers: { Accept: 'application/json' } });
-    done = await r.json();
-    if (done.status === 'done') break;
-    await new Promise((res) => setTimeout(res, 100));
+  // Same-device (OpenID4VP 1.0 §8.2): the verifier's answer names the
+  // redirect_uri, with a response_code, that the user agent follows back
+  // to the authorization endpoint; only there is the code given.
+  const answer = presented.status === 200 ? JSON.parse(presented.body || '{}') : {};
+  if (!answer.redirect_uri || new URL(answer.redirect_uri).origin !== new URL(init.authorizationRequestUrl).origin) {
+    throw new Error(`the sign-in did not send the wallet back to the authorization server: ${presented.status} ${presented.body}`);
   }
-  if (!done || !done.redirect_to) throw new Error(`no redirect: ${JSON.stringify(done)}`);
+  const back = await fetch(answer.redirect_uri, { headers: { Accept: 'application/json', Cookie: cookie }, redirect: 'manual' });
+  const done = await back.json();
+  if (back.status !== 200 || !done.redirect_to) throw new Error(`no redirect: ${back.status} ${JSON.stringify(done)}`);
   const authzResponse = client.parseAndVerifyAuthorizationResponseRedirectUrl({
     url: done.redirect_to,
     authorizationServerMetadata: issuerMetadata.authorizationServers[0],

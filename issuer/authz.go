@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -58,6 +59,11 @@ const (
 	CodeInvalidClient      Code = "invalid_client"
 	CodeInvalidRequestURI  Code = "invalid_request_uri"
 	CodeAuthenticationWait Code = "authorization_pending"
+	// CodeSessionMismatch: the browser that came back from the wallet is
+	// not the one that opened the authorization page, or its
+	// response_code is not the one the wallet was given. The
+	// authorization fails (no second try).
+	CodeSessionMismatch Code = "session_mismatch"
 )
 
 // phases of an issuer_authz row.
@@ -73,23 +79,35 @@ const (
 // presentation of a credential they already hold (Tong's verifier asking
 // for the citizen identity credential). The issuer knows only the subject
 // it returns.
+//
+// The presentation is same-device (OpenID4VP 1.0 §8.2): after a
+// successful presentation the wallet is given returnTo with a fresh
+// response_code, and opens it in the user agent; only that user agent can
+// finish the authorization. This is the defence against session fixation
+// (OpenID4VP 1.0, Security Considerations, "Session Fixation"): whoever merely holds the authorization page sees
+// that the citizen presented, never the code.
 type Authenticator interface {
 	// Start begins an authentication for an agency and returns the
 	// session's id and the request URI a wallet answers
-	// (openid4vp://...).
-	Start(ctx context.Context, agency string) (session, requestURI string, err error)
+	// (openid4vp://...). After an accepted presentation the wallet MUST
+	// be sent to returnTo with a response_code query parameter, fresh
+	// and unguessable, which is given to no one else.
+	Start(ctx context.Context, agency, returnTo string) (session, requestURI string, err error)
 	// Subject returns the verified subject (the SubjectClaim value) of a
-	// finished session. It MUST return ErrAuthenticationPending while the
-	// citizen has not answered, and an error wrapping
-	// ErrAuthenticationFailed when the presentation was refused or the
-	// session expired.
-	Subject(ctx context.Context, session string) (string, error)
+	// finished session whose wallet was given responseCode. It MUST
+	// return ErrAuthenticationPending while the citizen has not answered,
+	// an error wrapping ErrAuthenticationFailed when the presentation
+	// was refused or the session expired, and ErrResponseCode when the
+	// presentation was accepted but responseCode is not its code
+	// (compared in constant time; "" never matches).
+	Subject(ctx context.Context, session, responseCode string) (string, error)
 }
 
 // Sentinels of Authenticator.Subject.
 var (
 	ErrAuthenticationPending = errors.New("issuer: authentication pending")
 	ErrAuthenticationFailed  = errors.New("issuer: authentication failed")
+	ErrResponseCode          = errors.New("issuer: response code does not match")
 )
 
 // SetProfile sets an agency's assurance profile: "" or ProfileHAIP.
@@ -271,7 +289,26 @@ type Authorization struct {
 	// RequestURI is the presentation request the wallet answers.
 	RequestURI string
 	TypeID     string
+	binding    string
 }
+
+// Binding is the secret that ties the authorization to the user agent
+// that opened the authorization page (the endpoint sets it as a cookie);
+// FinishAuthorization wants it back.
+func (a *Authorization) Binding() string { return a.binding }
+
+// String names the authorization without its binding.
+func (a *Authorization) String() string { return "authorization " + a.ID }
+
+// LogValue logs the authorization without its binding.
+func (a *Authorization) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", a.ID), slog.String("type", a.TypeID))
+}
+
+// ReturnPath is where, under the agency's issuer URL, the citizen's user
+// agent comes back from the wallet: IssuerURL + "/authorize/" + id +
+// ReturnPath, with the response_code the wallet was given.
+const ReturnPath = "/done"
 
 // Authorize takes the authorization endpoint's client_id and request_uri,
 // spends the request_uri and starts the citizen's authentication.
@@ -280,7 +317,8 @@ type Authorization struct {
 // values as one-time use"; §2.1 and RFC 6749: the client_id must be the
 // one that pushed the request.
 func (s *Service) Authorize(ctx context.Context, slug, clientID, requestURI string) (*Authorization, error) {
-	if _, err := s.Agency(ctx, slug); err != nil {
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
 		return nil, err
 	}
 	if !s.AuthorizationFlow() {
@@ -291,7 +329,7 @@ func (s *Service) Authorize(ctx context.Context, slug, clientID, requestURI stri
 		return nil, errorf(CodeInvalidRequestURI, "request_uri is not one this issuer made")
 	}
 	now := s.cfg.Now()
-	ok, err := s.st.startAuthentication(ctx, id, slug, clientID, now.Unix(), now.Add(AuthenticationTTL).Unix())
+	ok, err = s.st.startAuthentication(ctx, id, slug, clientID, now.Unix(), now.Add(AuthenticationTTL).Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -302,14 +340,23 @@ func (s *Service) Authorize(ctx context.Context, slug, clientID, requestURI stri
 	if err != nil {
 		return nil, err
 	}
-	sess, reqURI, err := s.cfg.Authenticator.Start(ctx, slug)
+	sess, reqURI, err := s.cfg.Authenticator.Start(ctx, slug, a.IssuerURL+"/authorize/"+id+ReturnPath)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.st.setAuthzSession(ctx, id, sess, reqURI); err != nil {
 		return nil, err
 	}
-	return &Authorization{ID: id, RequestURI: reqURI, TypeID: typeID}, nil
+	return &Authorization{ID: id, RequestURI: reqURI, TypeID: typeID, binding: s.authzBinding(slug, id)}, nil
+}
+
+// authzBinding is an authorization's user-agent binding: an HMAC of its
+// id, so that nothing more is stored, and only the user agent that was
+// given it (by Authorize) has it.
+func (s *Service) authzBinding(slug, id string) string {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte("authz-binding\x00" + slug + "\x00" + id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // AuthorizationResult is the outcome of an authorization: where the
@@ -321,57 +368,91 @@ type AuthorizationResult struct {
 	// request their wallet answers.
 	Pending         bool
 	PresentationURI string
+	// Presented: the citizen presented and the verifier accepted; the
+	// code goes only to the user agent their wallet sends back
+	// (FinishAuthorization), never to this page.
+	Presented bool
 }
 
-// FinishAuthorization looks at an authorization's authentication. While
-// the citizen has not presented, Pending is set. Once they have, the
-// offer staged for them (same agency, type, and subject) is bound to a
-// new authorization code, and the result is the redirect to the client:
-// redirect_uri?code=...&state=...&iss=... (RFC 6749 §4.1.2, RFC 9207 §2),
-// or ?error=access_denied&state=... when no offer waits for the citizen
-// or the presentation failed.
-func (s *Service) FinishAuthorization(ctx context.Context, slug, id string) (*AuthorizationResult, error) {
-	a, err := s.Agency(ctx, slug)
+// PollAuthorization is the authorization page's view of an
+// authorization: Pending while the citizen has not presented, Presented
+// once the verifier accepted their presentation (the page learns nothing
+// more, and no code), and the redirect to the client with
+// error=access_denied when the presentation was refused or the citizen
+// did not present in time.
+func (s *Service) PollAuthorization(ctx context.Context, slug, id string) (*AuthorizationResult, error) {
+	f, err := s.openAuthz(ctx, slug, id)
 	if err != nil {
 		return nil, err
 	}
-	if !s.AuthorizationFlow() {
-		return nil, errorf(CodeNotFound, "no such authorization")
+	if s.cfg.Now().Unix() >= f.r.ExpiresAt {
+		return f.deny(ctx, "the citizen did not present in time")
 	}
-	r, err := s.st.authz(ctx, id, slug)
-	if errors.Is(err, errNoRecord) || (err == nil && (r.Phase != phaseAuthenticating || r.Session == nil)) {
-		return nil, errorf(CodeNotFound, "no such authorization, or it has finished")
-	}
-	if err != nil {
-		return nil, err
-	}
-	redirect, state, typeID := r.RedirectURI, r.State, r.TypeID
-	now := s.cfg.Now()
-	deny := func(desc string) (*AuthorizationResult, error) {
-		if err := s.st.failAuthz(ctx, id); err != nil {
-			return nil, err
-		}
-		return &AuthorizationResult{RedirectTo: withQuery(redirect, url.Values{"error": {string(CodeAccessDenied)}, "error_description": {desc}, "state": {state}, "iss": {a.IssuerURL}})}, nil
-	}
-	if now.Unix() >= r.ExpiresAt {
-		return deny("the citizen did not present in time")
-	}
-	subject, err := s.cfg.Authenticator.Subject(ctx, *r.Session)
+	_, err = s.cfg.Authenticator.Subject(ctx, *f.r.Session, "")
 	switch {
 	case errors.Is(err, ErrAuthenticationPending):
 		var presentation string
-		if r.Presentation != nil {
-			presentation = *r.Presentation
+		if f.r.Presentation != nil {
+			presentation = *f.r.Presentation
 		}
 		return &AuthorizationResult{Pending: true, PresentationURI: presentation}, nil
 	case errors.Is(err, ErrAuthenticationFailed):
-		return deny("the presentation of the identity credential was not accepted")
+		return f.deny(ctx, "the presentation of the identity credential was not accepted")
+	case errors.Is(err, ErrResponseCode), err == nil:
+		return &AuthorizationResult{Presented: true}, nil
+	}
+	return nil, err
+}
+
+// FinishAuthorization is the user agent's return from the wallet
+// (OpenID4VP 1.0 §8.2) with binding, the secret Authorize gave the user
+// agent that opened the page, and the response_code the wallet was
+// given. Only when both match (each compared in constant time) is the
+// offer staged for the citizen (same agency, type, and subject) bound to
+// a new authorization code, and the result is the redirect to the client:
+// redirect_uri?code=...&state=...&iss=... (RFC 6749 §4.1.2, RFC 9207 §2),
+// or ?error=access_denied&state=... when no offer waits for the citizen,
+// the presentation failed or the wait expired. A binding or
+// response_code that does not match fails the authorization with
+// CodeSessionMismatch; a finished authorization is CodeNotFound.
+//
+// Spec: OpenID4VP 1.0 #name-session-fixation: the response
+// code is checked by the party the user agent returns to, and the user
+// agent must be the one that started the flow, so that a citizen who
+// scans an attacker's page completes nothing for the attacker.
+func (s *Service) FinishAuthorization(ctx context.Context, slug, id, binding, responseCode string) (*AuthorizationResult, error) {
+	f, err := s.openAuthz(ctx, slug, id)
+	if err != nil {
+		return nil, err
+	}
+	mismatch := func(desc string) (*AuthorizationResult, error) {
+		if err := s.st.failAuthz(ctx, id); err != nil {
+			return nil, err
+		}
+		return nil, errorf(CodeSessionMismatch, "%s; start again from your wallet", desc)
+	}
+	if len(binding) > 128 || subtle.ConstantTimeCompare([]byte(binding), []byte(s.authzBinding(slug, id))) != 1 {
+		return mismatch("this browser is not the one that opened the authorization page")
+	}
+	now := s.cfg.Now()
+	if now.Unix() >= f.r.ExpiresAt {
+		return f.deny(ctx, "the citizen did not present in time")
+	}
+	if len(responseCode) > 128 {
+		responseCode = ""
+	}
+	subject, err := s.cfg.Authenticator.Subject(ctx, *f.r.Session, responseCode)
+	switch {
+	case errors.Is(err, ErrAuthenticationPending), errors.Is(err, ErrResponseCode):
+		return mismatch("the response_code is not the one the wallet was given")
+	case errors.Is(err, ErrAuthenticationFailed):
+		return f.deny(ctx, "the presentation of the identity credential was not accepted")
 	case err != nil:
 		return nil, err
 	}
-	offerID, err := s.st.offerForSubject(ctx, s.subjectMAC(slug, subject), slug, typeID, now.Unix())
+	offerID, err := s.st.offerForSubject(ctx, s.subjectMAC(slug, subject), slug, f.r.TypeID, now.Unix())
 	if errors.Is(err, errNoRecord) {
-		return deny("the agency has no credential of this type waiting for this citizen")
+		return f.deny(ctx, "the agency has no credential of this type waiting for this citizen")
 	}
 	if err != nil {
 		return nil, err
@@ -390,7 +471,41 @@ func (s *Service) FinishAuthorization(ctx context.Context, slug, id string) (*Au
 	if err := s.audit(ctx, s.st, slug, "citizen", "authz.authorize", offerID, ""); err != nil {
 		return nil, err
 	}
-	return &AuthorizationResult{RedirectTo: withQuery(redirect, url.Values{"code": {code}, "state": {state}, "iss": {a.IssuerURL}})}, nil
+	return &AuthorizationResult{RedirectTo: withQuery(f.r.RedirectURI, url.Values{"code": {code}, "state": {f.r.State}, "iss": {f.issuer}})}, nil
+}
+
+// openAuthz reads an authorization that is waiting for its citizen.
+type openAuthz struct {
+	s      *Service
+	r      *authzRecord
+	issuer string
+}
+
+func (s *Service) openAuthz(ctx context.Context, slug, id string) (*openAuthz, error) {
+	a, err := s.Agency(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if !s.AuthorizationFlow() {
+		return nil, errorf(CodeNotFound, "no such authorization")
+	}
+	r, err := s.st.authz(ctx, id, slug)
+	if errors.Is(err, errNoRecord) || (err == nil && (r.Phase != phaseAuthenticating || r.Session == nil)) {
+		return nil, errorf(CodeNotFound, "no such authorization, or it has finished")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &openAuthz{s: s, r: r, issuer: a.IssuerURL}, nil
+}
+
+// deny fails the authorization and sends the user agent back to the
+// client with access_denied.
+func (f *openAuthz) deny(ctx context.Context, desc string) (*AuthorizationResult, error) {
+	if err := f.s.st.failAuthz(ctx, f.r.ID); err != nil {
+		return nil, err
+	}
+	return &AuthorizationResult{RedirectTo: withQuery(f.r.RedirectURI, url.Values{"error": {string(CodeAccessDenied)}, "error_description": {desc}, "state": {f.r.State}, "iss": {f.issuer}})}, nil
 }
 
 func withQuery(raw string, v url.Values) string {

@@ -29,8 +29,12 @@
 // authorization_details of type openid_credential), the authorization
 // endpoint spends its request_uri ([Service.Authorize]) and asks the
 // citizen to present their identity credential through the
-// Authenticator, and [Service.FinishAuthorization] binds a one-time code
-// to the offer staged for the verified subject. The token endpoint's
+// Authenticator, same-device: the wallet sends the citizen's browser
+// back with a response_code, and [Service.FinishAuthorization] binds a
+// one-time code to the offer staged for the verified subject only for
+// the browser that opened the page and brings that response_code
+// (OpenID4VP 1.0 "Session Fixation"); [Service.PollAuthorization]
+// only tells the page whether the citizen presented. The token endpoint's
 // authorization_code grant checks the code_verifier, redirect_uri and
 // client_id. An agency set to [ProfileHAIP] ([Service.SetProfile])
 // requires DPoP for the whole flow. Wallet attestations

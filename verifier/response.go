@@ -38,7 +38,27 @@ type Result struct {
 	// WalletError is the error the wallet answered (OpenID4VP 1.0 §8.5,
 	// such as access_denied) when Code is wallet_error.
 	WalletError string `json:"wallet_error,omitempty"`
+	// ResponseCodeSHA256 is, for an accepted same-device session, the
+	// SHA-256 (base64url) of the response_code given to the wallet in its
+	// redirect_uri; the code itself is not kept.
+	ResponseCodeSHA256 string `json:"response_code_sha256,omitempty"`
 }
+
+// ResponseCodeMatches tells whether code is the response_code the
+// response endpoint gave the wallet of this accepted same-device session,
+// comparing in constant time. The caller that checks it is the one the
+// wallet's user agent comes back to (OpenID4VP 1.0 §8.2).
+func (r *Result) ResponseCodeMatches(code string) bool {
+	if r == nil || r.Verdict != StatusAccepted || r.ResponseCodeSHA256 == "" || code == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashB64(code)), []byte(r.ResponseCodeSHA256)) == 1
+}
+
+// sameDeviceCounter marks a same-device session that returns to the
+// counter's done page (the row keeps the mode in its response_code
+// column; a caller's RedirectURI is kept there instead).
+const sameDeviceCounter = "same_device"
 
 // Check is one verified step.
 type Check struct {
@@ -137,8 +157,16 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		}
 		return s.verifyToken(ctx, p, &row, form.Get(vpwire.ParamVPToken), res)
 	}()
+	// Spec: OpenID4VP 1.0 #section-8.2: the response endpoint answers
+	// with a redirect_uri that carries a fresh response_code, which only
+	// the party the user agent returns to can check.
+	var responseCode string
 	if verr == nil {
 		res.Verdict = StatusAccepted
+		if row.sameDevice != "" {
+			responseCode = ids.Random(16)
+			res.ResponseCodeSHA256 = hashB64(responseCode)
+		}
 	}
 	// Complete the session exactly once, whatever the verdict.
 	completed, err := s.sessions.completeSession(ctx, id, res, now)
@@ -157,8 +185,16 @@ func (s *Service) HandleResponse(ctx context.Context, id string, form url.Values
 		return nil, verr
 	}
 	ans := &ResponseAnswer{}
-	if row.sameDevice != "" {
-		ans.RedirectURI = s.cfg.PublicURL + "/counter/done?session=" + url.QueryEscape(id) + "&response_code=" + url.QueryEscape(ids.Random(16))
+	switch {
+	case responseCode == "":
+	case row.sameDevice == sameDeviceCounter:
+		ans.RedirectURI = s.cfg.PublicURL + "/counter/done?session=" + url.QueryEscape(id) + "&response_code=" + url.QueryEscape(responseCode)
+	default:
+		u, _ := url.Parse(row.sameDevice) // checked by CreateSession
+		q := u.Query()
+		q.Set("response_code", responseCode)
+		u.RawQuery = q.Encode()
+		ans.RedirectURI = u.String()
 	}
 	return ans, nil
 }

@@ -44,6 +44,14 @@ type NewRequest struct {
 	// SameDevice makes the response endpoint return a redirect_uri with a
 	// response code, for a wallet on the same device as the page.
 	SameDevice bool `json:"same_device,omitempty"`
+	// RedirectURI, for a SameDevice session, is where the response
+	// endpoint sends the wallet's user agent instead of the counter's done
+	// page: an absolute https URL (http on loopback when the verifier
+	// allows it), to which a fresh response_code is appended
+	// (OpenID4VP 1.0 §8.2). Only the Result's hash of that code is kept
+	// ([Result.ResponseCodeMatches]). Set by Go callers only (the issuer's
+	// sign-in), not by the counter API.
+	RedirectURI string `json:"-"`
 	// ClientIDPrefix is decentralized_identifier (the default: the
 	// organisation's did:tong) or x509_hash (HAIP: its certificate from
 	// the city CA in the request's x5c header).
@@ -160,9 +168,20 @@ func (s *Service) CreateSession(ctx context.Context, c *Counter, nr NewRequest) 
 		b, _ := json.Marshal(txData)
 		txJSON = string(b)
 	}
+	// The row's same-device mode (stored in the response_code column):
+	// "" (cross-device), sameDeviceCounter (the counter's done page) or
+	// the caller's RedirectURI.
 	sameDevice := ""
-	if nr.SameDevice {
-		sameDevice = "same_device"
+	switch {
+	case nr.RedirectURI != "" && !nr.SameDevice:
+		return nil, errorf(CodeInvalidRequest, "a redirect_uri needs a same-device session")
+	case nr.RedirectURI != "":
+		if err := checkURL(nr.RedirectURI, s.cfg.AllowLoopbackHTTP); err != nil || len(nr.RedirectURI) > 1024 || nr.RedirectURI == sameDeviceCounter {
+			return nil, errorf(CodeInvalidRequest, "redirect_uri must be an absolute https URL")
+		}
+		sameDevice = nr.RedirectURI
+	case nr.SameDevice:
+		sameDevice = sameDeviceCounter
 	}
 	row := &sessionRow{id: id, counter: c.ID, purpose: p.ID, nonce: nonce, state: state, txData: txJSON,
 		sameDevice: sameDevice, status: StatusPending, expires: sess.ExpiresAt.Unix(),

@@ -42,8 +42,10 @@ const (
 // Authorization Request (RFC 9126) with PKCE S256 (RFC 7636) and
 // authorization_details of type openid_credential, with a DPoP proof
 // (RFC 9449) when the server lists dpop_signing_alg_values_supported; the
-// authorization endpoint (JSON form) and the presentation it asks for;
-// the redirect, whose state and iss (RFC 9207) are checked; the
+// authorization endpoint (JSON form) and the presentation it asks for,
+// after which the wallet follows the verifier's redirect_uri back to the
+// authorization endpoint with the page's cookie (same-device, OpenID4VP
+// 1.0 §8.2); the redirect, whose state and iss (RFC 9207) are checked; the
 // authorization_code grant with the code_verifier and a DPoP proof by the
 // same key; then the credential request, with DPoP. A DPoP-bound refresh
 // token is not kept (Refill sends no DPoP proof).
@@ -170,8 +172,12 @@ func (w *Wallet) pushAuthorization(ctx context.Context, as *vciwire.ASMetadata, 
 }
 
 // signIn opens the authorization endpoint, answers the presentation it
-// asks for (after consent), and waits until the page is done; it returns
-// where the page redirects.
+// asks for (after consent), and, as a same-device wallet does
+// (OpenID4VP 1.0 §8.2), follows the verifier's redirect_uri back to the
+// authorization server with the cookie the authorization page set: the
+// server gives the redirect with the code only to the user agent that
+// opened the page and comes back with the response_code. It returns
+// where the authorization server redirects.
 func (w *Wallet) signIn(ctx context.Context, as *vciwire.ASMetadata, requestURI string, consent ConsentFunc) (string, error) {
 	q := url.Values{"client_id": {ClientID}, "request_uri": {requestURI}}
 	sep := "?"
@@ -179,36 +185,43 @@ func (w *Wallet) signIn(ctx context.Context, as *vciwire.ASMetadata, requestURI 
 		sep = "&"
 	}
 	var page vciwire.AuthorizationStatus
-	accept := map[string]string{"Accept": "application/json"}
-	r, err := w.do(ctx, http.MethodGet, as.AuthorizationEndpoint+sep+q.Encode(), "", nil, accept)
+	r, err := w.do(ctx, http.MethodGet, as.AuthorizationEndpoint+sep+q.Encode(), "", nil, map[string]string{"Accept": "application/json"})
 	if err != nil {
 		return "", err
 	}
 	if r.status != 200 || json.Unmarshal(r.body, &page) != nil || page.PresentationURI == "" || !sameOrigin(page.StatusURI, as.AuthorizationEndpoint) {
 		return "", werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
 	}
+	cookies := (&http.Response{Header: r.header}).Cookies()
 	req, err := w.Match(ctx, page.PresentationURI)
 	if err != nil {
 		return "", err
 	}
-	if _, err := w.Present(ctx, req, consent); err != nil {
+	rec, err := w.Present(ctx, req, consent)
+	if err != nil {
 		return "", err
 	}
-	for page.Status != "done" {
-		if r, err = w.do(ctx, http.MethodGet, page.StatusURI, "", nil, accept); err != nil {
-			return "", err
+	// The cookies go only back to the authorization server.
+	back, err := url.Parse(rec.RedirectURI)
+	if rec.RedirectURI == "" || err != nil || !sameOrigin(rec.RedirectURI, as.AuthorizationEndpoint) {
+		return "", werr(CodeIssuerRefused, "the sign-in did not send the wallet back to the authorization server")
+	}
+	var jar []string
+	for _, c := range cookies {
+		if c.Path == "" || strings.HasPrefix(back.Path, c.Path) {
+			jar = append(jar, c.Name+"="+c.Value)
 		}
-		if r.status != 200 || json.Unmarshal(r.body, &page) != nil {
-			return "", werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
-		}
-		if page.Status == "done" {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return "", werr(CodeIssuerRefused, "the issuer did not finish the authorization")
-		case <-time.After(200 * time.Millisecond):
-		}
+	}
+	hdr := map[string]string{"Accept": "application/json"}
+	if len(jar) > 0 {
+		hdr["Cookie"] = strings.Join(jar, "; ")
+	}
+	if r, err = w.do(ctx, http.MethodGet, rec.RedirectURI, "", nil, hdr); err != nil {
+		return "", err
+	}
+	page = vciwire.AuthorizationStatus{}
+	if r.status != 200 || json.Unmarshal(r.body, &page) != nil || page.Status != "done" {
+		return "", werr(CodeIssuerRefused, "authorization endpoint: %s", oauthError(r))
 	}
 	return page.RedirectTo, nil
 }

@@ -17,7 +17,9 @@ const PurposeIssuerSignIn = "issuer-sign-in"
 // own verifier: each authorization starts a verifier session of a counter
 // accredited for PurposeIssuerSignIn, and the subject is the
 // personal_administrative_number of the verified citizen identity
-// credential. Counter may be set after construction (cmd/tong opens the
+// credential. The sessions are same-device: the verifier sends the
+// wallet back to the authorization endpoint with a response_code, which
+// Subject checks against the session's result. Counter may be set after construction (cmd/tong opens the
 // issuer before the verifier), but before the first request.
 type IssuerAuthenticator struct {
 	Verifier SessionVerifier
@@ -37,20 +39,22 @@ var (
 	_ SessionVerifier      = (*verifier.Service)(nil)
 )
 
-// Start creates the verifier session.
-func (a *IssuerAuthenticator) Start(ctx context.Context, agency string) (string, string, error) {
+// Start creates the verifier session, same-device, returning to
+// returnTo.
+func (a *IssuerAuthenticator) Start(ctx context.Context, agency, returnTo string) (string, string, error) {
 	if a.Verifier == nil || a.Counter == nil {
 		return "", "", fmt.Errorf("web: issuer authenticator has no verifier counter")
 	}
-	sess, err := a.Verifier.CreateSession(ctx, a.Counter, verifier.NewRequest{Purpose: PurposeIssuerSignIn})
+	sess, err := a.Verifier.CreateSession(ctx, a.Counter, verifier.NewRequest{Purpose: PurposeIssuerSignIn, SameDevice: true, RedirectURI: returnTo})
 	if err != nil {
 		return "", "", err
 	}
 	return sess.ID, sess.RequestURI, nil
 }
 
-// Subject reads the session's result.
-func (a *IssuerAuthenticator) Subject(ctx context.Context, session string) (string, error) {
+// Subject reads the session's result, and checks that responseCode is
+// the one the verifier gave the wallet.
+func (a *IssuerAuthenticator) Subject(ctx context.Context, session, responseCode string) (string, error) {
 	if a.Verifier == nil || a.Counter == nil {
 		return "", fmt.Errorf("web: issuer authenticator has no verifier counter")
 	}
@@ -67,6 +71,9 @@ func (a *IssuerAuthenticator) Subject(ctx context.Context, session string) (stri
 	case verifier.StatusAccepted:
 	default:
 		return "", fmt.Errorf("%w: session %s", issuer.ErrAuthenticationFailed, sess.Status)
+	}
+	if !sess.Result.ResponseCodeMatches(responseCode) {
+		return "", issuer.ErrResponseCode
 	}
 	if sess.Result != nil {
 		for _, c := range sess.Result.Credentials {

@@ -140,6 +140,7 @@ var UnauthenticatedWrites = []string{
 	"POST /issuers/{agency}/nonce",
 	"POST /issuers/{agency}/par",
 	"GET /issuers/{agency}/authorize",
+	"GET /issuers/{agency}/authorize/{authz}/done",
 	"POST /inquiries/topics/{id}",
 	"POST /inquiries/t/{token}/reply",
 	"POST /inquiries-api/topics/{id}/questions",

@@ -26,7 +26,8 @@ import (
 // credential the commission staged for them through the authorization
 // code flow: PAR with PKCE, authorization_details and DPoP; the
 // authorization page's presentation request answered by `tong wallet
-// present` and checked by Tong's verifier; the code redeemed with the
+// present` and checked by Tong's verifier, whose redirect back (with a
+// response_code) is followed with the page's cookie; the code redeemed with the
 // code_verifier and a DPoP proof by the same key; the credential fetched
 // with DPoP. Everything runs through the real server.
 //
@@ -81,6 +82,7 @@ func demoAuthorizationCode(t *testing.T, env map[string]string) {
 		t.Fatalf("receive identity: %q", errOut)
 	}
 	hc := &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var lastHeader http.Header
 	do := func(method, u, contentType string, body string, hdr map[string]string, v any) int {
 		t.Helper()
 		req, _ := http.NewRequest(method, u, strings.NewReader(body))
@@ -96,6 +98,7 @@ func demoAuthorizationCode(t *testing.T, env map[string]string) {
 		}
 		defer resp.Body.Close()
 		rb, _ := io.ReadAll(resp.Body)
+		lastHeader = resp.Header
 		if v != nil {
 			_ = json.Unmarshal(rb, v)
 		}
@@ -159,16 +162,28 @@ func demoAuthorizationCode(t *testing.T, env map[string]string) {
 	if st := do("GET", housing.IssuerURL+"/authorize?"+q.Encode(), "", "", map[string]string{"Accept": "application/json"}, &az); st != 200 || !strings.HasPrefix(az["presentation_uri"], "openid4vp://") {
 		t.Fatalf("authorize: %d %v", st, az)
 	}
-	if code, _, errOut := runTong(t, wenv, "wallet", "present", az["presentation_uri"], "--yes"); code != 0 {
+	var cookie string
+	for _, c := range (&http.Response{Header: lastHeader}).Cookies() {
+		cookie = c.Name + "=" + c.Value
+	}
+	code, out, errOut := runTong(t, wenv, "wallet", "present", az["presentation_uri"], "--yes", "--json")
+	if code != 0 {
 		t.Fatalf("present: %d %q", code, errOut)
 	}
+	var rec struct {
+		RedirectURI string `json:"redirect_uri"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil || !strings.HasPrefix(rec.RedirectURI, az["status_uri"]+issuer.ReturnPath+"?response_code=") {
+		t.Fatalf("present gave %q, want the redirect back to the authorization with a response_code", out)
+	}
+	// The page only learns that the citizen presented; the code goes to
+	// the user agent the wallet sends back, with the page's cookie.
 	var done map[string]string
-	for i := 0; i < 50; i++ {
-		do("GET", az["status_uri"], "", "", map[string]string{"Accept": "application/json"}, &done)
-		if done["status"] == "done" {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if st := do("GET", az["status_uri"], "", "", map[string]string{"Accept": "application/json"}, &done); st != 200 || done["status"] != "presented" || done["redirect_to"] != "" {
+		t.Fatalf("the page after presenting: %d %v", st, done)
+	}
+	if st := do("GET", rec.RedirectURI, "", "", map[string]string{"Accept": "application/json", "Cookie": cookie}, &done); st != 200 || done["status"] != "done" {
+		t.Fatalf("back from the wallet: %d %v", st, done)
 	}
 	ru, _ := url.Parse(done["redirect_to"])
 	if ru == nil || ru.Query().Get("code") == "" || ru.Query().Get("state") != "s1" {

@@ -275,7 +275,10 @@ type PARResponse struct {
 // authorization page, for a client that sends Accept: application/json
 // (a wallet that answers the page's presentation request itself).
 type AuthorizationStatus struct {
-	Status string `json:"status"` // "pending" or "done"
+	// Status is "pending", "presented" (the citizen's wallet presented;
+	// the code goes only to the user agent the wallet sends back) or
+	// "done".
+	Status string `json:"status"`
 	// PresentationURI is the OpenID4VP request the citizen's wallet
 	// answers (pending only).
 	PresentationURI string `json:"presentation_uri,omitempty"`

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,10 +19,20 @@ import (
 
 // The authorization code flow's endpoints (OpenID4VCI 1.0 §5, RFC 9126,
 // RFC 7636). The pushed authorization request endpoint takes the request;
-// the authorization endpoint takes client_id and request_uri and shows a
-// page asking the citizen to present their identity credential; the page
-// reloads itself until the presentation is verified and then sends the
-// user agent to the client's redirect_uri with code, state and iss.
+// the authorization endpoint takes client_id and request_uri, sets the
+// authorization's binding cookie on the user agent and shows a page
+// asking the citizen to present their identity credential. The
+// presentation is same-device (OpenID4VP 1.0 §8.2): the wallet opens
+// .../authorize/{authz}/done?response_code=... in the user agent, and
+// only there, with the cookie and the right response_code, is the user
+// agent sent to the client's redirect_uri with code, state and iss. The
+// page itself reloads only to learn that the citizen presented.
+
+// AuthzCookie is the name of the cookie that binds an authorization to
+// the user agent that opened its page (Path: the authorization's own
+// path, HttpOnly, SameSite=Lax so that it comes along when the wallet
+// opens the return URL, Secure on https).
+const AuthzCookie = "tong_authz"
 
 // AuthorizationStatus is the JSON form of the authorization page, for
 // clients that send Accept: application/json (a wallet that handles the
@@ -105,32 +117,92 @@ func (a *API) authorize(w http.ResponseWriter, r *http.Request) {
 		a.authzError(w, r, err)
 		return
 	}
+	http.SetCookie(w, authzCookie(ag, az.ID, az.Binding(), int(issuer.AuthenticationTTL/time.Second)))
 	a.authzPage(w, r, ag, az.ID, az.RequestURI)
 }
 
 // authzStatus is the page's reload target: the page again while the
-// citizen has not presented, the redirect once they have.
+// citizen has not presented, a page that says so once they have (the
+// code goes only to the user agent the wallet sends to authzDone), and
+// the redirect with error=access_denied when the presentation failed.
 func (a *API) authzStatus(w http.ResponseWriter, r *http.Request) {
 	ag, ok := a.agency(w, r)
 	if !ok {
 		return
 	}
 	id := chi.URLParam(r, "authz")
-	res, err := a.svc.FinishAuthorization(r.Context(), ag.Slug, id)
+	res, err := a.svc.PollAuthorization(r.Context(), ag.Slug, id)
 	if err != nil {
 		a.authzError(w, r, err)
 		return
 	}
-	if res.Pending {
+	switch {
+	case res.Pending:
 		a.authzPage(w, r, ag, id, res.PresentationURI)
+	case res.Presented:
+		w.Header().Set("Cache-Control", "no-store")
+		if wantsJSON(r) {
+			httpx.WriteJSON(w, r, http.StatusOK, AuthorizationStatus{Status: "presented"})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = authzPresentedTmpl.Execute(w, map[string]string{"Agency": ag.Name})
+	default:
+		a.authzRedirect(w, r, res.RedirectTo)
+	}
+}
+
+// authzDone is where the wallet sends the citizen's user agent after the
+// presentation (the verifier's redirect_uri): with the binding cookie and
+// the response_code, the redirect to the client with the code.
+//
+// Spec: OpenID4VP 1.0 #section-8.2 (direct_post with a redirect_uri
+// carrying a response_code) and #name-session-fixation: the party the
+// user agent returns to checks the response_code, and the user agent
+// must be the one that started the flow.
+func (a *API) authzDone(w http.ResponseWriter, r *http.Request) {
+	ag, ok := a.agency(w, r)
+	if !ok {
 		return
 	}
+	id := chi.URLParam(r, "authz")
+	var binding string
+	if c, err := r.Cookie(AuthzCookie); err == nil {
+		binding = c.Value
+	}
+	q := r.URL.Query()
+	if len(q["response_code"]) > 1 {
+		a.authzError(w, r, &issuer.Error{Code: issuer.CodeInvalidRequest, Description: "response_code is repeated"})
+		return
+	}
+	res, err := a.svc.FinishAuthorization(r.Context(), ag.Slug, id, binding, q.Get("response_code"))
+	if err != nil {
+		a.authzError(w, r, err)
+		return
+	}
+	http.SetCookie(w, authzCookie(ag, id, "", -1))
+	a.authzRedirect(w, r, res.RedirectTo)
+}
+
+// authzCookie is the binding cookie of one authorization, scoped to its
+// path so that several in one browser do not clash.
+func authzCookie(ag *issuer.Agency, id, value string, maxAge int) *http.Cookie {
+	path := "/"
+	if u, err := url.Parse(ag.IssuerURL + "/authorize/" + url.PathEscape(id)); err == nil {
+		path = u.EscapedPath()
+	}
+	return &http.Cookie{Name: AuthzCookie, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: strings.HasPrefix(ag.IssuerURL, "https:"), SameSite: http.SameSiteLaxMode}
+}
+
+// authzRedirect sends the user agent to the client (JSON: tells where).
+func (a *API) authzRedirect(w http.ResponseWriter, r *http.Request, to string) {
 	w.Header().Set("Cache-Control", "no-store")
 	if wantsJSON(r) {
-		httpx.WriteJSON(w, r, http.StatusOK, AuthorizationStatus{Status: "done", RedirectTo: res.RedirectTo})
+		httpx.WriteJSON(w, r, http.StatusOK, AuthorizationStatus{Status: "done", RedirectTo: to})
 		return
 	}
-	http.Redirect(w, r, res.RedirectTo, http.StatusSeeOther)
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func (a *API) authzPage(w http.ResponseWriter, r *http.Request, ag *issuer.Agency, id, presentation string) {
@@ -184,6 +256,17 @@ var authzTmpl = template.Must(template.New("authz").Parse(`<!doctype html>
 <p><img id="qr" src="{{.QR}}" width="320" height="320" alt="QR code of the presentation request"></p>
 <p><a id="open-wallet" href="{{.Presentation}}">Open in wallet / 在钱包中打开</a></p>
 <p id="waiting">Waiting for your wallet… This page moves on by itself.</p>
+</main></body></html>
+`))
+
+var authzPresentedTmpl = template.Must(template.New("authzpresented").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed in to {{.Agency}}</title></head>
+<body><main>
+<h1>{{.Agency}}</h1>
+<p id="presented">Your wallet has presented. Continue in the browser window your wallet opened.
+If your wallet is on another device than this page, start again from the wallet on that device.
+<br lang="zh">您的钱包已出示凭证。请在钱包打开的浏览器窗口中继续。</p>
 </main></body></html>
 `))
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
@@ -21,23 +23,31 @@ import (
 
 // signIn stands in for the verifier at the authorization endpoint in this
 // package's tests (the verifier is not part of the issuer's HTTP face;
-// TestAuthorizationCodeWithPresentation in tongtest runs the real
-// one). A session is pending until the test calls present.
+// TestReceiveAuthorized in wallet runs the real one). A session is
+// pending until the test calls present, which gives the wallet's
+// redirect back to the authorization endpoint with a fresh response
+// code, as a same-device verifier does.
 type signIn struct {
 	mu       sync.Mutex
 	n        int
+	returnTo map[string]string // session → returnTo
 	subjects map[string]string // session → subject ("" = refused)
+	codes    map[string]string // session → response code
 }
 
-func (s *signIn) Start(ctx context.Context, agency string) (string, string, error) {
+func (s *signIn) Start(ctx context.Context, agency, returnTo string) (string, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n++
 	id := fmt.Sprintf("sess%d", s.n)
+	if s.returnTo == nil {
+		s.returnTo = map[string]string{}
+	}
+	s.returnTo[id] = returnTo
 	return id, "openid4vp://?client_id=x&request_uri=https%3A%2F%2Fverifier.example%2Fr%2F" + id, nil
 }
 
-func (s *signIn) Subject(ctx context.Context, session string) (string, error) {
+func (s *signIn) Subject(ctx context.Context, session, responseCode string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub, ok := s.subjects[session]
@@ -46,17 +56,35 @@ func (s *signIn) Subject(ctx context.Context, session string) (string, error) {
 		return "", issuer.ErrAuthenticationPending
 	case sub == "":
 		return "", issuer.ErrAuthenticationFailed
+	case responseCode == "" || subtle.ConstantTimeCompare([]byte(responseCode), []byte(s.codes[session])) != 1:
+		return "", issuer.ErrResponseCode
 	}
 	return sub, nil
 }
 
-func (s *signIn) present(session, subject string) {
+// present answers session for subject ("": a refused presentation) and
+// returns the redirect the wallet gets (none when refused).
+func (s *signIn) present(session, subject string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.subjects == nil {
-		s.subjects = map[string]string{}
+		s.subjects, s.codes = map[string]string{}, map[string]string{}
 	}
 	s.subjects[session] = subject
+	if subject == "" {
+		return ""
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	s.codes[session] = base64.RawURLEncoding.EncodeToString(b)
+	return s.returnTo[session] + "?response_code=" + s.codes[session]
+}
+
+// last is the newest session's id.
+func (s *signIn) last() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprintf("sess%d", s.n)
 }
 
 const (
@@ -115,38 +143,71 @@ type parOut struct {
 	ExpiresIn  int    `json:"expires_in"`
 }
 
-// authorizeJSON opens the authorization endpoint as a JSON client.
-func (e *env) authorizeJSON(tb testing.TB, clientID, requestURI string) (int, oid4vci.AuthorizationStatus, errBody) {
+// authorizeJSON opens the authorization endpoint as a JSON client; the
+// last result is the Cookie header that carries the page's binding.
+func (e *env) authorizeJSON(tb testing.TB, clientID, requestURI string) (int, oid4vci.AuthorizationStatus, errBody, string) {
 	tb.Helper()
 	var out struct {
 		oid4vci.AuthorizationStatus
 		errBody
 	}
 	q := url.Values{"client_id": {clientID}, "request_uri": {requestURI}}
-	st, _ := e.call(tb, http.MethodGet, "/issuers/psb/authorize?"+q.Encode(), "", nil, map[string]string{"Accept": "application/json"}, &out)
+	st, h := e.call(tb, http.MethodGet, "/issuers/psb/authorize?"+q.Encode(), "", nil, map[string]string{"Accept": "application/json"}, &out)
+	var cookie string
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == oid4vci.AuthzCookie {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	return st, out.AuthorizationStatus, out.errBody, cookie
+}
+
+// status reads an authorization page (JSON), with the Cookie header
+// cookie when it is not "".
+func (e *env) status(tb testing.TB, u, cookie string) (int, oid4vci.AuthorizationStatus, errBody) {
+	tb.Helper()
+	var out struct {
+		oid4vci.AuthorizationStatus
+		errBody
+	}
+	hdr := map[string]string{"Accept": "application/json"}
+	if cookie != "" {
+		hdr["Cookie"] = cookie
+	}
+	st, _ := e.call(tb, http.MethodGet, u, "", nil, hdr, &out)
 	return st, out.AuthorizationStatus, out.errBody
 }
 
-// authorized runs PAR, the authorization page and the citizen's sign-in,
-// and returns the code from the redirect.
-func (e *env) authorized(t *testing.T, si *signIn, form url.Values, hdr map[string]string) string {
+// started runs PAR and opens the authorization page; it returns the
+// page and its binding cookie.
+func (e *env) started(t *testing.T, form url.Values, hdr map[string]string) (oid4vci.AuthorizationStatus, string) {
 	t.Helper()
 	var p parOut
 	if st := e.form(t, "/issuers/psb/par", form, hdr, &p); st != 201 || !strings.HasPrefix(p.RequestURI, issuer.RequestURIPrefix) || p.ExpiresIn <= 0 {
 		t.Fatalf("PAR: %d %+v", st, p)
 	}
-	st, as, eb := e.authorizeJSON(t, form.Get("client_id"), p.RequestURI)
-	if st != 200 || as.Status != "pending" || !strings.HasPrefix(as.PresentationURI, "openid4vp://") {
-		t.Fatalf("authorize: %d %+v %+v", st, as, eb)
+	st, as, eb, cookie := e.authorizeJSON(t, form.Get("client_id"), p.RequestURI)
+	if st != 200 || as.Status != "pending" || !strings.HasPrefix(as.PresentationURI, "openid4vp://") || cookie == "" {
+		t.Fatalf("authorize: %d %+v %+v, cookie %q", st, as, eb, cookie)
 	}
-	var again oid4vci.AuthorizationStatus
-	if st, _ := e.call(t, http.MethodGet, as.StatusURI, "", nil, map[string]string{"Accept": "application/json"}, &again); st != 200 || again.Status != "pending" {
+	return as, cookie
+}
+
+// authorized runs PAR, the authorization page and the citizen's
+// same-device sign-in, and returns the code from the redirect.
+func (e *env) authorized(t *testing.T, si *signIn, form url.Values, hdr map[string]string) string {
+	t.Helper()
+	as, cookie := e.started(t, form, hdr)
+	if st, again, _ := e.status(t, as.StatusURI, ""); st != 200 || again.Status != "pending" {
 		t.Fatalf("before presenting: %d %+v", st, again)
 	}
-	si.present(fmt.Sprintf("sess%d", si.n), testSubject)
-	var done oid4vci.AuthorizationStatus
-	if st, _ := e.call(t, http.MethodGet, as.StatusURI, "", nil, map[string]string{"Accept": "application/json"}, &done); st != 200 || done.Status != "done" {
-		t.Fatalf("after presenting: %d %+v", st, done)
+	back := si.present(si.last(), testSubject)
+	if !strings.HasPrefix(back, as.StatusURI+issuer.ReturnPath+"?response_code=") {
+		t.Fatalf("the wallet is sent back to %q, want the authorization's return URL", back)
+	}
+	st, done, eb := e.status(t, back, cookie)
+	if st != 200 || done.Status != "done" {
+		t.Fatalf("back from the wallet: %d %+v %+v", st, done, eb)
 	}
 	u, err := url.Parse(done.RedirectTo)
 	if err != nil || !strings.HasPrefix(done.RedirectTo, testRedirect+"?") {
@@ -215,7 +276,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 }
 
 // TestAuthorizationCodeHTML: a browser gets the page (QR code, wallet
-// link, reload) and, after the presentation, a 303 to the redirect_uri.
+// link, reload) and its binding cookie; after the presentation the page
+// says so, and the same browser, sent back by the wallet, gets a 303 to
+// the redirect_uri with the code (and the cookie is cleared).
 func TestAuthorizationCodeHTML(t *testing.T) {
 	e, si := authzEnv(t, nil)
 	e.stage(t, "citizen-identity", testSubject)
@@ -224,7 +287,9 @@ func TestAuthorizationCodeHTML(t *testing.T) {
 	if st := e.form(t, "/issuers/psb/par", parForm(challenge), nil, &p); st != 201 {
 		t.Fatalf("PAR: %d", st)
 	}
+	jar, _ := cookiejar.New(nil)
 	c := *e.client
+	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	get := func(u string) (int, string, http.Header) {
 		resp, err := c.Get(u)
@@ -236,17 +301,27 @@ func TestAuthorizationCodeHTML(t *testing.T) {
 		return resp.StatusCode, string(b), resp.Header
 	}
 	q := url.Values{"client_id": {testClient}, "request_uri": {p.RequestURI}}
-	st, body, _ := get(e.srv.URL + "/issuers/psb/authorize?" + q.Encode())
+	st, body, h := get(e.srv.URL + "/issuers/psb/authorize?" + q.Encode())
 	if st != 200 || !strings.Contains(body, `href="openid4vp://`) || !strings.Contains(body, `src="data:image/png;base64,`) ||
 		!strings.Contains(body, `http-equiv="refresh" content="2;url=`+e.ag.IssuerURL+`/authorize/`) {
 		t.Fatalf("authorization page: %d\n%s", st, body)
 	}
+	if sc := h.Get("Set-Cookie"); !strings.Contains(sc, oid4vci.AuthzCookie+"=") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") {
+		t.Fatalf("binding cookie %q, want HttpOnly and SameSite=Lax", sc)
+	}
 	i := strings.Index(body, "url=") + 4
 	status := body[i : i+strings.Index(body[i:], `"`)]
-	si.present("sess1", testSubject)
-	st, _, h := get(status)
+	back := si.present("sess1", testSubject)
+	st, body, h = get(status)
+	if st != 200 || h.Get("Location") != "" || !strings.Contains(body, `id="presented"`) || strings.Contains(body, "code=") {
+		t.Fatalf("the page after presenting: %d %q\n%s", st, h.Get("Location"), body)
+	}
+	st, _, h = get(back)
 	if st != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), testRedirect+"?") || !strings.Contains(h.Get("Location"), "code=") {
-		t.Fatalf("after presenting: %d %q", st, h.Get("Location"))
+		t.Fatalf("back from the wallet: %d %q", st, h.Get("Location"))
+	}
+	if sc := h.Get("Set-Cookie"); !strings.Contains(sc, oid4vci.AuthzCookie+"=;") || !strings.Contains(sc, "Max-Age=0") {
+		t.Errorf("binding cookie after the redirect %q, want it cleared", sc)
 	}
 	// A replayed request_uri gets the error page, never a redirect.
 	st, body, h = get(e.srv.URL + "/issuers/psb/authorize?" + q.Encode())
@@ -255,26 +330,91 @@ func TestAuthorizationCodeHTML(t *testing.T) {
 	}
 }
 
-// TestAuthorizationDenied: a citizen for whom no offer is staged, or
-// whose presentation fails, goes back to the client with access_denied.
+// TestAuthorizationDenied: a citizen whose presentation fails goes back
+// to the client with access_denied from the page; one for whom no offer
+// is staged, from the return URL.
 func TestAuthorizationDenied(t *testing.T) {
 	e, si := authzEnv(t, nil)
 	e.stage(t, "citizen-identity", "someone-else")
-	for i, subject := range []string{testSubject, ""} {
+	for _, subject := range []string{testSubject, ""} {
 		_, challenge := pkce()
-		var p parOut
-		if st := e.form(t, "/issuers/psb/par", parForm(challenge), nil, &p); st != 201 {
-			t.Fatalf("PAR: %d", st)
-		}
-		_, as, _ := e.authorizeJSON(t, testClient, p.RequestURI)
-		si.present(fmt.Sprintf("sess%d", i+1), subject)
+		as, cookie := e.started(t, parForm(challenge), nil)
 		var done oid4vci.AuthorizationStatus
-		e.call(t, http.MethodGet, as.StatusURI, "", nil, map[string]string{"Accept": "application/json"}, &done)
+		if back := si.present(si.last(), subject); back != "" {
+			_, done, _ = e.status(t, back, cookie)
+		} else {
+			_, done, _ = e.status(t, as.StatusURI, "")
+		}
 		u, _ := url.Parse(done.RedirectTo)
-		if u == nil || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "st-42" || u.Query().Has("code") {
+		if done.Status != "done" || u == nil || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "st-42" || u.Query().Has("code") {
 			t.Fatalf("subject %q: %+v, want access_denied", subject, done)
 		}
 	}
+}
+
+// TestAuthorizationSessionFixation: an attacker who starts a flow (PAR,
+// the authorization page and its cookie) and gets a victim to answer the
+// page's presentation request never gets a code. The page only says that
+// the citizen presented; the victim's browser, sent back by the wallet
+// with the right response_code but without the page's cookie, gets
+// session_mismatch and no redirect, and burns the authorization; the
+// attacker's cookie with a made-up or missing response_code gets the
+// same; a replayed response_code gets not_found. The genuine browser
+// (cookie and response_code) gets its code once.
+func TestAuthorizationSessionFixation(t *testing.T) {
+	e, si := authzEnv(t, nil)
+	fixated := func(t *testing.T) (oid4vci.AuthorizationStatus, string, string) {
+		e.stage(t, "citizen-identity", testSubject)
+		_, challenge := pkce()
+		as, cookie := e.started(t, parForm(challenge), nil)
+		back := si.present(si.last(), testSubject) // the victim's wallet
+		for _, c := range []string{"", cookie} {
+			st, page, _ := e.status(t, as.StatusURI, c)
+			if st != 200 || page.Status != "presented" || page.RedirectTo != "" {
+				t.Fatalf("the page after the victim presented (cookie %v): %d %+v, want presented and no redirect", c != "", st, page)
+			}
+		}
+		return as, cookie, back
+	}
+	refused := func(t *testing.T, name, u, cookie, code string) {
+		t.Helper()
+		st, got, eb := e.status(t, u, cookie)
+		if st == 200 || eb.Error != code || got.RedirectTo != "" {
+			t.Fatalf("%s: %d %+v %+v, want %s and no redirect", name, st, got, eb, code)
+		}
+	}
+	t.Run("victim's browser", func(t *testing.T) {
+		_, cookie, back := fixated(t)
+		refused(t, "right response_code, no cookie", back, "", "session_mismatch")
+		refused(t, "then with the cookie", back, cookie, "not_found")
+	})
+	t.Run("another cookie", func(t *testing.T) {
+		_, _, back := fixated(t)
+		refused(t, "right response_code, forged cookie", back, oid4vci.AuthzCookie+"=AAAA", "session_mismatch")
+	})
+	t.Run("attacker's cookie", func(t *testing.T) {
+		as, cookie, back := fixated(t)
+		ret := as.StatusURI + issuer.ReturnPath
+		refused(t, "no response_code", ret, cookie, "session_mismatch")
+		refused(t, "then the right one", back, cookie, "not_found")
+	})
+	t.Run("wrong response_code", func(t *testing.T) {
+		as, cookie, _ := fixated(t)
+		refused(t, "made-up response_code", as.StatusURI+issuer.ReturnPath+"?response_code=AAAAAAAAAAAAAAAAAAAAAA", cookie, "session_mismatch")
+	})
+	t.Run("genuine, then replayed", func(t *testing.T) {
+		_, cookie, back := fixated(t)
+		st, done, eb := e.status(t, back, cookie)
+		if st != 200 || done.Status != "done" || !strings.Contains(done.RedirectTo, "code=") {
+			t.Fatalf("genuine browser: %d %+v %+v", st, done, eb)
+		}
+		refused(t, "replayed response_code", back, cookie, "not_found")
+	})
+	t.Run("before presenting", func(t *testing.T) {
+		_, challenge := pkce()
+		as, cookie := e.started(t, parForm(challenge), nil)
+		refused(t, "return before the presentation", as.StatusURI+issuer.ReturnPath+"?response_code=x", cookie, "session_mismatch")
+	})
 }
 
 // TestPARHostile: each refused pushed authorization request gets a stable
@@ -325,16 +465,16 @@ func TestPARHostile(t *testing.T) {
 	if st := e.form(t, "/issuers/psb/par", parForm(challenge), nil, &p); st != 201 {
 		t.Fatalf("PAR: %d", st)
 	}
-	if st, _, eb := e.authorizeJSON(t, "another-client", p.RequestURI); st != 400 || eb.Error != "invalid_request_uri" {
+	if st, _, eb, _ := e.authorizeJSON(t, "another-client", p.RequestURI); st != 400 || eb.Error != "invalid_request_uri" {
 		t.Fatalf("foreign client_id: %d %+v", st, eb)
 	}
-	if st, _, eb := e.authorizeJSON(t, testClient, p.RequestURI); st != 200 {
+	if st, _, eb, _ := e.authorizeJSON(t, testClient, p.RequestURI); st != 200 {
 		t.Fatalf("first use: %d %+v", st, eb)
 	}
-	if st, _, eb := e.authorizeJSON(t, testClient, p.RequestURI); st != 400 || eb.Error != "invalid_request_uri" {
+	if st, _, eb, _ := e.authorizeJSON(t, testClient, p.RequestURI); st != 400 || eb.Error != "invalid_request_uri" {
 		t.Fatalf("replayed request_uri: %d %+v, want invalid_request_uri", st, eb)
 	}
-	if st, _, eb := e.authorizeJSON(t, testClient, issuer.RequestURIPrefix+strings.Repeat("A", 32)); st != 400 || eb.Error != "invalid_request_uri" {
+	if st, _, eb, _ := e.authorizeJSON(t, testClient, issuer.RequestURIPrefix+strings.Repeat("A", 32)); st != 400 || eb.Error != "invalid_request_uri" {
 		t.Fatalf("made-up request_uri: %d %+v", st, eb)
 	}
 }
@@ -354,7 +494,7 @@ func TestPARExpired(t *testing.T) {
 	mu.Lock()
 	now = now.Add(time.Duration(p.ExpiresIn+1) * time.Second)
 	mu.Unlock()
-	if st, _, eb := e.authorizeJSON(t, testClient, p.RequestURI); st != 400 || eb.Error != "invalid_request_uri" {
+	if st, _, eb, _ := e.authorizeJSON(t, testClient, p.RequestURI); st != 400 || eb.Error != "invalid_request_uri" {
 		t.Fatalf("expired request_uri: %d %+v", st, eb)
 	}
 }

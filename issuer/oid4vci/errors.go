@@ -25,6 +25,7 @@ var statuses = map[issuer.Code]int{
 	issuer.CodeInvalidClient:      http.StatusBadRequest,
 	issuer.CodeInvalidRequestURI:  http.StatusBadRequest,
 	issuer.CodeAuthenticationWait: http.StatusBadRequest,
+	issuer.CodeSessionMismatch:    http.StatusForbidden,
 	// Credential, deferred and notification endpoints (OpenID4VCI §8.3.1.2:
 	// 400, except invalid_token, which RFC 6750 §3.1 answers 401).
 	issuer.CodeInvalidToken:                   http.StatusUnauthorized,

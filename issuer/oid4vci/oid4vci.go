@@ -71,6 +71,7 @@ func (a *API) Routes() http.Handler {
 		pub.Handle(http.MethodPost, "/par", a.par)
 		r.Get("/authorize", a.authorize)
 		r.Get("/authorize/{authz}", a.authzStatus)
+		r.Get("/authorize/{authz}"+issuer.ReturnPath, a.authzDone)
 		pub.Handle(http.MethodPost, "/nonce", a.nonce)
 		pub.Handle(http.MethodPost, "/credential", a.credential)
 		pub.Handle(http.MethodPost, "/deferred_credential", a.deferred)
