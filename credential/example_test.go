@@ -5,10 +5,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"time"
 
 	"github.com/tongid/tong/credential"
+	"github.com/tongid/tong/internal/x509ca"
 )
 
 // An agency issues a citizen identity credential, the citizen's wallet
@@ -77,4 +80,22 @@ func ExampleJWTVCIssuerMetadataURL() {
 	u, _ := credential.JWTVCIssuerMetadataURL("https://tong.example/issuers/psb")
 	fmt.Println(u)
 	// Output: https://tong.example/.well-known/jwt-vc-issuer/issuers/psb
+}
+
+// A wallet lists the aki values a credential's x5c chain answers, to
+// match a DCQL trusted_authorities query: the city CA's key identifier
+// for an agency certificate the CA issued.
+func ExampleAuthorityKeyIDs() {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	agencyKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, _ := x509ca.NewRoot(caKey, "City CA", time.Now(), 0)
+	leaf, _ := x509ca.Issue(ca, caKey, agencyKey.Public(), x509ca.Leaf{CommonName: "PSB"}, time.Now())
+
+	akis, err := credential.AuthorityKeyIDs(x509ca.EncodeX5C(leaf))
+	if err != nil {
+		panic(err)
+	}
+	root, _ := x509.ParseCertificate(ca)
+	fmt.Println(len(akis), akis[0] == base64.RawURLEncoding.EncodeToString(root.SubjectKeyId))
+	// Output: 1 true
 }

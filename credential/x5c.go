@@ -3,7 +3,10 @@ package credential
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
+	"encoding/base64"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/tongid/tong/internal/x509ca"
@@ -49,4 +52,46 @@ func (x X509IssuerKeys) ResolveIssuerKey(_ context.Context, iss string, h Header
 		return nil, errf(CodeIssuerRefused, "the x5c certificate does not name issuer %q", iss)
 	}
 	return leaf.PublicKey, nil
+}
+
+// AuthorityKeyIDs returns the values of the "aki" Trusted Authorities
+// Query that the certificate chain x5c (leaf first, standard base64 DER,
+// as in an x5c header) answers: the KeyIdentifier of each certificate's
+// AuthorityKeyIdentifier extension, base64url-encoded, in chain order,
+// without duplicates. A certificate without that extension (a self-signed
+// root, usually) adds none. Subject key identifiers are not values: an
+// aki names the authority that certified a certificate of the chain, not
+// the certificate's own key.
+//
+// It only reads the chain; it verifies nothing. A wallet matches with it;
+// a verifier must also check the chain (see [X509IssuerKeys]).
+//
+// Spec: OpenID4VP 1.0 §6.1.1.1 (Authority Key Identifier): "Contains the
+// KeyIdentifier of the AuthorityKeyIdentifier as defined in Section
+// 4.2.1.1 of [RFC5280], encoded as base64url. The raw byte representation
+// of this element MUST match with the AuthorityKeyIdentifier element of an
+// X.509 certificate in the certificate chain present in the Credential".
+func AuthorityKeyIDs(x5c []string) ([]string, error) {
+	if len(x5c) > x509ca.MaxChain {
+		return nil, errf(CodeMalformed, "x5c holds %d certificates, limit %d", len(x5c), x509ca.MaxChain)
+	}
+	var out []string
+	for i, s := range x5c {
+		der, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, errf(CodeMalformed, "x5c[%d] is not base64", i)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, errf(CodeMalformed, "x5c[%d] is not a certificate", i)
+		}
+		if len(c.AuthorityKeyId) == 0 {
+			continue
+		}
+		v := base64.RawURLEncoding.EncodeToString(c.AuthorityKeyId)
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }

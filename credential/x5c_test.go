@@ -5,6 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +57,49 @@ func TestX5CIssuerKeys(t *testing.T) {
 			_, err = v.Verify(context.Background(), sdjwt, credential.VerifyOptions{})
 			if got := credential.CodeOf(err); got != tc.want {
 				t.Errorf("Verify = %v (%q), want %q", err, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAuthorityKeyIDs: the aki values of a chain are the KeyIdentifiers
+// of its certificates' AuthorityKeyIdentifier (OpenID4VP 1.0 §6.1.1.1),
+// base64url: the CA's key identifier for a leaf it issued, nothing for a
+// self-signed root, never a certificate's own subject key identifier.
+func TestAuthorityKeyIDs(t *testing.T) {
+	now := time.Now()
+	gen := func() *ecdsa.PrivateKey { k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader); return k }
+	caKey, issKey := gen(), gen()
+	caDER, _ := x509ca.NewRoot(caKey, "City CA", now, 0)
+	leafDER, _ := x509ca.Issue(caDER, caKey, issKey.Public(), x509ca.Leaf{CommonName: "PSB"}, now)
+	ca, _ := x509.ParseCertificate(caDER)
+	leaf, _ := x509.ParseCertificate(leafDER)
+	caAKI := base64.RawURLEncoding.EncodeToString(ca.SubjectKeyId)
+	leafSKI := base64.RawURLEncoding.EncodeToString(leaf.SubjectKeyId)
+	for _, tc := range []struct {
+		name string
+		x5c  []string
+		want []string
+		code credential.Code
+	}{
+		{"leaf issued by the CA", x509ca.EncodeX5C(leafDER), []string{caAKI}, ""},
+		{"leaf and its root", x509ca.EncodeX5C(leafDER, caDER), []string{caAKI}, ""},
+		{"a self-signed root alone", x509ca.EncodeX5C(caDER), nil, ""},
+		{"no chain", nil, nil, ""},
+		{"not base64", []string{"%%%"}, nil, credential.CodeMalformed},
+		{"not a certificate", []string{"AAAA"}, nil, credential.CodeMalformed},
+		{"too long", x509ca.EncodeX5C(leafDER, leafDER, leafDER, leafDER, leafDER, leafDER), nil, credential.CodeMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := credential.AuthorityKeyIDs(tc.x5c)
+			if code := credential.CodeOf(err); code != tc.code {
+				t.Fatalf("AuthorityKeyIDs() error = %v, want code %q", err, tc.code)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("AuthorityKeyIDs() = %q, want %q", got, tc.want)
+			}
+			if slices.Contains(got, leafSKI) {
+				t.Errorf("AuthorityKeyIDs() = %q holds the leaf's own subject key identifier", got)
 			}
 		})
 	}

@@ -108,6 +108,57 @@ export function x5cLeafJwk(x5c, roots, now = new Date()) {
   return certs[0].publicKey.export({ format: 'jwk' });
 }
 
+// authorityKeyIds: the "aki" Trusted Authorities Query values of an x5c
+// chain (OpenID4VP 1.0 §6.1.1.1): each certificate's AuthorityKeyIdentifier
+// keyIdentifier (RFC 5280 §4.2.1.1), base64url. Node's X509Certificate does
+// not expose the extension, so this walks the DER: Certificate ->
+// tbsCertificate -> [3] extensions -> Extension {extnID 2.5.29.35,
+// critical?, extnValue OCTET STRING {SEQUENCE {[0] keyIdentifier}}}.
+export function authorityKeyIds(x5c = []) {
+  const tlv = (b, i) => {
+    const tag = b[i];
+    let len = b[i + 1];
+    let off = i + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let k = 0; k < n; k++) len = len * 256 + b[off + k];
+      off += n;
+    }
+    if (off + len > b.length) throw new Error('DER element overruns its parent');
+    return { tag, start: off, end: off + len };
+  };
+  const children = (b, el) => {
+    const out = [];
+    for (let i = el.start; i < el.end; ) {
+      const c = tlv(b, i);
+      out.push(c);
+      i = c.end;
+    }
+    return out;
+  };
+  const akiOID = Buffer.from([0x55, 0x1d, 0x23]);
+  const out = [];
+  for (const c of x5c) {
+    const b = Buffer.from(c, 'base64');
+    const tbs = children(b, tlv(b, 0))[0];
+    const exts = children(b, tbs).find((e) => e.tag === 0xa3);
+    if (!exts) continue;
+    for (const ext of children(b, children(b, exts)[0])) {
+      const [id, ...rest] = children(b, ext);
+      if (id.tag !== 0x06 || !b.subarray(id.start, id.end).equals(akiOID)) continue;
+      const value = rest[rest.length - 1];
+      const seq = tlv(b, value.start);
+      const kid = children(b, seq).find((e) => e.tag === 0x80);
+      if (kid) {
+        const v = b.subarray(kid.start, kid.end).toString('base64url');
+        if (!out.includes(v)) out.push(v);
+      }
+    }
+  }
+  return out;
+}
+
 export function loadRoots(pemFile) {
   if (!pemFile) return null;
   const pem = fs.readFileSync(pemFile, 'utf8');

@@ -66,8 +66,8 @@ async function receive({ offer, tx_code }) {
   const v = await sd.verify(sdjwt);
   if (v.payload.cnf?.jwk?.x !== key.publicJwk.x) throw new Error('cnf is not the proven key');
   const claims = await sd.getClaims(sdjwt);
-  wallet.push({ sdjwt, vct: v.payload.vct, claims, key });
-  return { issuer: iss, vct: v.payload.vct, typ: v.header.typ, x5c: !!v.header.x5c, claims };
+  wallet.push({ sdjwt, vct: v.payload.vct, claims, key, akis: lib.authorityKeyIds(v.header.x5c || []) });
+  return { issuer: iss, vct: v.payload.vct, typ: v.header.typ, x5c: !!v.header.x5c, akis: wallet[wallet.length - 1].akis, claims };
 }
 
 // frameFrom turns DCQL's selected-claims output into an @sd-jwt
@@ -92,6 +92,9 @@ async function present({ request_uri }) {
     vct: c.vct,
     claims: c.claims,
     cryptographic_holder_binding: true,
+    // The dcql library matches trusted_authorities against this: the
+    // AuthorityKeyIdentifiers of the credential's x5c chain.
+    ...(c.akis.length ? { authority: { type: 'aki', values: c.akis } } : {}),
   }));
   const result = DcqlQuery.query(query, input);
   if (!result.can_be_satisfied) throw new Error('the wallet cannot answer this DCQL query');

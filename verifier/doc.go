@@ -18,6 +18,10 @@
 // the vct at issuance, validity times, disclosure digests, the status list,
 // the KB-JWT (cnf key, nonce, aud, iat, sd_hash, transaction_data_hashes),
 // and that the nonce is used once. Every failure has a stable [Code].
+// When the purpose's DCQL query has trusted_authorities (type aki, HAIP
+// 1.0), the credential's own x5c chain must also reach [Config.TrustList]
+// and name one of them ([CodeUntrustedAuthority]): the wallet's matching
+// is never taken on trust.
 //
 // # Specs
 //

@@ -20,15 +20,19 @@ const (
 	CodeUnexpectedCredential Code = "unexpected_credential"
 	CodeMissingCredential    Code = "missing_credential"
 	CodeVCTNotRequested      Code = "vct_not_requested"
-	CodeIssuerUnknown        Code = "issuer_unknown"
-	CodeIssuerNotAccredited  Code = "issuer_not_accredited"
-	CodeCredentialRevoked    Code = "credential_revoked"
-	CodeCredentialSuspended  Code = "credential_suspended"
-	CodeStatusUnavailable    Code = "status_unavailable"
-	CodeClaimMissing         Code = "claim_missing"
-	CodeClaimValue           Code = "claim_value_mismatch"
-	CodeTransactionData      Code = "transaction_data_mismatch"
-	CodeRegistryUnavailable  Code = "registry_unavailable"
+	// CodeUntrustedAuthority: the query has trusted_authorities and the
+	// credential's x5c chain is missing, unchecked by the trust list, or
+	// certified by none of the authorities it names.
+	CodeUntrustedAuthority  Code = "untrusted_authority"
+	CodeIssuerUnknown       Code = "issuer_unknown"
+	CodeIssuerNotAccredited Code = "issuer_not_accredited"
+	CodeCredentialRevoked   Code = "credential_revoked"
+	CodeCredentialSuspended Code = "credential_suspended"
+	CodeStatusUnavailable   Code = "status_unavailable"
+	CodeClaimMissing        Code = "claim_missing"
+	CodeClaimValue          Code = "claim_value_mismatch"
+	CodeTransactionData     Code = "transaction_data_mismatch"
+	CodeRegistryUnavailable Code = "registry_unavailable"
 )
 
 // Codes of the counter API.

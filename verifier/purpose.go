@@ -67,6 +67,9 @@ func ParsePurpose(raw []byte) (*Purpose, error) {
 		if cq.Format != dcql.FormatSDJWTVC {
 			return nil, errorf(CodeInvalidPurpose, "purpose %s: only dc+sd-jwt credentials are supported", p.ID)
 		}
+		if err := checkPurposeAuthorities(p.ID, &cq); err != nil {
+			return nil, err
+		}
 	}
 	if td := p.TransactionData; td != nil && (td.Type == "" || len(td.Required) == 0) {
 		return nil, errorf(CodeInvalidPurpose, "purpose %s: transaction_data needs a type and required members", p.ID)

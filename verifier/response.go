@@ -209,6 +209,8 @@ func checkName(c Code) string {
 		return "status"
 	case CodeTransactionData:
 		return "transaction_data"
+	case CodeUntrustedAuthority:
+		return "trusted_authorities"
 	case CodeClaimMissing, CodeClaimValue:
 		return "claims"
 	}
@@ -223,7 +225,8 @@ func checkName(c Code) string {
 // nbf/exp, disclosures, then the KB-JWT with nonce, aud and sd_hash), and
 // only a presentation that passed them, so genuine and bound to this
 // session, costs the registry and status lookups: the vct asked for, the
-// issuer's accreditation at issuance time, the status list, then the
+// query's trusted_authorities (the x5c chain, checked here: never on the
+// wallet's matching alone), the issuer's accreditation at issuance time, the status list, then the
 // requested claims and transaction_data. The first failure is the
 // Result's Code.
 func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, raw string, res *Result) error {
@@ -291,6 +294,12 @@ func (s *Service) verifyToken(ctx context.Context, p *Purpose, row *sessionRow, 
 			}
 			if !slices.Contains(cq.Meta.VCTValues, r.VCT) {
 				return fail(CodeVCTNotRequested, "a %s credential was presented for %q", r.VCT, cq.ID)
+			}
+			if cq.TrustedAuthorities != nil {
+				if err := s.checkAuthorities(&cq, r); err != nil {
+					return fail(CodeUntrustedAuthority, "%v", err)
+				}
+				res.Checks = append(res.Checks, Check{Name: "trusted_authorities", OK: true})
 			}
 			ie, st, err := s.trust.issuer(ctx, r.Issuer)
 			if err != nil {

@@ -453,6 +453,9 @@ func TestPurposes(t *testing.T) {
 		t.Errorf("Purposes() = %d, want the %d presets", got, len(presets))
 	}
 	query := `{"credentials":[{"id":"pid","format":"dc+sd-jwt","meta":{"vct_values":["urn:tong:vct:citizen-identity:1"]},"claims":[{"path":["birthdate"]}]}]}`
+	taQuery := func(ta string) string {
+		return `{"credentials":[{"id":"pid","format":"dc+sd-jwt","meta":{"vct_values":["urn:tong:vct:citizen-identity:1"]},"trusted_authorities":[{"type":` + ta + `}]}]}`
+	}
 	for _, tc := range []struct {
 		name, raw string
 		ok        bool
@@ -465,6 +468,9 @@ func TestPurposes(t *testing.T) {
 		{"a display name with a control character", `{"id":"x","display":[{"name":"X\u202e"}],"dcql_query":` + query + `}`, false},
 		{"no query", `{"id":"x","display":[{"name":"X"}]}`, false},
 		{"another format", `{"id":"x","display":[{"name":"X"}],"dcql_query":{"credentials":[{"id":"m","format":"mso_mdoc","meta":{"doctype_value":"org.iso.18013.5.1.mDL"}}]}}`, false},
+		{"trusted_authorities aki", `{"id":"x","display":[{"name":"X"}],"dcql_query":` + taQuery(`"aki","values":["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]`) + `}`, true},
+		{"trusted_authorities the verifier cannot check", `{"id":"x","display":[{"name":"X"}],"dcql_query":` + taQuery(`"etsi_tl","values":["https://lotl.example"]`) + `}`, false},
+		{"an aki value that is not base64url", `{"id":"x","display":[{"name":"X"}],"dcql_query":` + taQuery(`"aki","values":["not base64url!"]`) + `}`, false},
 		{"transaction_data without required members", `{"id":"x","display":[{"name":"X"}],"dcql_query":` + query + `,"transaction_data":{"type":"t"}}`, false},
 	} {
 		_, err := verifier.ParsePurpose([]byte(tc.raw))

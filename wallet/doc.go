@@ -49,7 +49,9 @@
 // # Presenting (OpenID4VP 1.0, DCQL)
 //
 // Match fetches the request object (request_uri; typ oauth-authz-req+jwt),
-// checks it and evaluates its dcql_query. For the
+// checks it and evaluates its dcql_query (a trusted_authorities query of
+// type aki matches the AuthorityKeyIdentifiers of a credential's x5c
+// chain, OpenID4VP 1.0 §6.1.1.1). For the
 // decentralized_identifier: client_id prefix, the signing key must be an
 // authentication key of the verifier's DID document, resolved with proofs
 // through the registry, and the DID must be accredited for the purpose the

@@ -19,7 +19,7 @@ func MatchCredentials(cs []*Credential, query []byte) (*dcql.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return q.Match(dcqlCredentials(cs))
+	return q.Match(dcqlCredentials(cs, q))
 }
 
 // AddCopiesForTest stores a credential as Receive would, from SD-JWT VCs

@@ -390,31 +390,80 @@ func (w *Wallet) match(ctx context.Context, req *Request) error {
 		}
 		req.creds = append(req.creds, c)
 	}
-	if req.Match, err = req.Query.Match(dcqlCredentials(req.creds)); err != nil {
+	if req.Match, err = req.Query.Match(dcqlCredentials(req.creds, req.Query)); err != nil {
 		return &Error{Code: CodeBadRequest, Description: "dcql_query", Err: err}
 	}
 	if req.Match.Satisfied {
 		return nil
 	}
 	if len(exhausted) > 0 {
-		if m, err := req.Query.Match(dcqlCredentials(append(slices.Clone(req.creds), exhausted...))); err == nil && m.Satisfied {
+		if m, err := req.Query.Match(dcqlCredentials(append(slices.Clone(req.creds), exhausted...), req.Query)); err == nil && m.Satisfied {
 			return werr(CodeCopiesExhausted, "every one-time copy of the credential asked for is used, and the issuer gave no new ones; ask the issuer for the credential again")
 		}
 	}
 	if len(invalid) > 0 {
-		if m, err := req.Query.Match(dcqlCredentials(append(slices.Clone(req.creds), invalid...))); err == nil && m.Satisfied {
+		if m, err := req.Query.Match(dcqlCredentials(append(slices.Clone(req.creds), invalid...), req.Query)); err == nil && m.Satisfied {
 			return werr(CodeCredentialRevoked, "the credential asked for is revoked or suspended by its issuer")
 		}
 	}
 	return nil
 }
 
-func dcqlCredentials(cs []*Credential) []dcql.Credential {
+// dcqlCredentials describes the credentials to the matcher. Their trusted
+// authorities are read only when q asks for some.
+func dcqlCredentials(cs []*Credential, q *dcql.Query) []dcql.Credential {
+	wantAuthorities := false
+	for i := range q.Credentials {
+		wantAuthorities = wantAuthorities || q.Credentials[i].TrustedAuthorities != nil
+	}
 	dc := make([]dcql.Credential, len(cs))
 	for i, c := range cs {
 		dc[i] = dcql.Credential{ID: c.ID, Format: dcql.FormatSDJWTVC, VCT: c.VCT, HolderBinding: true, Claims: c.Claims}
+		if wantAuthorities {
+			dc[i].Authorities = authorities(c)
+		}
 	}
 	return dc
+}
+
+// authorities lists the trusted authorities a credential answers: type
+// "aki" with the KeyIdentifiers of the AuthorityKeyIdentifiers in the x5c
+// header of the copy that would be presented (the first unused one). The
+// values are the authority key identifiers of the chain's certificates,
+// not their subject key identifiers, as the spec words them: a query
+// names the authority that certified the issuer (the city CA's key
+// identifier is the AuthorityKeyIdentifier of the agency certificate it
+// issued), not the issuer's own key. A credential without x5c, or with a
+// chain that does not parse, has none, so it matches no query that
+// requires trusted authorities. The wallet does not verify the chain:
+// matching only spares the End-User a presentation the verifier would
+// refuse, and the verifier checks the chain itself.
+//
+// Spec: OpenID4VP 1.0 §6.1.1.1: "The raw byte representation of this
+// element MUST match with the AuthorityKeyIdentifier element of an X.509
+// certificate in the certificate chain present in the Credential (e.g.,
+// in the header of an mdoc or SD-JWT)."
+func authorities(c *Credential) []dcql.TrustedAuthority {
+	if len(c.copies) == 0 {
+		return nil
+	}
+	sdjwt := c.copies[0].SDJWT
+	for _, cp := range c.copies {
+		if !cp.Used {
+			sdjwt = cp.SDJWT
+			break
+		}
+	}
+	jwt, _, _ := strings.Cut(sdjwt, "~")
+	jws, err := jose.Parse(jwt, credential.MaxTokenSize)
+	if err != nil || len(jws.Header.X5C) == 0 {
+		return nil
+	}
+	akis, err := credential.AuthorityKeyIDs(jws.Header.X5C)
+	if err != nil || len(akis) == 0 {
+		return nil
+	}
+	return []dcql.TrustedAuthority{{Type: dcql.TrustedAuthorityAKI, Values: akis}}
 }
 
 // checkVerifier verifies a decentralized_identifier: request: the key is

@@ -251,7 +251,7 @@ func TestCounterResultForClerks(t *testing.T) {
 func TestEveryCodeIsExplained(t *testing.T) {
 	codes := []string{
 		string(verifier.CodeSessionExpired), string(verifier.CodeReplay), string(verifier.CodeStateMismatch), string(verifier.CodeWalletError),
-		string(verifier.CodeMissingCredential), string(verifier.CodeVCTNotRequested), string(verifier.CodeIssuerUnknown), string(verifier.CodeIssuerNotAccredited),
+		string(verifier.CodeMissingCredential), string(verifier.CodeVCTNotRequested), string(verifier.CodeUntrustedAuthority), string(verifier.CodeIssuerUnknown), string(verifier.CodeIssuerNotAccredited),
 		string(verifier.CodeCredentialRevoked), string(verifier.CodeCredentialSuspended), string(verifier.CodeStatusUnavailable), string(verifier.CodeClaimMissing),
 		string(verifier.CodeClaimValue), string(verifier.CodeTransactionData), string(verifier.CodeRegistryUnavailable), string(verifier.CodeUnknownPurpose),
 		"expired", "not_yet_valid", "invalid_signature", "issuer_key_unresolved", "issuer_key_refused", "no_matching_credentials", "access_denied",

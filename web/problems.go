@@ -68,6 +68,8 @@ var problems = map[string]problem{
 		"This citizen does not qualify for this check.", "该市民不符合本项核验要求。"},
 	"vct_not_requested": {"The wallet sent a different kind of credential.", "钱包发送的凭证类型不符。",
 		"Ask the citizen to choose the credential the screen names.", "请市民选择屏幕所示的凭证。"},
+	"untrusted_authority": {"The issuing agency is not certified by the authority this check requires (for example, the city trust authority).", "签发机关未经本项核验要求的认证机构（例如市信任机构）认证。",
+		"Do not accept it. Ask for a credential from an agency the city trust authority has certified.", "请勿受理。请市民出示经市信任机构认证的机关签发的凭证。"},
 	"transaction_data_mismatch": {"The payment the citizen signed differs from the order.", "市民签名的支付信息与订单不符。",
 		"Do not accept it. Start the payment again.", "请勿受理，并重新发起支付。"},
 	"session_expired": {"The QR code expired before the wallet answered.", "二维码在钱包回应前已过期。",

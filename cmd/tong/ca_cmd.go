@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"github.com/tongid/tong/didregistry"
 	"github.com/tongid/tong/internal/keys"
 	"github.com/tongid/tong/internal/x509ca"
+	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/verifier"
 )
 
@@ -201,30 +204,100 @@ func (wc *walletConn) trustedCAs() ([][]byte, error) {
 // demoHAIPCounter is the demo's high-assurance counter.
 const demoHAIPCounter = "Dongcheng service hall – high assurance"
 
-// seedHAIPDemo makes the demo's city CA (DATA/ca.pem, key city-ca) if it
-// is missing, gives each demo verifying organisation without one a
-// certificate from it, and adds its high-assurance counter, listed with
-// profile "haip": it asks with x509_hash and direct_post.jwt. A token from
-// an earlier DATA/demo.json is kept while it works. It returns the CA
-// certificate's path and the counters with the new ones appended.
-func seedHAIPDemo(ctx context.Context, kd *keys.Dir, ver *verifier.Service, orgs []demoIdentity, data string, counters []demoCounter) (string, []demoCounter, error) {
+// demoHAIPPurpose is the high-assurance counter's own purpose:
+// identity-basic's claims, from an agency the city CA certified (DCQL
+// trusted_authorities of type aki, which HAIP 1.0 requires).
+const demoHAIPPurpose = "identity-high-assurance"
+
+// demoHAIPPurposeJSON is demoHAIPPurpose's definition for the CA whose
+// key identifier (base64url) is kid.
+func demoHAIPPurposeJSON(kid string) []byte {
+	return []byte(`{"id":"` + demoHAIPPurpose + `",
+ "display":[{"name":"Identity check (certified agency)","locale":"en"},{"name":"身份核验（经认证机关）","locale":"zh"}],
+ "dcql_query":{"credentials":[{"id":"pid","format":"dc+sd-jwt","meta":{"vct_values":["urn:tong:vct:citizen-identity:1"]},
+  "trusted_authorities":[{"type":"aki","values":["` + kid + `"]}],
+  "claims":[{"path":["family_name"]},{"path":["given_name"]},{"path":["age_equal_or_over","18"],"values":[true]}]}]}}`)
+}
+
+// demoCA loads the demo's city CA (DATA/ca.pem, key city-ca), making it
+// if it is missing.
+func demoCA(kd *keys.Dir, data string) ([]byte, *keys.Signer, error) {
 	path := filepath.Join(data, caCertFile)
 	caKey, err := kd.LoadOrCreate(caKeyName, keys.ES256)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	var ca []byte
 	if raw, err := os.ReadFile(path); err == nil {
 		ders, err := x509ca.ParsePEM(raw)
 		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
-		ca = ders[0]
-	} else {
-		if ca, err = x509ca.NewRoot(caKey, "Beijing City Trust Authority (demo)", time.Now(), 0); err != nil {
+		return ders[0], caKey, nil
+	}
+	ca, err := x509ca.NewRoot(caKey, "Beijing City Trust Authority (demo)", time.Now(), 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(path, x509ca.EncodePEM(ca), 0o644); err != nil {
+		return nil, nil, err
+	}
+	return ca, caKey, nil
+}
+
+// cityTrustList is the city CA of DATA/ca.pem as the verifier's trust
+// list (organisations' certificates, and the certificate chains of
+// credentials asked for with trusted_authorities); nil without one.
+func cityTrustList(data string) (*verifier.TrustList, error) {
+	raw, err := os.ReadFile(filepath.Join(data, caCertFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ders, err := x509ca.ParsePEM(raw)
+	if err != nil {
+		return nil, err
+	}
+	return x509ca.NewTrustList(ders...)
+}
+
+// seedHAIPDemo makes the demo's city CA if it is missing, gives each demo
+// verifying organisation and issuing agency without one a certificate
+// from it, defines demoHAIPPurpose with the CA's key identifier, and adds
+// the high-assurance counter, listed with profile "haip": it asks with
+// x509_hash and direct_post.jwt. A token from an earlier DATA/demo.json
+// is kept while it works. It returns the CA certificate's path and the
+// counters with the new ones appended.
+func seedHAIPDemo(ctx context.Context, kd *keys.Dir, iss *issuer.Service, ver *verifier.Service, orgs []demoIdentity, data string, counters []demoCounter) (string, []demoCounter, error) {
+	path := filepath.Join(data, caCertFile)
+	ca, caKey, err := demoCA(kd, data)
+	if err != nil {
+		return "", nil, err
+	}
+	root, err := x509.ParseCertificate(ca)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := ver.PutPurpose(ctx, demoHAIPPurposeJSON(base64.RawURLEncoding.EncodeToString(root.SubjectKeyId))); err != nil {
+		return "", nil, err
+	}
+	for _, o := range orgs {
+		if o.Role != didregistry.RoleIssuer {
+			continue
+		}
+		ag, err := iss.Agency(ctx, o.Slug)
+		if err != nil {
 			return "", nil, err
 		}
-		if err := os.WriteFile(path, x509ca.EncodePEM(ca), 0o644); err != nil {
+		if len(ag.X5C) > 0 {
+			continue
+		}
+		leaf, err := x509ca.Issue(ca, caKey, ag.Signer().Public(), x509ca.Leaf{CommonName: ag.Name, Organization: ag.Name, URIs: []string{ag.IssuerURL, ag.DID}}, time.Now())
+		if err != nil {
+			return "", nil, err
+		}
+		if err := iss.SetCertificate(ctx, o.Slug, x509ca.EncodeX5C(leaf)); err != nil {
 			return "", nil, err
 		}
 	}
@@ -258,7 +331,7 @@ func seedHAIPDemo(ctx context.Context, kd *keys.Dir, ver *verifier.Service, orgs
 				return "", nil, err
 			}
 		}
-		purposes := []string{"identity-basic"}
+		purposes := []string{"identity-basic", demoHAIPPurpose}
 		if tok, ok := old[demoHAIPCounter]; ok {
 			if c, err := ver.Authenticate(ctx, tok); err == nil {
 				counters = append(counters, demoCounter{Name: demoHAIPCounter, DID: o.DID, Token: tok, Purposes: c.Purposes, Profile: "haip"})

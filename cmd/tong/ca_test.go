@@ -132,6 +132,19 @@ func TestDemoHAIP(t *testing.T) {
 	if code, out, errOut := runTong(t, cenv, "verifier", "result", req["session_id"], "--wait"); code != 0 || !strings.Contains(out, "ACCEPTED") {
 		t.Fatalf("result: %d %q %q", code, out, errOut)
 	}
+	// The counter's own purpose asks for a credential from an agency the
+	// city CA certified (trusted_authorities, aki): the PSB's credentials
+	// carry its certificate, and the verifier checks the chain.
+	code, out, errOut = runTong(t, cenv, "verifier", "request", "--purpose", demoHAIPPurpose, "--client-id-prefix", "x509_hash", "--response-mode", "direct_post.jwt", "--json")
+	if code != 0 || json.Unmarshal([]byte(out), &req) != nil || !strings.HasPrefix(req["request_uri"], "openid4vp://?client_id=x509_hash") {
+		t.Fatalf("request %s: %d %q %q", demoHAIPPurpose, code, out, errOut)
+	}
+	if code, _, errOut := runTong(t, wenv, "wallet", "present", req["request_uri"], "--yes"); code != 0 {
+		t.Fatalf("present %s: %d %q", demoHAIPPurpose, code, errOut)
+	}
+	if code, out, errOut := runTong(t, cenv, "verifier", "result", req["session_id"], "--wait"); code != 0 || !strings.Contains(out, "ACCEPTED") {
+		t.Fatalf("result %s: %d %q %q", demoHAIPPurpose, code, out, errOut)
+	}
 	stop()
 	pem1, _ := os.ReadFile(demo.CACertificate)
 	_, stop2 := serveForTest(t, map[string]string{"TONG_ADDR": "127.0.0.1:0", "TONG_DATA": data}, "--demo")

@@ -175,7 +175,7 @@ func demoOrgs(publicURL string) []demoIdentity {
 		{Slug: "housing", Name: "Beijing Municipal Commission of Housing", Role: didregistry.RoleIssuer,
 			Scope: []string{"urn:tong:vct:beijing-residence:1"}, IssuerURL: publicURL + "/issuers/housing"},
 		{Slug: "dongcheng", Name: "Dongcheng District Government Service Hall", Role: didregistry.RoleVerifier,
-			Scope: append([]string{"identity-basic", "pay-fee", "meeting-booking", "meeting-checkin", web.PurposeIssuerSignIn}, inquiries.Purposes()...)},
+			Scope: append([]string{"identity-basic", "pay-fee", "meeting-booking", "meeting-checkin", web.PurposeIssuerSignIn, demoHAIPPurpose}, inquiries.Purposes()...)},
 	}
 }
 

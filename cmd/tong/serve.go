@@ -243,7 +243,16 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 	for _, p := range httpapi.Prefixes {
 		apis = append(apis, web.Mount{Pattern: p, Handler: reg.api.Routes()})
 	}
-	ver, err := openVerifier(ctx, db, kd, reg, publicURL, f.demo, logger)
+	if f.demo {
+		if _, _, err := demoCA(kd, f.data); err != nil {
+			return fmt.Errorf("demo city CA: %w", err)
+		}
+	}
+	tl, err := cityTrustList(f.data)
+	if err != nil {
+		return fmt.Errorf("city CA: %w", err)
+	}
+	ver, err := openVerifier(ctx, db, kd, reg, publicURL, f.demo, tl, logger)
 	if err != nil {
 		return fmt.Errorf("verifier: %w", err)
 	}
@@ -289,7 +298,7 @@ func serve(ctx context.Context, a *app, f *serveFlags) error {
 		if demo.Counters, err = seedVerifierDemo(ctx, ver, reg.file.Demo, f.data); err != nil {
 			return fmt.Errorf("demo counters: %w", err)
 		}
-		if demo.CACertificate, demo.Counters, err = seedHAIPDemo(ctx, kd, ver, reg.file.Demo, f.data, demo.Counters); err != nil {
+		if demo.CACertificate, demo.Counters, err = seedHAIPDemo(ctx, kd, iss, ver, reg.file.Demo, f.data, demo.Counters); err != nil {
 			return fmt.Errorf("demo high assurance: %w", err)
 		}
 		for _, c := range demo.Counters {

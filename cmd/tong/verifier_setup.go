@@ -21,13 +21,13 @@ import (
 
 // openVerifier starts the verifier. It reads the registry through the
 // verifying client over this same server, as any remote verifier would.
-func openVerifier(ctx context.Context, db *store.DB, kd *keys.Dir, reg *registry, publicURL string, demo bool, logger *slog.Logger) (*verifier.Service, error) {
+func openVerifier(ctx context.Context, db *store.DB, kd *keys.Dir, reg *registry, publicURL string, demo bool, tl *verifier.TrustList, logger *slog.Logger) (*verifier.Service, error) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	rc, err := client.New(client.Config{BaseURL: publicURL, HTTPClient: hc, Origin: reg.file.Origin, LogKey: reg.file.LogKey, TrustAuthority: reg.file.TrustAuthority})
 	if err != nil {
 		return nil, err
 	}
-	return verifier.New(ctx, verifier.Config{DB: db, Keys: kd, Registry: rc, PublicURL: publicURL, HTTPClient: hc, AllowLoopbackHTTP: demo, Logger: logger})
+	return verifier.New(ctx, verifier.Config{DB: db, Keys: kd, Registry: rc, PublicURL: publicURL, TrustList: tl, HTTPClient: hc, AllowLoopbackHTTP: demo, Logger: logger})
 }
 
 // demoCounters are the counters `tong serve --demo` gives the hall.

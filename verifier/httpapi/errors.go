@@ -23,6 +23,7 @@ var statuses = map[verifier.Code]int{
 	verifier.CodeUnexpectedCredential: http.StatusBadRequest,
 	verifier.CodeMissingCredential:    http.StatusBadRequest,
 	verifier.CodeVCTNotRequested:      http.StatusBadRequest,
+	verifier.CodeUntrustedAuthority:   http.StatusBadRequest,
 	verifier.CodeIssuerUnknown:        http.StatusBadRequest,
 	verifier.CodeIssuerNotAccredited:  http.StatusBadRequest,
 	verifier.CodeCredentialRevoked:    http.StatusBadRequest,
