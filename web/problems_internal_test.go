@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"testing"
 
 	"github.com/tongid/tong/internal/fault/faulttest"
@@ -40,21 +39,11 @@ func TestResultCode(t *testing.T) {
 // has a deliberate page status, and pageStatus uses the table.
 func TestPageStatusesCoverEveryCode(t *testing.T) {
 	t.Parallel()
-	declared := faulttest.Codes(t, "../services/inquiries", "Code")
-	for _, c := range declared {
-		want, ok := pageStatuses[inquiries.Code(c)]
-		if !ok {
-			t.Errorf("inquiries code %q has no status in pageStatuses", c)
-			continue
-		}
-		err := fmt.Errorf("ask: %w", &inquiries.Error{Code: inquiries.Code(c)})
+	faulttest.CheckTable(t, "../services/inquiries", pageStatuses)
+	for c, want := range pageStatuses {
+		err := fmt.Errorf("ask: %w", &inquiries.Error{Code: c})
 		if got := pageStatus(err); got != want || got < 400 || got > 499 {
 			t.Errorf("pageStatus(%s) = %d, want the table's %d, a 4xx", c, got, want)
-		}
-	}
-	for c := range pageStatuses {
-		if !slices.Contains(declared, string(c)) {
-			t.Errorf("pageStatuses names %q, which services/inquiries does not declare", c)
 		}
 	}
 	if got := pageStatus(errors.New("disk full")); got != http.StatusBadRequest {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"testing"
 
 	"github.com/tongid/tong/did"
@@ -19,34 +18,8 @@ import (
 // undeclared code. A new code fails here until it is given a status.
 func TestStatusesCoverEveryCode(t *testing.T) {
 	t.Parallel()
-	check := func(t *testing.T, dir string, table map[string]int) {
-		declared := faulttest.Codes(t, dir, "Code")
-		for _, c := range declared {
-			s, ok := table[c]
-			if !ok {
-				t.Errorf("%s code %q has no status", dir, c)
-				continue
-			}
-			if s < 400 || s > 599 {
-				t.Errorf("status of %s code %q = %d, want a 4xx or 5xx", dir, c, s)
-			}
-		}
-		for c := range table {
-			if !slices.Contains(declared, c) {
-				t.Errorf("the table names %q, which %s does not declare", c, dir)
-			}
-		}
-	}
-	t.Run("didregistry", func(t *testing.T) { check(t, "..", stringKeys(registryStatuses)) })
-	t.Run("did", func(t *testing.T) { check(t, "../../did", stringKeys(resolutionStatuses)) })
-}
-
-func stringKeys[C ~string](m map[C]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for c, s := range m {
-		out[string(c)] = s
-	}
-	return out
+	t.Run("didregistry", func(t *testing.T) { faulttest.CheckTable(t, "..", registryStatuses) })
+	t.Run("did", func(t *testing.T) { faulttest.CheckTable(t, "../../did", resolutionStatuses) })
 }
 
 // TestErrorsUseTheTables: registry refusals and resolution errors are
