@@ -134,11 +134,7 @@ func (p *pair) waitOnB(t *testing.T) (*verifier.Session, bool) {
 // and neither sees the other's in-memory hub.
 func TestWaitWokenByOtherReplica(t *testing.T) {
 	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
-		dbA := x.Open(t, store.Options{})
-		dbB := dbA
-		if x.Engine == store.PostgreSQL {
-			dbB = x.Open(t, store.Options{})
-		}
+		dbA, dbB := x.Replicas(t, store.Options{})
 		p := newPair(t, dbA, dbB, time.Hour)
 		sess, timedOut := p.waitOnB(t)
 		if timedOut || sess.Status != verifier.StatusRejected || sess.Result == nil || sess.Result.Code != verifier.CodeWalletError {

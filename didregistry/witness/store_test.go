@@ -19,11 +19,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // SQLite, where one process owns the file, one handle shared), migrated.
 func stateReplicas(t *testing.T, x pgtest.Target) (sqlState, sqlState) {
 	t.Helper()
-	a := x.Open(t, istore.Options{})
-	b := a
-	if x.Engine == istore.PostgreSQL {
-		b = x.Open(t, istore.Options{})
-	}
+	a, b := x.Replicas(t, istore.Options{})
 	sub, _ := fs.Sub(migrations, "migrations")
 	if _, err := a.Migrate(t.Context(), "witness", sub); err != nil {
 		t.Fatal(err)

@@ -271,6 +271,19 @@ func (x Target) Open(t testing.TB, opts store.Options) *store.DB {
 	return db
 }
 
+// Replicas opens the target's database as two replicas would: two
+// handles on PostgreSQL; on SQLite, where one process owns the file (one
+// writer, its notifier in process), one handle returned twice. Both are
+// closed when t ends.
+func (x Target) Replicas(t testing.TB, opts store.Options) (a, b *store.DB) {
+	t.Helper()
+	a = x.Open(t, opts)
+	if x.Engine != store.PostgreSQL {
+		return a, a
+	}
+	return a, x.Open(t, opts)
+}
+
 // OpenErr opens the target's database.
 func (x Target) OpenErr(ctx context.Context, opts store.Options) (*store.DB, error) {
 	if x.Engine == store.PostgreSQL {

@@ -16,11 +16,7 @@ func TestNotifierAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
 		t.Parallel()
-		a := x.Open(t, store.Options{})
-		b := a
-		if x.Engine == store.PostgreSQL {
-			b = x.Open(t, store.Options{})
-		}
+		a, b := x.Replicas(t, store.Options{})
 		got, stop := b.Notifier().Subscribe("session")
 		defer stop()
 		other, stopOther := b.Notifier().Subscribe("other")

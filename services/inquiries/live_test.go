@@ -45,11 +45,7 @@ func TestChangedAcrossReplicas(t *testing.T) {
 	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
 		t.Parallel()
 		ctx := t.Context()
-		dbA := x.Open(t, store.Options{})
-		dbB := dbA
-		if x.Engine == store.PostgreSQL {
-			dbB = x.Open(t, store.Options{})
-		}
+		dbA, dbB := x.Replicas(t, store.Options{})
 		a, b := replicaService(t, dbA), replicaService(t, dbB)
 		topic, err := a.PublishTopic(ctx, "housing", inquiries.NewTopic{Name: "Housing subsidy", ReplyHours: 24, Anonymous: true})
 		if err != nil {

@@ -19,11 +19,7 @@ import (
 // a store on each, and publishes the topic top_1 through the first.
 func replicas(t *testing.T, x pgtest.Target) (*sqlstore.Store, *sqlstore.Store) {
 	t.Helper()
-	a := x.Open(t, store.Options{})
-	b := a
-	if x.Engine == store.PostgreSQL {
-		b = x.Open(t, store.Options{})
-	}
+	a, b := x.Replicas(t, store.Options{})
 	sa, err := sqlstore.Open(t.Context(), a)
 	if err != nil {
 		t.Fatal(err)
