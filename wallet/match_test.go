@@ -46,6 +46,7 @@ func TestMatchByValue(t *testing.T) {
 		{name: "decentralized_identifier unsigned", mod: func(q url.Values) { q.Set("client_id", wallet.PrefixDID+"did:tong:zX") }, code: wallet.CodeBadRequest},
 		{name: "x509_hash unsigned", mod: func(q url.Values) { q.Set("client_id", wallet.PrefixX509Hash+"abc") }, code: wallet.CodeBadRequest},
 		{name: "unknown prefix", mod: func(q url.Values) { q.Set("client_id", "https://verifier.example") }, code: wallet.CodeBadRequest},
+		{name: "transaction_data unsigned", mod: func(q url.Values) { q.Set("transaction_data", `["eyJ0eXBlIjoieCJ9"]`) }, code: wallet.CodeBadRequest},
 		{name: "dcql_query not JSON", mod: func(q url.Values) { q.Set("dcql_query", "{") }, code: wallet.CodeBadRequest},
 		{name: "no dcql_query", mod: func(q url.Values) { q.Del("dcql_query") }, code: wallet.CodeBadRequest},
 		{name: "dcql_query invalid", mod: func(q url.Values) { q.Set("dcql_query", `{"credentials":[]}`) }, code: wallet.CodeBadRequest},

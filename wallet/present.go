@@ -223,6 +223,13 @@ func requestFromQuery(q url.Values) (*fetchedRequest, error) {
 		RedirectURI: q.Get(vpwire.ParamRedirectURI), Nonce: q.Get(vpwire.ParamNonce), State: q.Get(vpwire.ParamState),
 		Purpose: q.Get(PurposeClaim),
 	}
+	// transaction_data asks the citizen to approve something (a payment)
+	// on behalf of the verifier; an unsigned request cannot say who that
+	// is, so it is refused rather than silently dropped (which would let
+	// the citizen sign a presentation without seeing what it approves).
+	if _, ok := q[vpwire.ParamTransactionData]; ok {
+		return nil, werr(CodeBadRequest, "this unsigned request asks you to approve a transaction; only a signed request may")
+	}
 	// Spec: §5.1: "parameters containing objects are transferred as
 	// JSON-serialized strings".
 	if dq := q.Get(vpwire.ParamDCQLQuery); dq != "" {
