@@ -12,3 +12,9 @@ func ExplainForTest(code string) [4]string {
 
 // PublicErrorForTest is what a page shows a person for err.
 func PublicErrorForTest(err error) string { return publicError(err) }
+
+// QRDataURLForTest draws (or finds) the QR code of content.
+func QRDataURLForTest(content string) string { return string(qrDataURL(content)) }
+
+// QRCacheBytesForTest is what the QR cache holds, and its bound.
+func QRCacheBytesForTest() (int64, int64) { return qrImages.Bytes(), qrImages.Max() }

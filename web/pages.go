@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/tongid/tong/internal/bytelru"
 	"github.com/tongid/tong/internal/qr"
 	"github.com/tongid/tong/services/payments"
 	"github.com/tongid/tong/verifier"
@@ -40,12 +41,26 @@ func (s *Server) setCookie(w http.ResponseWriter, name, path, value string, maxA
 // qrDataURL renders a QR code as a data: URL for an <img>. It is marked
 // safe for html/template: the content is our own PNG.
 func qrDataURL(content string) template.URL {
+	if u, ok := qrImages.Get(content); ok {
+		return u
+	}
 	png, err := qr.PNG(content, 320)
 	if err != nil {
 		return ""
 	}
-	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+	u := template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+	qrImages.Add(content, u, int64(len(content)+len(u)))
+	return u
 }
+
+// qrImages keeps the QR codes drawn lately, by content, so that reloading
+// a pending booking, payment or counter page (or a flood of such loads)
+// does not draw the same code again; the contents are URIs this server
+// made, and the cache is bounded in bytes (a code is about 4 KB).
+var qrImages = bytelru.New[string, template.URL](maxQRCacheBytes)
+
+// maxQRCacheBytes holds about a thousand codes.
+const maxQRCacheBytes = 4 << 20
 
 // deepLink marks an openid4vp:// or openid-credential-offer:// URI that
 // this server built as safe to link to (html/template allows only http(s)
