@@ -288,20 +288,7 @@ func (st *sqlStore) session(ctx context.Context, id string) (*Session, error) {
 }
 
 func (st *sqlStore) counterSessions(ctx context.Context, counter string, limit int) ([]string, error) {
-	rows, err := st.db.Reader().QueryContext(ctx, `SELECT id FROM verifier_sessions WHERE counter = $1 ORDER BY created_at DESC, id LIMIT $2`, counter, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return store.Strings(ctx, st.db.Reader(), `SELECT id FROM verifier_sessions WHERE counter = $1 ORDER BY created_at DESC, id LIMIT $2`, counter, limit)
 }
 
 func (st *sqlStore) purgeExpired(ctx context.Context, before time.Time) (int64, error) {

@@ -56,28 +56,10 @@ var resolutionStatuses = map[did.Code]int{
 	did.CodeDeactivated: http.StatusGone,
 }
 
-// statusOf is c's status in [registryStatuses]; a code missing from it
-// (which the test forbids) is a 400.
-func statusOf(c didregistry.Code) int {
-	if s, ok := registryStatuses[c]; ok {
-		return s
-	}
-	return http.StatusBadRequest
-}
-
-// resolutionStatusOf is c's status in [resolutionStatuses]; a code missing
-// from it (which the test forbids) is a 400.
-func resolutionStatusOf(c did.Code) int {
-	if s, ok := resolutionStatuses[c]; ok {
-		return s
-	}
-	return http.StatusBadRequest
-}
-
 func writeRegistryError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *didregistry.Error
 	if errors.As(err, &e) {
-		httpx.WriteError(w, r, &httpx.Error{Status: statusOf(e.Code), Code: string(e.Code), Description: e.Description, Err: err})
+		httpx.WriteError(w, r, &httpx.Error{Status: httpx.StatusIn(registryStatuses, e.Code), Code: string(e.Code), Description: e.Description, Err: err})
 		return
 	}
 	httpx.WriteError(w, r, err)
@@ -93,5 +75,5 @@ func (a *API) resolutionError(w http.ResponseWriter, r *http.Request, err error)
 	}
 	res := did.Result{ResolutionMetadata: did.ResolutionMetadata{Error: did.ProblemOf(de)}}
 	body, _ := json.Marshal(res)
-	writeResolution(w, resolutionStatusOf(de.Code), body)
+	writeResolution(w, httpx.StatusIn(resolutionStatuses, de.Code), body)
 }

@@ -435,7 +435,7 @@ func (a *API) buildResolution(ctx context.Context, id string, res *did.Result, s
 	res.ResolutionMetadata.Proof = []json.RawMessage{raw}
 	status := http.StatusOK
 	if rerr != nil {
-		status = resolutionStatusOf(did.CodeDeactivated)
+		status = httpx.StatusIn(resolutionStatuses, did.CodeDeactivated)
 		res.ResolutionMetadata.Error = did.ProblemOf(&did.Error{Code: did.CodeDeactivated, Description: id + " is deactivated"})
 	}
 	body, err := json.Marshal(res)

@@ -130,3 +130,13 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 func MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	WriteError(w, r, E(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this resource"))
 }
+
+// StatusIn is code's status in a surface's code-to-status table, or 400
+// for a code the table lacks (each surface's test requires every code its
+// domain declares to be in its table, so that is a slip, not a design).
+func StatusIn[C ~string](table map[C]int, code C) int {
+	if s, ok := table[code]; ok {
+		return s
+	}
+	return http.StatusBadRequest
+}

@@ -484,3 +484,25 @@ func (db *DB) version(ctx context.Context, q queryRower, component string) (int,
 func (db *DB) Version(ctx context.Context, component string) (int, error) {
 	return db.version(ctx, db.read, component)
 }
+
+// Strings runs a query of one text column on q (the read pool, or a
+// transaction) and returns its values in order: the ids a listing selects
+// before loading each.
+func Strings(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -419,6 +420,39 @@ func TestReadCommittedTx(t *testing.T) {
 		db.Reader().QueryRowContext(ctx, `SELECT n FROM c WHERE id = 1`).Scan(&n)
 		if !errors.Is(err, boom) || n != callers {
 			t.Errorf("failing ReadCommittedTx = %v, counter %d; want boom and %d (rolled back)", err, n, callers)
+		}
+	})
+}
+
+// TestStrings: a one-column query's values come back in the query's
+// order, none is an empty slice, and a query error is returned.
+func TestStrings(t *testing.T) {
+	t.Parallel()
+	pgtest.Engines(t, func(t *testing.T, x pgtest.Target) {
+		db := x.Open(t, store.Options{})
+		ctx := t.Context()
+		if err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE t_strings (id TEXT PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+				return err
+			}
+			for i, id := range []string{"c", "a", "b"} {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t_strings (id, n) VALUES ($1, $2)`, id, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Strings(ctx, db.Reader(), `SELECT id FROM t_strings WHERE n >= $1 ORDER BY n DESC`, 0)
+		if err != nil || strings.Join(got, ",") != "b,a,c" {
+			t.Fatalf("Strings = %v, %v; want b,a,c", got, err)
+		}
+		if got, err := store.Strings(ctx, db.Reader(), `SELECT id FROM t_strings WHERE n > $1`, 9); err != nil || len(got) != 0 {
+			t.Fatalf("Strings of no rows = %v, %v", got, err)
+		}
+		if _, err := store.Strings(ctx, db.Reader(), `SELECT nope FROM t_strings`); err == nil {
+			t.Fatal("Strings of a bad query: no error")
 		}
 	})
 }

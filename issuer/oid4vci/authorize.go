@@ -239,7 +239,7 @@ func (a *API) authzError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(statusOf(ie.Code))
+	w.WriteHeader(httpx.StatusIn(statuses, ie.Code))
 	_ = authzErrTmpl.Execute(w, map[string]string{"Code": code, "Description": desc})
 }
 

@@ -48,15 +48,6 @@ var statuses = map[issuer.Code]int{
 	issuer.CodeVCTTaken:      http.StatusConflict,
 }
 
-// statusOf is c's status in [statuses]; a code missing from it (which
-// the test forbids) is a 400, as every issuer code was before the table.
-func statusOf(c issuer.Code) int {
-	if s, ok := statuses[c]; ok {
-		return s
-	}
-	return http.StatusBadRequest
-}
-
 // fail writes err: an issuer error with the status of its code and the
 // challenge a 401 needs, anything else through httpx.WriteError.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -76,5 +67,5 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	case issuer.CodeUnauthorized:
 		hdr = http.Header{"Www-Authenticate": {`Bearer realm="tong-issuer"`}}
 	}
-	httpx.WriteError(w, r, &httpx.Error{Status: statusOf(ie.Code), Code: string(ie.Code), Description: ie.Description, Err: ie, Header: hdr})
+	httpx.WriteError(w, r, &httpx.Error{Status: httpx.StatusIn(statuses, ie.Code), Code: string(ie.Code), Description: ie.Description, Err: ie, Header: hdr})
 }

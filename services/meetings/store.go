@@ -239,22 +239,12 @@ func (s *sqlStore) checkIn(ctx context.Context, id string) (bool, error) {
 }
 
 func (s *sqlStore) day(ctx context.Context, official string, from, until time.Time) ([]*Booking, error) {
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT b.id FROM meetings_bookings b JOIN meetings_slots s ON s.id = b.slot
+	ids, err := store.Strings(ctx, s.db.Reader(), `SELECT b.id FROM meetings_bookings b JOIN meetings_slots s ON s.id = b.slot
 		WHERE s.official = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND b.status IN ($4, $5) ORDER BY s.starts_at`,
 		official, from.Unix(), until.Unix(), StatusBooked, StatusCheckedIn)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []*Booking
 	for _, id := range ids {
 		b, err := s.booking(ctx, id)

@@ -94,20 +94,10 @@ func (s *sqlStore) order(ctx context.Context, idOrRef string) (*Order, error) {
 }
 
 func (s *sqlStore) openOrders(ctx context.Context, limit int) ([]*Order, error) {
-	rows, err := s.db.Reader().QueryContext(ctx, `SELECT id FROM payments_orders WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2`, StatusOpen, limit)
+	ids, err := store.Strings(ctx, s.db.Reader(), `SELECT id FROM payments_orders WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2`, StatusOpen, limit)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []*Order
 	for _, id := range ids {
 		o, err := s.order(ctx, id)

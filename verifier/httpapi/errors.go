@@ -47,15 +47,6 @@ var statuses = map[verifier.Code]int{
 	verifier.CodeConflict:       http.StatusBadRequest,
 }
 
-// statusOf is c's status in [statuses]; a code missing from it (which
-// the test forbids) is a 400, as every verifier code was before the table.
-func statusOf(c verifier.Code) int {
-	if s, ok := statuses[c]; ok {
-		return s
-	}
-	return http.StatusBadRequest
-}
-
 // fail writes err: a verifier error with the status of its code (and the
 // challenge a 401 needs), anything else through httpx.WriteError.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -68,5 +59,5 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ve.Code == verifier.CodeUnauthorized {
 		hdr = http.Header{"Www-Authenticate": {`Bearer realm="tong-verifier"`}}
 	}
-	httpx.WriteError(w, r, &httpx.Error{Status: statusOf(ve.Code), Code: string(ve.Code), Description: ve.Description, Err: ve, Header: hdr})
+	httpx.WriteError(w, r, &httpx.Error{Status: httpx.StatusIn(statuses, ve.Code), Code: string(ve.Code), Description: ve.Description, Err: ve, Header: hdr})
 }

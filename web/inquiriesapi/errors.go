@@ -26,15 +26,6 @@ var statuses = map[inquiries.Code]int{
 	inquiries.CodeProofUnavailable: http.StatusBadRequest,
 }
 
-// statusOf is c's status in [statuses]; a code missing from it (which the
-// test forbids) is a 400, as every code was before the table.
-func statusOf(c inquiries.Code) int {
-	if s, ok := statuses[c]; ok {
-		return s
-	}
-	return http.StatusBadRequest
-}
-
 // fail maps service errors to statuses; a 5xx never shows its cause.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var qe *inquiries.Error
@@ -50,5 +41,5 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	if desc == "" {
 		desc = strings.ReplaceAll(string(qe.Code), "_", " ")
 	}
-	httpx.WriteError(w, r, &httpx.Error{Status: statusOf(qe.Code), Code: string(qe.Code), Description: desc, Header: hdr})
+	httpx.WriteError(w, r, &httpx.Error{Status: httpx.StatusIn(statuses, qe.Code), Code: string(qe.Code), Description: desc, Header: hdr})
 }
