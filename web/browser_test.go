@@ -4,7 +4,6 @@ import (
 	"context"
 	"html"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,24 +11,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tongid/tong/internal/browsertest"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/tongtest"
 )
-
-// chromium finds Debian's chromium. Without it the browser tests fail in
-// CI (CI=true) and are skipped elsewhere.
-func chromium(t testing.TB) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium package")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
 
 type browser struct {
 	t    testing.TB
@@ -43,7 +28,7 @@ type browser struct {
 }
 
 func newBrowser(t *testing.T, base string) *browser {
-	path := chromium(t)
+	path := browsertest.Chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.WindowSize(360, 800),

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tongid/tong/internal/browsertest"
 	"github.com/tongid/tong/issuer"
 	"github.com/tongid/tong/services/inquiries"
 	"github.com/tongid/tong/tongtest"
@@ -177,25 +178,6 @@ func TestBrowserInquiryStaff(t *testing.T) {
 	b.run(chromedp.Navigate(u+"/agency/inquiries?status=closed"), chromedp.WaitVisible(`a[href="/agency/inquiries/`+ref+`"]`, chromedp.ByQuery))
 }
 
-// overflowJS lists what makes a page wider than the screen: the
-// document's scrollWidth past innerWidth, and any element reaching past
-// the right edge outside a box that scrolls or clips.
-const overflowJS = `(() => {
-  const W = window.innerWidth, bad = [];
-  if (document.documentElement.scrollWidth > W) bad.push("document scrollWidth " + document.documentElement.scrollWidth + " > " + W);
-  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\s+/).join(".") : "");
-  for (const el of document.body.querySelectorAll("*")) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    if (r.right > W + 1) {
-      let p = el.parentElement, clipped = false;
-      for (; p && p !== document.body; p = p.parentElement) { if (getComputedStyle(p).overflowX !== "visible") { clipped = true; break; } }
-      if (!clipped) bad.push(name(el) + " reaches " + Math.round(r.right) + " px");
-    }
-  }
-  return bad.slice(0, 10);
-})()`
-
 // TestBrowserHomeLinks follows every link of the home page in Chromium on
 // a 390 px phone: each answers 200 and fits the screen (no sideways
 // scrolling), and every role's page is linked. Signed in, the pages the
@@ -230,7 +212,7 @@ func TestBrowserHomeLinks(t *testing.T) {
 			return // health, metrics: not pages
 		}
 		var bad []string
-		b.run(chromedp.Evaluate(overflowJS, &bad))
+		b.run(chromedp.Evaluate(browsertest.OverflowJS, &bad))
 		if len(bad) > 0 {
 			t.Errorf("%s is wider than a 390 px phone: %q", h, bad)
 		}

@@ -84,7 +84,7 @@ type phone struct {
 }
 
 func newPhone(t testing.TB, base string) *phone {
-	path := chromium(t)
+	path := browsertest.Chromium(t)
 	// Not t.TempDir: Chromium may still be writing its profile when the
 	// test's cleanups run, so the directory is removed with retries, after
 	// the browser is stopped (cleanups run last-registered first).

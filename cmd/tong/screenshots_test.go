@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"html"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/tongid/tong/internal/browsertest"
 )
 
 // demoShots drives `tong serve --demo` (its realistic agencies, counters,
@@ -28,24 +29,9 @@ type demoShots struct {
 	dir string
 }
 
-// screenshotChromium finds Chromium; without it the test fails in CI
-// (CI=true) and is skipped elsewhere.
-func screenshotChromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium package")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 func newDemoShots(t *testing.T) *demoShots {
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(screenshotChromium(t)), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.ExecPath(browsertest.Chromium(t)), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.WindowSize(1280, 860),
 		chromedp.Flag("lang", "en-US"),
 	}

@@ -271,9 +271,11 @@ If your wallet is on another device than this page, start again from the wallet 
 `))
 
 var authzErrTmpl = template.Must(template.New("authzerr").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Authorization failed</title></head>
-<body><main><h1>Authorization failed</h1><p id="error" data-code="{{.Code}}">{{.Description}}</p>
-<p>Go back to your wallet and start again.</p></main></body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Authorization failed · 授权未完成</title></head>
+<body><main><h1>Authorization failed <span lang="zh">授权未完成</span></h1><p id="error" data-code="{{.Code}}">{{.Description}}</p>
+<p>Go back to your wallet and start again. <span lang="zh">请回到钱包重新开始。</span></p>
+<p><small>Code for support <span lang="zh">支持代码</span>: {{.Code}}</small></p></main></body></html>
 `))
 
 // clientAttestation checks OAuth-Client-Attestation and its PoP when a

@@ -41,21 +41,6 @@ WebAssembly.instantiateStreaming(fetch("idbstore.test.wasm"), go.importObject)
   .catch((e) => { window.__out.push("load: " + e); window.__exit = 3; });
 `
 
-// chromium finds Debian's chromium; without it the test fails in CI
-// (CI=true) and is skipped elsewhere.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium package")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 // TestIndexedDBInChromium builds this package's tests for js/wasm and
 // runs them in headless Chromium against its real IndexedDB. The native
 // side gives them a backup exported from a SQLite wallet (the CLI's) and
@@ -64,7 +49,7 @@ func TestIndexedDBInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a wasm test binary and starts Chromium")
 	}
-	path := chromium(t)
+	path := browsertest.Chromium(t)
 	dir := t.TempDir()
 	build := exec.Command("go", "test", "-c", "-o", filepath.Join(dir, "idbstore.test.wasm"), ".")
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")

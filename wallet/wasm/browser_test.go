@@ -21,19 +21,6 @@ import (
 	"github.com/tongid/tong/verifier"
 )
 
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium package")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 // contractJS drives globalThis.tongWallet as the app does. OFFER, PIN and
 // REQUEST are replaced by the test.
 const contractJS = `(async () => {
@@ -83,7 +70,7 @@ func TestContractInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm and starts Chromium")
 	}
-	path := chromium(t)
+	path := browsertest.Chromium(t)
 	dir := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "tong-wallet.wasm"), ".")
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
