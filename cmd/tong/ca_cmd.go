@@ -256,10 +256,14 @@ func cityTrustList(data string) (*verifier.TrustList, error) {
 		return nil, err
 	}
 	ders, err := x509ca.ParsePEM(raw)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var tl *verifier.TrustList
+		if tl, err = x509ca.NewTrustList(ders...); err == nil {
+			return tl, nil
+		}
 	}
-	return x509ca.NewTrustList(ders...)
+	return nil, withHint(fmt.Errorf("%s: %w", filepath.Join(data, caCertFile), err),
+		"it is the city CA certificate counters trust (PEM); restore it, or remove it to run without a trust list")
 }
 
 // seedHAIPDemo makes the demo's city CA if it is missing, gives each demo

@@ -157,3 +157,18 @@ func TestDemoHAIP(t *testing.T) {
 		t.Errorf("a second start changed the CA or the haip counter: %d counters", len(again.Counters))
 	}
 }
+
+// TestServeRefusesCorruptCACertificate: a damaged DATA/ca.pem (the city
+// CA counters trust) stops tong serve with the file's path and what to do,
+// rather than running without the trust list the counters expect.
+func TestServeRefusesCorruptCACertificate(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, caCertFile), []byte("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runTong(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", data)
+	if code == 0 || !strings.Contains(stderr, caCertFile) || !strings.Contains(stderr, "city CA certificate") {
+		t.Fatalf("tong serve with a corrupt %s: exit %d, stderr %q", caCertFile, code, stderr)
+	}
+}
